@@ -1,0 +1,53 @@
+"""Benchmarks for ``ebm-ref bench``: each reports ratios measured in one run.
+
+A benchmark is ``fn(quick: bool) -> list[Row]`` registered with :func:`benchmark`;
+each row names a ratio, its measured value and the goal beside it.  Timing is never
+asserted in tests; the tests only run the benchmarks in ``quick`` mode to keep them
+working.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+__all__ = ["Row", "benchmark", "all_benchmarks", "best_time"]
+
+_BENCH: dict[str, Callable] = {}
+
+
+@dataclass
+class Row:
+    name: str
+    ratio: float
+    goal: str
+    detail: str = ""
+    met: bool | None = None
+
+
+def benchmark(name: str):
+    def register(fn):
+        _BENCH[name] = fn
+        return fn
+
+    return register
+
+
+def all_benchmarks() -> dict[str, Callable]:
+    for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        if not mod.startswith("_"):
+            importlib.import_module(f"{__name__}.{mod}")
+    return dict(_BENCH)
+
+
+def best_time(fn, repeat: int = 5, number: int = 1) -> float:
+    """Best of ``repeat`` timings of ``number`` calls, in seconds per call."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / number)
+    return best

@@ -1,0 +1,98 @@
+"""Command line: ``ebm-ref verify | figures | bench | golden``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _verify(args) -> int:
+    from . import verify
+
+    failures = verify.run(only=args.only, verbose=args.verbose)
+    return 1 if failures else 0
+
+
+def _figures(args) -> int:
+    from .plots import all_figures, make_figures
+
+    if args.list:
+        for name in all_figures():
+            print(name)
+        return 0
+    make_figures(args.out, only=args.only, small=args.small, seed=args.seed)
+    return 0
+
+
+def _bench(args) -> int:
+    from .benchmarks import all_benchmarks
+
+    benches = all_benchmarks()
+    names = args.only or list(benches)
+    unknown = [n for n in names if n not in benches]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; known: {list(benches)}", file=sys.stderr)
+        return 2
+    print(f"{'ratio':<66s} {'measured':>9s}  goal")
+    for n in names:
+        print(f"-- {n}")
+        for row in benches[n](quick=args.quick):
+            mark = "" if row.met is None else ("  met" if row.met else "  NOT MET")
+            print(f"{row.name:<66s} {row.ratio:9.3f}  {row.goal}{mark}")
+            if row.detail:
+                print(f"   {row.detail}")
+    return 0
+
+
+def _golden(args) -> int:
+    from . import golden
+
+    if args.golden_cmd == "export":
+        golden.export(args.dir)
+        return 0
+    return 1 if golden.check(args.dir, args.results) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ebm-ref", description="Reference energy-based models, checked against exact answers.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    v = sub.add_parser("verify", help="evaluate every registered identity and print the table")
+    v.add_argument("--only", help="evaluate only identities whose name contains this text")
+    v.add_argument("-v", "--verbose", action="store_true", help="print each identity's step, case and tolerance reason")
+    v.set_defaults(func=_verify)
+
+    f = sub.add_parser("figures", help="regenerate the figures of the notes")
+    f.add_argument("--out", default="figures", help="output directory (default: figures)")
+    f.add_argument("--only", nargs="+", help="names of the figures to make")
+    f.add_argument("--small", action="store_true", help="small, fast versions (as the tests run them)")
+    f.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    f.add_argument("--list", action="store_true", help="list the figure names")
+    f.set_defaults(func=_figures)
+
+    b = sub.add_parser("bench", help="measure speed ratios against their floors")
+    b.add_argument("--only", nargs="+", help="names of the benchmarks to run")
+    b.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    b.set_defaults(func=_bench)
+
+    g = sub.add_parser("golden", help="export reference cases, or check another implementation's results")
+    gsub = g.add_subparsers(dest="golden_cmd", required=True)
+    ge = gsub.add_parser("export", help="write the reference cases to DIR")
+    ge.add_argument("dir")
+    gc = gsub.add_parser("check", help="compare RESULTS (same layout) with the reference cases in DIR")
+    gc.add_argument("dir")
+    gc.add_argument("results")
+    g.set_defaults(func=_golden)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as exc:
+        print(f"ebm-ref: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,207 @@
+r"""The energy contract every model keeps.
+
+A model is an energy :math:`E_\theta(x)` with density :math:`p_\theta(x) = e^{-E_\theta(x)}/Z(\theta)`,
+:math:`Z(\theta) = \int e^{-E_\theta(x)}\,dx`.  Where the lecture writes
+:math:`p = e^{f}/Z` the negative energy is :math:`f = -E`.
+
+Public methods check their input (a batch ``x`` of shape ``(n, d)``, never a single
+point broadcast silently) and dispatch to private ``_`` methods that subclasses write.
+All shapes:
+
+==========================================  ===================  =========================================
+method                                      returns              meaning
+==========================================  ===================  =========================================
+``energy(x)``                               ``(n,)``             :math:`E(x)`
+``grad_x(x)``                               ``(n, d)``           :math:`\nabla_x E(x)`
+``score(x)``                                ``(n, d)``           :math:`s(x) = \nabla_x\log p(x) = -\nabla_x E(x)`
+``hessian_x(x)``                            ``(n, d, d)``        :math:`\nabla_x^2 E(x)`
+``laplacian_x(x)``                          ``(n,)``             :math:`\operatorname{tr}\nabla_x^2 E(x)`
+``grad_params(x)``                          dict ``(n, *shape)`` :math:`\nabla_\theta E(x_n)` per point
+``grad_params_sum(x, weights)``             dict like params     :math:`\nabla_\theta \sum_n w_n E(x_n)`
+``grad_params_dot_grad_x(x, u)``            dict like params     :math:`\nabla_\theta \sum_n u_n\cdot\nabla_x E(x_n)`
+``grad_params_laplacian(x)``                dict like params     :math:`\nabla_\theta \sum_n \operatorname{tr}\nabla_x^2E(x_n)`
+``grad_params_hvp(x, v)``                   dict like params     :math:`\nabla_\theta \sum_n v_n^\top\nabla_x^2E(x_n)v_n`
+``log_partition()``                         float                :math:`\log Z`, only where known exactly
+==========================================  ===================  =========================================
+
+``u`` and ``v`` are held fixed when differentiating in θ.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from . import params as _params
+from ._validate import as_batch
+
+__all__ = ["Energy"]
+
+
+class Energy:
+    """Base class of every energy.
+
+    Subclasses call ``super().__init__(dim, params, **settings)`` and implement
+    ``_energy``, ``_grad_x``, ``_hessian_x`` and ``_grad_params``; they override
+    ``_laplacian_x`` when the trace can be formed without the full Hessian, and the
+    second-order parameter primitives where score matching needs them.
+
+    Attributes
+    ----------
+    dim : int
+        Dimension d of a point.
+    supports_complex_step : bool
+        True when ``energy``/``grad_x`` are analytic in x and accept complex input,
+        so derivative checks may use the complex step.
+    symmetric_params : tuple of str
+        Parameters that are symmetric matrices; derivative checks perturb them along
+        symmetric directions only.
+    """
+
+    supports_complex_step: bool = True
+    symmetric_params: tuple = ()
+
+    def __init__(self, dim: int, params: Mapping[str, np.ndarray], **settings):
+        self.dim = int(dim)
+        frozen = {}
+        for k, v in params.items():
+            a = np.array(v, dtype=np.float64)
+            a.setflags(write=False)
+            frozen[k] = a
+        self._params = frozen
+        self._settings = dict(settings)
+
+    # ------------------------------------------------------------------ values
+    @property
+    def params(self) -> dict:
+        """Ordered ``dict[str, ndarray]`` of the parameters θ (read-only arrays)."""
+        return dict(self._params)
+
+    @property
+    def settings(self) -> dict:
+        """Non-parameter constructor arguments (e.g. the activation of an MLP)."""
+        return dict(self._settings)
+
+    def replace(self, **new_params) -> "Energy":
+        """Return a new model of the same kind with some parameters replaced."""
+        p = _params.replace(self._params, **new_params)
+        return type(self)(**p, **self._settings)
+
+    def with_params(self, params: Mapping[str, np.ndarray]) -> "Energy":
+        """Return a new model with the whole parameter dict replaced (same keys and shapes)."""
+        p = _params.check_like(params, self._params)
+        return type(self)(**p, **self._settings)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in self._params.items())
+        return f"{type(self).__name__}(dim={self.dim}, {shapes})"
+
+    # ---------------------------------------------------------------- contract
+    def _x(self, x, name: str = "x") -> np.ndarray:
+        return as_batch(x, self.dim, name, allow_complex=self.supports_complex_step)
+
+    def _xu(self, x, u, uname: str):
+        x = self._x(x)
+        u = as_batch(u, self.dim, uname)
+        if u.shape != x.shape:
+            raise ValueError(f"{uname}: expected shape {x.shape} to match x, got {u.shape}")
+        return x, u
+
+    def energy(self, x) -> np.ndarray:
+        """E(x) for a batch ``x`` of shape ``(n, d)``; returns ``(n,)``."""
+        return self._energy(self._x(x))
+
+    def unnormalized_log_prob(self, x) -> np.ndarray:
+        """The negative energy f(x) = −E(x) = log p(x) + log Z."""
+        return -self.energy(x)
+
+    def grad_x(self, x) -> np.ndarray:
+        """∇ₓE(x), shape ``(n, d)``."""
+        return self._grad_x(self._x(x))
+
+    def score(self, x) -> np.ndarray:
+        """Score s(x) = ∇ₓ log p(x) = −∇ₓE(x), shape ``(n, d)``; Z does not enter."""
+        return -self.grad_x(x)
+
+    def hessian_x(self, x) -> np.ndarray:
+        """∇²ₓE(x), shape ``(n, d, d)``."""
+        return self._hessian_x(self._x(x))
+
+    def laplacian_x(self, x) -> np.ndarray:
+        """tr ∇²ₓE(x), shape ``(n,)``."""
+        return self._laplacian_x(self._x(x))
+
+    def grad_params(self, x) -> dict:
+        """∇θE(xₙ) for each point: dict of arrays of shape ``(n, *param.shape)``."""
+        return self._grad_params(self._x(x))
+
+    def grad_params_sum(self, x, weights=None) -> dict:
+        """∇θ Σₙ wₙ E(xₙ) (w = 1 by default): a dict like ``params``."""
+        x = self._x(x)
+        if weights is None:
+            w = np.ones(x.shape[0])
+        else:
+            w = np.asarray(weights, dtype=np.float64)
+            if w.shape != (x.shape[0],):
+                raise ValueError(f"weights: expected shape ({x.shape[0]},), got {w.shape}")
+        return self._grad_params_sum(x, w)
+
+    def grad_params_dot_grad_x(self, x, u) -> dict:
+        """∇θ Σₙ uₙ·∇ₓE(xₙ) with u of shape ``(n, d)`` held fixed; a dict like ``params``."""
+        x, u = self._xu(x, u, "u")
+        return self._grad_params_dot_grad_x(x, u)
+
+    def grad_params_laplacian(self, x) -> dict:
+        """∇θ Σₙ tr ∇²ₓE(xₙ); a dict like ``params``."""
+        return self._grad_params_laplacian(self._x(x))
+
+    def grad_params_hvp(self, x, v) -> dict:
+        """∇θ Σₙ vₙᵀ ∇²ₓE(xₙ) vₙ with v of shape ``(n, d)`` held fixed; a dict like ``params``."""
+        x, v = self._xu(x, v, "v")
+        return self._grad_params_hvp(x, v)
+
+    def log_partition(self) -> float:
+        """log Z, where it is known exactly.
+
+        Raises ``NotImplementedError`` otherwise; use
+        ``ebm_ref.partition.log_partition_quadrature`` (d ≤ 2),
+        ``ebm_ref.partition.importance_sampling`` or ``ebm_ref.partition.ais``.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no closed-form log Z; estimate it with "
+            "partition.log_partition_quadrature (d <= 2), partition.importance_sampling "
+            "or partition.ais"
+        )
+
+    def log_prob(self, x) -> np.ndarray:
+        """log p(x) = −E(x) − log Z (only where log Z is known exactly)."""
+        return -self.energy(x) - self.log_partition()
+
+    # ----------------------------------------------------- default derivations
+    def _energy(self, x):
+        raise NotImplementedError(f"{type(self).__name__} does not define its energy")
+
+    def _grad_x(self, x):
+        raise NotImplementedError(f"{type(self).__name__} does not define grad_x")
+
+    def _hessian_x(self, x):
+        raise NotImplementedError(f"{type(self).__name__} does not define hessian_x")
+
+    def _laplacian_x(self, x):
+        return np.trace(self._hessian_x(x), axis1=1, axis2=2)
+
+    def _grad_params(self, x):
+        raise NotImplementedError(f"{type(self).__name__} does not define grad_params")
+
+    def _grad_params_sum(self, x, w):
+        g = self._grad_params(x)
+        return {k: np.tensordot(w, v, axes=(0, 0)) for k, v in g.items()}
+
+    def _grad_params_dot_grad_x(self, x, u):
+        raise NotImplementedError(f"{type(self).__name__} does not define grad_params_dot_grad_x")
+
+    def _grad_params_laplacian(self, x):
+        raise NotImplementedError(f"{type(self).__name__} does not define grad_params_laplacian")
+
+    def _grad_params_hvp(self, x, v):
+        raise NotImplementedError(f"{type(self).__name__} does not define grad_params_hvp")

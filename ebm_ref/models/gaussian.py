@@ -1,0 +1,368 @@
+r"""Gaussian energies whose partition function is known in closed form.
+
+* :class:`Gaussian` — :math:`E(x) = \tfrac12 (x-\mu)^\top P (x-\mu)`,
+  :math:`\log Z = \tfrac d2\log 2\pi - \tfrac12\log\det P`.
+* :class:`GaussianMixture` — :math:`E(x) = -\log\sum_k w_k\,\mathcal N(x;\mu_k,\Sigma_k)`,
+  normalized, so :math:`\log Z = 0`.
+* :class:`WarpedGaussian` — a "banana": a Gaussian energy composed with a shear
+  :math:`T(x)` whose Jacobian determinant is 1, so :math:`Z` equals the Gaussian's.
+
+Symmetric-matrix parameters.  The precision P (and a mixture's covariances) are
+symmetric.  Their gradient is the *symmetric* matrix G with
+:math:`dF = \operatorname{tr}(G\,dP)` for every symmetric perturbation dP.  For a
+quantity that depends on P only through a symmetric form it coincides with the
+entry-wise gradient; where the entry-wise gradient is not symmetric (the second-order
+primitives) it is symmetrized, :math:`G = \tfrac12(A + A^\top)`.  Derivative checks
+perturb these parameters along symmetric directions (``symmetric_params``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import as_float_array, as_generator, check_positive_int
+from ..energy import Energy
+
+__all__ = ["Gaussian", "GaussianMixture", "WarpedGaussian", "check_spd"]
+
+LOG_2PI = np.log(2.0 * np.pi)
+
+
+def check_spd(M, name: str, d: int | None = None) -> np.ndarray:
+    """Check a symmetric positive-definite matrix; return it as float64."""
+    M = as_float_array(M, name)
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or (d is not None and M.shape[0] != d):
+        want = f"({d}, {d})" if d is not None else "(d, d)"
+        raise ValueError(f"{name}: expected a square matrix of shape {want}, got {M.shape}")
+    if not np.all(np.isfinite(M)):
+        raise ValueError(f"{name}: contains NaN or inf")
+    scale = max(1.0, float(np.max(np.abs(M))))
+    if np.max(np.abs(M - M.T)) > 1e-10 * scale:
+        raise ValueError(f"{name}: must be symmetric (max |M - M^T| = {np.max(np.abs(M - M.T)):.3g})")
+    try:
+        np.linalg.cholesky(M)
+    except np.linalg.LinAlgError:
+        eig = np.linalg.eigvalsh(M).min()
+        raise ValueError(f"{name}: must be positive definite; smallest eigenvalue is {eig:.4g}") from None
+    return M
+
+
+def _sym(A):
+    return 0.5 * (A + np.swapaxes(A, -1, -2))
+
+
+class Gaussian(Energy):
+    r"""Multivariate Gaussian in energy form.
+
+    Parameters
+    ----------
+    mean : ndarray, shape (d,)
+        :math:`\mu`.
+    precision : ndarray, shape (d, d)
+        :math:`P = \Sigma^{-1}`, symmetric positive definite.
+
+    Notes
+    -----
+    Energy convention (:math:`p = e^{-E}/Z`):
+
+    .. math::
+
+        E(x) = \tfrac12 (x-\mu)^\top P (x-\mu),\qquad
+        \nabla_x E = P(x-\mu),\qquad \nabla_x^2 E = P,
+
+        \nabla_\mu E = -P(x-\mu),\qquad \nabla_P E = \tfrac12 (x-\mu)(x-\mu)^\top,
+
+        \log Z = \tfrac d2 \log 2\pi - \tfrac12 \log\det P .
+    """
+
+    symmetric_params = ("precision",)
+
+    def __init__(self, mean, precision):
+        mean = as_float_array(mean, "mean")
+        if mean.ndim != 1 or mean.size == 0:
+            raise ValueError(f"mean: expected shape (d,) with d >= 1, got {mean.shape}")
+        if not np.all(np.isfinite(mean)):
+            raise ValueError("mean: contains NaN or inf")
+        precision = check_spd(precision, "precision", mean.size)
+        super().__init__(mean.size, {"mean": mean, "precision": precision})
+        self._chol = np.linalg.cholesky(precision)
+
+    @classmethod
+    def from_covariance(cls, mean, covariance) -> "Gaussian":
+        """Gaussian with covariance Σ (precision Σ⁻¹)."""
+        cov = check_spd(covariance, "covariance")
+        return cls(mean, np.linalg.inv(cov))
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self._params["mean"]
+
+    @property
+    def precision(self) -> np.ndarray:
+        return self._params["precision"]
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """Σ = P⁻¹."""
+        return np.linalg.inv(self.precision)
+
+    # energy and its x-derivatives, side by side
+    def _energy(self, x):
+        r = x - self.mean
+        return 0.5 * np.einsum("ni,ij,nj->n", r, self.precision, r)
+
+    def _grad_x(self, x):
+        return (x - self.mean) @ self.precision
+
+    def _hessian_x(self, x):
+        return np.broadcast_to(self.precision, (x.shape[0], self.dim, self.dim)).copy()
+
+    def _laplacian_x(self, x):
+        return np.full(x.shape[0], np.trace(self.precision))
+
+    # parameter derivatives
+    def _grad_params(self, x):
+        r = x - self.mean
+        return {"mean": -r @ self.precision, "precision": 0.5 * np.einsum("ni,nj->nij", r, r)}
+
+    def _grad_params_sum(self, x, w):
+        r = x - self.mean
+        return {"mean": -(w @ r) @ self.precision, "precision": 0.5 * np.einsum("n,ni,nj->ij", w, r, r)}
+
+    def _grad_params_dot_grad_x(self, x, u):
+        # Σ u·P(x-μ): d/dμ = -P Σu ; d/dP = sym(Σ u rᵀ)
+        r = x - self.mean
+        return {"mean": -self.precision @ u.sum(axis=0), "precision": _sym(u.T @ r)}
+
+    def _grad_params_laplacian(self, x):
+        return {"mean": np.zeros(self.dim), "precision": x.shape[0] * np.eye(self.dim)}
+
+    def _grad_params_hvp(self, x, v):
+        return {"mean": np.zeros(self.dim), "precision": v.T @ v}
+
+    def log_partition(self) -> float:
+        """log Z = (d/2) log 2π − ½ log det P."""
+        logdet = 2.0 * np.sum(np.log(np.diag(self._chol)))
+        return 0.5 * self.dim * LOG_2PI - 0.5 * logdet
+
+    def grad_log_partition(self) -> dict:
+        """∇θ log Z: zero for μ, −½ P⁻¹ = −½ Σ for P (equal to −E_p[∇θE])."""
+        return {"mean": np.zeros(self.dim), "precision": -0.5 * self.covariance}
+
+    def sample(self, n: int, rng) -> np.ndarray:
+        """Exact samples: x = μ + L⁻ᵀ z with P = L Lᵀ, z ~ N(0, I).  Shape (n, d)."""
+        n = check_positive_int(n, "n", 0)
+        rng = as_generator(rng)
+        z = rng.standard_normal((n, self.dim))
+        return self.mean + np.linalg.solve(self._chol.T, z.T).T
+
+
+class GaussianMixture(Energy):
+    r"""Mixture of Gaussians, normalized: :math:`\log Z = 0`.
+
+    Parameters
+    ----------
+    weights : ndarray, shape (K,)
+        Mixing weights :math:`w_k > 0` summing to 1.
+    means : ndarray, shape (K, d)
+    covariances : ndarray, shape (K, d, d)
+        Symmetric positive definite :math:`\Sigma_k`.
+
+    Notes
+    -----
+    With :math:`e_k(x) = \tfrac12 (x-\mu_k)^\top P_k (x-\mu_k) + \tfrac12\log\det(2\pi\Sigma_k) - \log w_k`
+    (so :math:`w_k\mathcal N_k = e^{-e_k}`) and responsibilities
+    :math:`r_k = e^{-e_k}/\sum_j e^{-e_j}`, :math:`a_k = P_k (x-\mu_k)`:
+
+    .. math::
+
+        E = -\log\sum_k e^{-e_k},\quad \nabla_x E = \sum_k r_k a_k,\quad
+        \nabla_x^2 E = \sum_k r_k (P_k - a_k a_k^\top) + \bar a \bar a^\top,\ \bar a = \sum_k r_k a_k .
+
+    Parameter gradients treat the weights as free positive numbers
+    (:math:`\partial E/\partial w_k = -r_k/w_k`), the covariance gradient is symmetric:
+    :math:`\partial E/\partial\Sigma_k = \tfrac{r_k}2 (P_k - a_k a_k^\top)`.
+    """
+
+    symmetric_params = ("covariances",)
+
+    def __init__(self, weights, means, covariances):
+        weights = as_float_array(weights, "weights")
+        means = as_float_array(means, "means")
+        covariances = as_float_array(covariances, "covariances")
+        if weights.ndim != 1 or weights.size == 0:
+            raise ValueError(f"weights: expected shape (K,) with K >= 1, got {weights.shape}")
+        K = weights.size
+        if means.ndim != 2 or means.shape[0] != K or means.shape[1] == 0:
+            raise ValueError(f"means: expected shape ({K}, d), got {means.shape}")
+        d = means.shape[1]
+        if covariances.shape != (K, d, d):
+            raise ValueError(f"covariances: expected shape ({K}, {d}, {d}), got {covariances.shape}")
+        if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
+            raise ValueError(f"weights: must be finite and > 0, got {weights}")
+        if abs(weights.sum() - 1.0) > 1e-10:
+            raise ValueError(f"weights: must sum to 1, got sum {weights.sum():.12g}")
+        if not np.all(np.isfinite(means)):
+            raise ValueError("means: contains NaN or inf")
+        for k in range(K):
+            check_spd(covariances[k], f"covariances[{k}]", d)
+        super().__init__(d, {"weights": weights, "means": means, "covariances": covariances})
+        self._prec = np.linalg.inv(covariances)
+        self._chol_cov = np.linalg.cholesky(covariances)
+        logdet = 2.0 * np.sum(np.log(np.diagonal(self._chol_cov, axis1=1, axis2=2)), axis=1)
+        self._const = 0.5 * (d * LOG_2PI + logdet) - np.log(weights)
+
+    def replace(self, **new_params):
+        # weights perturbed in a derivative check need not sum to one; the energy
+        # formula does not use the constraint, so only the public constructor enforces it.
+        from .. import params as _p
+
+        p = _p.replace(self._params, **new_params)
+        obj = object.__new__(type(self))
+        d = p["means"].shape[1]
+        Energy.__init__(obj, d, p)
+        obj._prec = np.linalg.inv(p["covariances"])
+        obj._chol_cov = np.linalg.cholesky(p["covariances"])
+        logdet = 2.0 * np.sum(np.log(np.diagonal(obj._chol_cov, axis1=1, axis2=2)), axis=1)
+        obj._const = 0.5 * (d * LOG_2PI + logdet) - np.log(p["weights"])
+        return obj
+
+    def _parts(self, x):
+        r = x[:, None, :] - self._params["means"][None]           # (n, K, d)
+        a = np.einsum("kij,nkj->nki", self._prec, r)               # P_k r_k
+        e = 0.5 * np.einsum("nki,nki->nk", r, a) + self._const     # e_k
+        m = np.min(e.real, axis=1, keepdims=True)
+        t = np.exp(-(e - m))
+        s = t.sum(axis=1, keepdims=True)
+        return r, a, t / s, (m[:, 0] - np.log(s[:, 0]))
+
+    def _energy(self, x):
+        return self._parts(x)[3]
+
+    def _grad_x(self, x):
+        _, a, resp, _ = self._parts(x)
+        return np.einsum("nk,nki->ni", resp, a)
+
+    def _hessian_x(self, x):
+        _, a, resp, _ = self._parts(x)
+        abar = np.einsum("nk,nki->ni", resp, a)
+        H = np.einsum("nk,kij->nij", resp, self._prec) - np.einsum("nk,nki,nkj->nij", resp, a, a)
+        return H + np.einsum("ni,nj->nij", abar, abar)
+
+    def _laplacian_x(self, x):
+        _, a, resp, _ = self._parts(x)
+        abar = np.einsum("nk,nki->ni", resp, a)
+        tr = np.trace(self._prec, axis1=1, axis2=2)
+        return resp @ tr - np.einsum("nk,nki,nki->n", resp, a, a) + np.sum(abar * abar, axis=1)
+
+    def _grad_params(self, x):
+        _, a, resp, _ = self._parts(x)
+        w = self._params["weights"]
+        return {
+            "weights": -resp / w,
+            "means": -resp[:, :, None] * a,
+            "covariances": 0.5 * resp[:, :, None, None] * (self._prec[None] - np.einsum("nki,nkj->nkij", a, a)),
+        }
+
+    def log_partition(self) -> float:
+        """A mixture of normalized densities is normalized: log Z = 0."""
+        return 0.0
+
+    def sample(self, n: int, rng) -> np.ndarray:
+        """Exact samples: a component k ~ Categorical(w), then x ~ N(μ_k, Σ_k)."""
+        n = check_positive_int(n, "n", 0)
+        rng = as_generator(rng)
+        k = rng.choice(self._params["weights"].size, size=n, p=self._params["weights"])
+        z = rng.standard_normal((n, self.dim))
+        return self._params["means"][k] + np.einsum("nij,nj->ni", self._chol_cov[k], z)
+
+
+class WarpedGaussian(Energy):
+    r"""A "banana": a Gaussian energy composed with a shear of unit Jacobian.
+
+    Parameters
+    ----------
+    mean : ndarray, shape (d,), d >= 2
+    precision : ndarray, shape (d, d)
+    b : float
+        Curvature of the warp.
+
+    Notes
+    -----
+    The map :math:`T(x) = x + b\,x_0^2\,e_1` (only the second coordinate moves) has
+    Jacobian :math:`J = I + 2 b x_0\, e_1 e_0^\top`, a triangular matrix with unit
+    diagonal, so :math:`\det J = 1` and, by the change of variables z = T(x),
+
+    .. math::
+
+        Z = \int e^{-\frac12 (T(x)-\mu)^\top P (T(x)-\mu)}\,dx
+          = \int e^{-\frac12 (z-\mu)^\top P (z-\mu)}\,dz = (2\pi)^{d/2}\det P^{-1/2}.
+
+    With :math:`r = T(x) - \mu`, :math:`g = P r`:
+    :math:`\nabla_x E = J^\top g`,
+    :math:`\nabla_x^2 E = J^\top P J + 2 b\, g_1\, e_0 e_0^\top`,
+    :math:`\partial E/\partial b = g_1 x_0^2`.
+    """
+
+    symmetric_params = ("precision",)
+
+    def __init__(self, mean, precision, b):
+        mean = as_float_array(mean, "mean")
+        if mean.ndim != 1 or mean.size < 2:
+            raise ValueError(f"mean: expected shape (d,) with d >= 2 (the warp needs two coordinates), got {mean.shape}")
+        if not np.all(np.isfinite(mean)):
+            raise ValueError("mean: contains NaN or inf")
+        precision = check_spd(precision, "precision", mean.size)
+        b = as_float_array(b, "b", shape=())
+        if not np.isfinite(b):
+            raise ValueError(f"b: must be finite, got {b}")
+        super().__init__(mean.size, {"mean": mean, "precision": precision, "b": b})
+        self._gauss = Gaussian(mean, precision)
+
+    def warp(self, x):
+        """T(x): add b·x₀² to the second coordinate."""
+        z = x.copy()
+        z[:, 1] = z[:, 1] + self._params["b"] * x[:, 0] ** 2
+        return z
+
+    def unwarp(self, z):
+        """T⁻¹(z): subtract b·z₀² from the second coordinate."""
+        x = z.copy()
+        x[:, 1] = x[:, 1] - self._params["b"] * z[:, 0] ** 2
+        return x
+
+    def _jac(self, x):
+        n, d = x.shape
+        J = np.broadcast_to(np.eye(d), (n, d, d)).astype(x.dtype)
+        J[:, 1, 0] = 2.0 * self._params["b"] * x[:, 0]
+        return J
+
+    def _energy(self, x):
+        return self._gauss._energy(self.warp(x))
+
+    def _grad_x(self, x):
+        g = self._gauss._grad_x(self.warp(x))
+        out = g.copy()
+        out[:, 0] = out[:, 0] + 2.0 * self._params["b"] * x[:, 0] * g[:, 1]
+        return out
+
+    def _hessian_x(self, x):
+        g = self._gauss._grad_x(self.warp(x))
+        J = self._jac(x)
+        H = np.einsum("nki,kl,nlj->nij", J, self.params["precision"], J)
+        H[:, 0, 0] = H[:, 0, 0] + 2.0 * self._params["b"] * g[:, 1]
+        return H
+
+    def _grad_params(self, x):
+        z = self.warp(x)
+        gp = self._gauss._grad_params(z)
+        g = self._gauss._grad_x(z)
+        gp["b"] = g[:, 1] * x[:, 0] ** 2
+        return gp
+
+    def log_partition(self) -> float:
+        """log Z of the unwarped Gaussian (the warp has unit Jacobian)."""
+        return self._gauss.log_partition()
+
+    def sample(self, n: int, rng) -> np.ndarray:
+        """Exact samples: z from the Gaussian, then x = T⁻¹(z)."""
+        return self.unwarp(self._gauss.sample(n, rng))

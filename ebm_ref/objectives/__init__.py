@@ -1,0 +1,1 @@
+"""Training objectives, one module per method, each written as its derivation."""

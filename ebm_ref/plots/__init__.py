@@ -1,0 +1,58 @@
+"""Figures of the notes, one module per note.
+
+Each figure is a function ``make(out_dir, rng, small=False) -> list[Path]`` registered
+with :func:`figure`.  ``ebm-ref figures`` imports every module here and runs them; the
+test suite runs each with ``small=True``.  Figures use the public API only.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+from typing import Callable
+
+_FIGURES: dict[str, Callable] = {}
+
+__all__ = ["figure", "all_figures", "make_figures"]
+
+
+def figure(name: str):
+    """Register ``make(out_dir, rng, small=False)`` under ``name`` (the file stem)."""
+
+    def register(fn):
+        if name in _FIGURES and _FIGURES[name] is not fn:
+            raise ValueError(f"figure {name!r} registered twice")
+        _FIGURES[name] = fn
+        return fn
+
+    return register
+
+
+def all_figures() -> dict[str, Callable]:
+    """Import every plot module and return ``{name: make}``."""
+    for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        if not mod.startswith("_"):
+            importlib.import_module(f"{__name__}.{mod}")
+    return dict(sorted(_FIGURES.items()))
+
+
+def make_figures(out_dir, only=None, small: bool = False, seed: int = 0, log=print) -> list[Path]:
+    """Run every figure (or those named in ``only``), each with its own seeded Generator."""
+    import zlib
+
+    import numpy as np
+
+    figs = all_figures()
+    names = list(figs) if not only else list(only)
+    unknown = [n for n in names if n not in figs]
+    if unknown:
+        raise ValueError(f"unknown figure(s) {unknown}; known: {list(figs)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in names:
+        rng = np.random.default_rng([seed, zlib.crc32(n.encode())])
+        made = figs[n](out, rng, small=small)
+        paths.extend(made)
+        log(f"{n}: " + ", ".join(str(p) for p in made))
+    return paths

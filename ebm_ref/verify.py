@@ -1,0 +1,153 @@
+"""The registry of identities that ``ebm-ref verify`` evaluates.
+
+An identity is a derivation step turned into a number: a *left* side and a *right*
+side, computed two independent ways on a case whose answer is known (closed form,
+enumeration, quadrature), and a tolerance with its reason.  Topic modules under
+``ebm_ref.identities`` register them with the :func:`identity` decorator::
+
+    @identity("gaussian log Z: closed form = quadrature", step="Z = ∫ exp(-E(x)) dx",
+              case="1-D Gaussian, precision 2.5", tol=1e-10,
+              reason="adaptive quadrature converges to ~1e-13 on a smooth integrand")
+    def _(rng):
+        g = Gaussian(...)
+        return g.log_partition(), log_partition_quadrature(g, bounds)[0]
+
+The function takes a ``numpy.random.Generator`` (seeded from the identity's name, so
+a statistical identity is reproducible and its seed is not chosen by hand) and
+returns ``(left, right)`` — scalars or arrays of one shape.  The error is
+``max|left − right|`` (``kind='abs'``) or that divided by ``max|right|``
+(``kind='rel'``).  The test suite evaluates the same registry.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["Identity", "Result", "identity", "registry", "evaluate", "run", "load_all"]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One registered identity."""
+
+    name: str
+    step: str
+    case: str
+    fn: Callable
+    tol: float
+    reason: str
+    kind: str
+    topic: str
+
+    @property
+    def seed(self) -> int:
+        """Seed derived from the name alone (crc32), never chosen by hand."""
+        return zlib.crc32(self.name.encode("utf8"))
+
+
+@dataclass
+class Result:
+    identity: Identity
+    left: np.ndarray
+    right: np.ndarray
+    error: float
+    passed: bool
+    seconds: float
+    failure: str = ""
+
+
+_REGISTRY: dict[str, Identity] = {}
+
+
+def identity(name: str, *, step: str, case: str, tol: float, reason: str, kind: str = "abs"):
+    """Decorator registering ``fn(rng) -> (left, right)`` as an identity."""
+    if kind not in ("abs", "rel"):
+        raise ValueError(f"kind: expected 'abs' or 'rel', got {kind!r}")
+    if not tol > 0:
+        raise ValueError(f"tol: must be > 0, got {tol}")
+
+    def register(fn):
+        if name in _REGISTRY and _REGISTRY[name].fn.__qualname__ != fn.__qualname__:
+            raise ValueError(f"identity {name!r} registered twice")
+        topic = fn.__module__.rsplit(".", 1)[-1]
+        _REGISTRY[name] = Identity(name, step, case, fn, float(tol), reason, kind, topic)
+        return fn
+
+    return register
+
+
+def load_all() -> None:
+    """Import every module of ``ebm_ref.identities`` so that they register."""
+    from . import identities
+
+    for mod in sorted(m.name for m in pkgutil.iter_modules(identities.__path__)):
+        importlib.import_module(f"{identities.__name__}.{mod}")
+
+
+def registry() -> list[Identity]:
+    """All identities, in topic then registration order."""
+    load_all()
+    return sorted(_REGISTRY.values(), key=lambda i: i.topic)
+
+
+def evaluate(ident: Identity) -> Result:
+    """Evaluate one identity; exceptions become a failed result with the message."""
+    t0 = time.perf_counter()
+    try:
+        left, right = ident.fn(np.random.default_rng(ident.seed))
+        left = np.asarray(left, dtype=np.float64)
+        right = np.asarray(right, dtype=np.float64)
+        if left.shape != right.shape:
+            raise ValueError(f"left shape {left.shape} differs from right shape {right.shape}")
+        if not (np.all(np.isfinite(left)) and np.all(np.isfinite(right))):
+            raise FloatingPointError("a side is not finite")
+        err = float(np.max(np.abs(left - right))) if left.size else 0.0
+        if ident.kind == "rel":
+            scale = float(np.max(np.abs(right))) if right.size else 0.0
+            err = err / scale if scale > 0 else (0.0 if err == 0 else np.inf)
+        return Result(ident, left, right, err, err <= ident.tol, time.perf_counter() - t0)
+    except Exception as exc:  # reported as a failure, never hidden
+        return Result(ident, np.array(np.nan), np.array(np.nan), np.inf, False,
+                      time.perf_counter() - t0, f"{type(exc).__name__}: {exc}")
+
+
+def _fmt(a: np.ndarray) -> str:
+    if a.size == 1:
+        return f"{float(a.reshape(())):.10g}"
+    return f"[{a.size} values, max|.| {np.max(np.abs(a)):.4g}]"
+
+
+def run(only: str | None = None, out=sys.stdout, verbose: bool = False) -> int:
+    """Evaluate every identity (or those whose name contains ``only``), print the table.
+
+    Returns the number of failures (the command's exit status is non-zero if any).
+    """
+    idents = [i for i in registry() if only is None or only in i.name]
+    if not idents:
+        print(f"no identity matches {only!r}", file=out)
+        return 1
+    failures = 0
+    print(f"{'':4s} {'identity':<58s} {'left':>18s} {'right':>18s} {'error':>9s} {'tol':>8s}", file=out)
+    topic = None
+    for ident in idents:
+        if ident.topic != topic:
+            topic = ident.topic
+            print(f"-- {topic}", file=out)
+        r = evaluate(ident)
+        failures += not r.passed
+        status = "pass" if r.passed else "FAIL"
+        print(f"{status:4s} {ident.name[:58]:<58s} {_fmt(r.left):>18s} {_fmt(r.right):>18s} "
+              f"{r.error:9.2e} {ident.tol:8.0e}", file=out)
+        if verbose or not r.passed:
+            print(f"       step: {ident.step}\n       case: {ident.case}\n       tol: {ident.reason}", file=out)
+        if r.failure:
+            print(f"       error: {r.failure}", file=out)
+    print(f"{len(idents) - failures} passed, {failures} failed", file=out)
+    return failures
