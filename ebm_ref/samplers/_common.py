@@ -1,0 +1,186 @@
+"""Shared plumbing of every sampler: argument checks, random streams, progress, Chains.
+
+Conventions every sampler of the package keeps (and the discrete samplers import):
+
+* **Steps.** Step ``t = 1, ..., n_steps`` is the state after ``t`` transitions; the
+  starting state ``x0`` is not stored.  A step is *kept* when ``t > burn_in`` and
+  ``(t - burn_in) % thin == 0``, so ``n_kept = (n_steps - burn_in) // thin`` (at least 1).
+* **Random streams.** The chains are split into :data:`N_CHUNKS` fixed, contiguous
+  chunks (:func:`chunk_bounds`, some may be empty when there are fewer chains).  Chunk
+  ``k`` draws only from its own Generator, spawned from one ``SeedSequence`` whose
+  entropy is drawn from the caller's ``rng`` (:func:`spawn_generators`).  The number of
+  chunks never depends on the number of threads, so a jitted kernel that runs the
+  chunks with ``prange`` gives the same chains on 1 or 2 threads, and the NumPy path,
+  which draws from the same chunk Generators in the same order, gives the same chains
+  as the jitted one.
+* **Non-finite values.** NaN or inf produced inside a sampler raises
+  ``FloatingPointError`` naming the sampler, the step and the chain
+  (:func:`nonfinite_error`, :func:`first_nonfinite`).
+* **Progress.** ``progress`` is ``None`` or a callable ``progress(t, n_steps)`` called
+  after each segment of steps (:func:`segments`); segmenting never changes the result,
+  because the Generators carry their state from one segment to the next.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import as_batch, as_generator, check_positive, check_positive_int
+from .chains import Chains
+
+__all__ = [
+    "N_CHUNKS",
+    "as_generator",
+    "check_x0",
+    "check_step",
+    "check_schedule",
+    "n_kept",
+    "chunk_bounds",
+    "spawn_generators",
+    "first_nonfinite",
+    "nonfinite_error",
+    "raise_if_nonfinite",
+    "segments",
+    "make_chains",
+]
+
+#: Fixed number of random-stream chunks the chains are split into (independent of threads).
+N_CHUNKS = 8
+
+#: Steps per progress segment when a progress callback is given.
+PROGRESS_EVERY = 1000
+
+
+def check_x0(x0, d: int | None = None, name: str = "x0") -> np.ndarray:
+    """Check starting states: a finite float64 batch of shape ``(n_chains, d)``, n_chains >= 1.
+
+    Returns a fresh C-contiguous copy (samplers move it in place).
+    """
+    x = as_batch(x0, d, name)
+    if x.shape[0] < 1:
+        raise ValueError(f"{name}: needs at least one chain (n_chains >= 1), got shape {x.shape}")
+    if x.shape[1] < 1:
+        raise ValueError(f"{name}: needs dimension d >= 1, got shape {x.shape}")
+    return np.ascontiguousarray(x, dtype=np.float64).copy()
+
+
+def check_step(value, name: str = "step_size") -> float:
+    """A step size: finite and > 0."""
+    return check_positive(value, name)
+
+
+def check_schedule(n_steps, burn_in=0, thin=1) -> tuple[int, int, int, int]:
+    """Check ``n_steps >= 1``, ``0 <= burn_in < n_steps``, ``thin >= 1``; return them and n_kept."""
+    n_steps = check_positive_int(n_steps, "n_steps", 1)
+    burn_in = check_positive_int(burn_in, "burn_in", 0)
+    thin = check_positive_int(thin, "thin", 1)
+    if burn_in >= n_steps:
+        raise ValueError(f"burn_in: must be < n_steps = {n_steps} so that a step is kept, got {burn_in}")
+    return n_steps, burn_in, thin, n_kept(n_steps, burn_in, thin)
+
+
+def n_kept(n_steps: int, burn_in: int, thin: int) -> int:
+    """Number of kept steps: t in (burn_in, n_steps] with (t - burn_in) % thin == 0."""
+    k = (n_steps - burn_in) // thin
+    if k < 1:
+        raise ValueError(
+            f"thin: with n_steps={n_steps}, burn_in={burn_in} and thin={thin} no step is kept; "
+            f"thin must be <= n_steps - burn_in = {n_steps - burn_in}"
+        )
+    return k
+
+
+def chunk_bounds(n_chains: int, n_chunks: int = N_CHUNKS) -> np.ndarray:
+    """Start indices of the chunks, shape ``(n_chunks + 1,)``: chunk k is chains [b[k], b[k+1]).
+
+    Sizes differ by at most one (the first ``n_chains % n_chunks`` chunks are one longer),
+    as in ``numpy.array_split``; chunks are empty when ``n_chains < n_chunks``.
+    """
+    q, r = divmod(int(n_chains), int(n_chunks))
+    sizes = np.full(n_chunks, q, dtype=np.int64)
+    sizes[:r] += 1
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+
+def spawn_generators(rng, n_chunks: int = N_CHUNKS) -> tuple:
+    """One Generator per chunk, spawned from a single SeedSequence.
+
+    The SeedSequence's entropy is four 63-bit integers drawn from ``rng`` (so the
+    caller's Generator advances and two calls give independent streams).  Returns a
+    tuple (a numba kernel indexes it inside ``prange``).
+    """
+    rng = as_generator(rng)
+    entropy = [int(e) for e in rng.integers(0, 2**63 - 1, size=4, dtype=np.int64)]
+    children = np.random.SeedSequence(entropy).spawn(n_chunks)
+    return tuple(np.random.Generator(np.random.PCG64(s)) for s in children)
+
+
+def first_nonfinite(*arrays) -> int:
+    """Index of the first row (chain) holding a NaN or inf in any of ``arrays``, or -1.
+
+    Each array has leading axis n_chains (shape ``(n,)`` or ``(n, d)``).
+    """
+    bad = None
+    for a in arrays:
+        a = np.asarray(a)
+        row = ~np.isfinite(a) if a.ndim == 1 else ~np.all(np.isfinite(a.reshape(a.shape[0], -1)), axis=1)
+        bad = row if bad is None else (bad | row)
+    idx = np.flatnonzero(bad)
+    return int(idx[0]) if idx.size else -1
+
+
+def nonfinite_error(sampler: str, step: int, chain: int, what: str = "the state") -> FloatingPointError:
+    """The error raised when a chain produces NaN or inf."""
+    return FloatingPointError(
+        f"{sampler}: non-finite value (NaN or inf) in {what} at step {step}, chain {chain}; "
+        "the step size may be too large for this energy, or the energy overflows"
+    )
+
+
+def raise_if_nonfinite(sampler: str, step: int, *arrays, what: str = "the state", offset: int = 0) -> None:
+    """Raise :func:`nonfinite_error` if any row of ``arrays`` is non-finite (NumPy path)."""
+    c = first_nonfinite(*arrays)
+    if c >= 0:
+        raise nonfinite_error(sampler, step, c + offset, what)
+
+
+def raise_kernel_status(sampler: str, bad_step: np.ndarray, bad_chain: np.ndarray, what: str) -> None:
+    """Raise for the earliest (step, chain) a jitted kernel reported; ``bad_step < 0`` means none.
+
+    Kernels record, per chunk, the first step at which a chain of that chunk went
+    non-finite and the lowest such chain; the earliest step over chunks (then the
+    lowest chain) is reported, the same (step, chain) the NumPy path reports.
+    """
+    ok = bad_step >= 0
+    if np.any(ok):
+        s = bad_step[ok].min()
+        c = bad_chain[ok & (bad_step == s)].min()
+        raise nonfinite_error(sampler, int(s), int(c), what)
+
+
+def segments(n_steps: int, progress=None, every: int = PROGRESS_EVERY):
+    """Yield ``(t0, t1)`` step ranges; after each, call ``progress(t1, n_steps)`` if given.
+
+    Without a progress callback the whole run is one segment.
+    """
+    if progress is not None and not callable(progress):
+        raise ValueError(f"progress: expected None or a callable progress(t, n_steps), got {progress!r}")
+    if progress is None:
+        yield 0, n_steps
+        return
+    t0 = 0
+    while t0 < n_steps:
+        t1 = min(n_steps, t0 + every)
+        yield t0, t1
+        progress(t1, n_steps)
+        t0 = t1
+
+
+def make_chains(samples, accept_rate, settings: dict, extras: dict | None = None) -> Chains:
+    """Build the :class:`Chains` value (samples ``(n_kept, n_chains, d)``)."""
+    samples = np.asarray(samples, dtype=np.float64)
+    accept_rate = np.asarray(accept_rate, dtype=np.float64)
+    if samples.ndim != 3 or accept_rate.shape != (samples.shape[1],):
+        raise ValueError(
+            f"samples/accept_rate: expected (n_kept, n_chains, d) and (n_chains,), got {samples.shape}, {accept_rate.shape}"
+        )
+    return Chains(samples=samples, accept_rate=accept_rate, settings=dict(settings), extras=dict(extras or {}))
