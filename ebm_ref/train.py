@@ -1,0 +1,320 @@
+r"""Optimizers and the fit loop.
+
+Every objective of ``ebm_ref.objectives`` has the form ``objective(model, x_batch, rng)
+-> (loss, grads)`` with ``grads`` a dict like ``model.params``.  The loop here is the
+same for all of them:
+
+.. math::
+
+    \theta_{t+1} = \theta_t - \text{step}(\nabla_\theta L(\theta_t; x_{B_t})),
+
+with the step given by plain gradient descent with momentum (:class:`SGD`) or by Adam
+(:class:`Adam`), both written out below.  Models are immutable values: each step
+builds a new model with ``model.with_params(new_params)``, so the constructor's own
+checks (a precision matrix must stay positive definite, ...) run at every step.
+
+A loss, a gradient or a parameter that becomes NaN or inf stops the run with a
+``FloatingPointError`` naming the step; a parameter update that the model's
+constructor refuses stops it with a ``ValueError`` naming the step.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from ._validate import as_generator, check_positive, check_positive_int
+
+__all__ = ["SGD", "Adam", "History", "fit"]
+
+
+def _check_grads(params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
+    if list(grads) != list(params):
+        raise ValueError(f"grads: expected the keys of params {list(params)}, got {list(grads)}")
+    for k in params:
+        if np.shape(grads[k]) != np.shape(params[k]):
+            raise ValueError(f"grads[{k!r}]: expected shape {np.shape(params[k])}, got {np.shape(grads[k])}")
+
+
+class SGD:
+    r"""Gradient descent with (heavy-ball) momentum.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate :math:`\eta > 0`.
+    momentum : float
+        :math:`\mu \in [0, 1)`; 0 gives plain gradient descent.
+
+    Notes
+    -----
+    .. math::
+
+        v_{t+1} = \mu v_t + g_t,\qquad \theta_{t+1} = \theta_t - \eta\, v_{t+1}.
+
+    The velocity v is kept inside the optimizer (one optimizer per run); ``reset()``
+    clears it.
+    """
+
+    def __init__(self, lr: float, momentum: float = 0.0):
+        self.lr = check_positive(lr, "lr")
+        m = float(momentum)
+        if not (0.0 <= m < 1.0):
+            raise ValueError(f"momentum: must be in [0, 1), got {momentum!r}")
+        self.momentum = m
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the velocity."""
+        self._v = None
+
+    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> dict:
+        """Return the new parameter dict after one step along ``grads``."""
+        _check_grads(params, grads)
+        if self._v is None:
+            self._v = {k: np.zeros(np.shape(v)) for k, v in params.items()}
+        out = {}
+        for k, theta in params.items():
+            self._v[k] = self.momentum * self._v[k] + np.asarray(grads[k], dtype=np.float64)
+            out[k] = np.asarray(theta, dtype=np.float64) - self.lr * self._v[k]
+        return out
+
+
+class Adam:
+    r"""Adam (Kingma & Ba, 2015), written out.
+
+    Parameters
+    ----------
+    lr : float
+        Step size :math:`\eta > 0`.
+    betas : (float, float)
+        Decay rates :math:`\beta_1, \beta_2 \in [0, 1)` of the first and second moments.
+    eps : float
+        :math:`\epsilon > 0` added to the root of the second moment.
+
+    Notes
+    -----
+    .. math::
+
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\qquad
+        v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2,
+
+        \hat m_t = m_t / (1-\beta_1^t),\qquad \hat v_t = v_t/(1-\beta_2^t),\qquad
+        \theta_t = \theta_{t-1} - \eta\,\hat m_t / (\sqrt{\hat v_t} + \epsilon).
+
+    References
+    ----------
+    D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization", ICLR 2015.
+    """
+
+    def __init__(self, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8):
+        self.lr = check_positive(lr, "lr")
+        try:
+            b1, b2 = (float(b) for b in betas)
+        except (TypeError, ValueError):
+            raise ValueError(f"betas: expected two numbers, got {betas!r}") from None
+        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
+            raise ValueError(f"betas: each must be in [0, 1), got {betas!r}")
+        self.betas = (b1, b2)
+        self.eps = check_positive(eps, "eps")
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the moments and the step count."""
+        self._m = None
+        self._v = None
+        self._t = 0
+
+    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> dict:
+        """Return the new parameter dict after one Adam step."""
+        _check_grads(params, grads)
+        b1, b2 = self.betas
+        if self._m is None:
+            self._m = {k: np.zeros(np.shape(v)) for k, v in params.items()}
+            self._v = {k: np.zeros(np.shape(v)) for k, v in params.items()}
+        self._t += 1
+        c1 = 1.0 - b1 ** self._t
+        c2 = 1.0 - b2 ** self._t
+        out = {}
+        for k, theta in params.items():
+            g = np.asarray(grads[k], dtype=np.float64)
+            self._m[k] = b1 * self._m[k] + (1.0 - b1) * g
+            self._v[k] = b2 * self._v[k] + (1.0 - b2) * g * g
+            m_hat = self._m[k] / c1
+            v_hat = self._v[k] / c2
+            out[k] = np.asarray(theta, dtype=np.float64) - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        return out
+
+
+@dataclass
+class History:
+    """What a run recorded.
+
+    Attributes
+    ----------
+    loss : ndarray, shape (n_steps,)
+        The objective's loss at each step (before that step's update).
+    log_likelihood : ndarray
+        Exact mean log-likelihood of the data, at the steps ``ll_steps`` (empty when
+        no ``exact_log_likelihood`` was given).  ``ll_steps`` includes ``n_steps``:
+        the value for the final model.
+    ll_steps : ndarray of int
+    seconds : float
+        Wall time of the run.
+    stopped_at : int or None
+        The step at which a callback stopped the run early, else None.
+    """
+
+    loss: np.ndarray
+    log_likelihood: np.ndarray
+    ll_steps: np.ndarray
+    seconds: float
+    stopped_at: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _finite_params(params) -> str | None:
+    for k, v in params.items():
+        if not np.all(np.isfinite(v)):
+            return k
+    return None
+
+
+def fit(model, data, objective: Callable, optimizer, n_steps: int, rng, batch_size: int | None = None,
+        callbacks: Sequence[Callable] = (), log_every: int | None = None,
+        exact_log_likelihood: Callable | None = None, ll_every: int = 1, log: Callable | None = None):
+    r"""Minimize ``objective`` over the model's parameters.
+
+    Parameters
+    ----------
+    model : Energy
+        The starting model (any value with ``params`` and ``with_params``).
+    data : ndarray, shape (N, d)
+        Training points.
+    objective : callable
+        ``objective(model, x_batch, rng) -> (loss, grads)``; ``grads`` is a dict like
+        ``model.params`` holding :math:`\nabla_\theta` of the loss.  Objectives that take
+        no randomness ignore ``rng``; wrap extra settings with a lambda, e.g.
+        ``lambda m, x, r: score_matching.denoising_loss(m, x, sigma=0.1, rng=r)``.
+    optimizer : SGD or Adam (anything with ``step(params, grads) -> params``)
+    n_steps : int
+        Number of parameter updates.
+    rng : Generator or int
+        Source of the mini-batches and of the objective's randomness.
+    batch_size : int or None
+        Points per step, drawn without replacement from ``data`` at each step; None
+        uses all the data at every step (full-batch gradient descent).
+    callbacks : sequence of callables
+        Each is called as ``cb(step, model, loss)`` after every update (``step``
+        counts from 1, ``model`` is the updated model); a callback returning ``True``
+        stops the run.
+    log_every : int or None
+        Print a progress line every ``log_every`` steps.  None prints only on long
+        runs: a line about every 10 seconds once 10 seconds have passed.
+    exact_log_likelihood : callable or None
+        ``f(model, data) -> float``, the exact mean log-likelihood (where log Z is
+        known); recorded every ``ll_every`` steps and for the final model.
+    ll_every : int
+        See ``exact_log_likelihood``.
+    log : callable or None
+        Where progress lines go (default: print to stderr).
+
+    Returns
+    -------
+    model : Energy
+        The final model.
+    history : History
+
+    Raises
+    ------
+    FloatingPointError
+        When the loss, a gradient or a parameter is NaN or inf; the message names the step.
+    ValueError
+        On bad arguments, or when the model's constructor refuses the updated
+        parameters (the message names the step and repeats the model's reason).
+    """
+    x = np.asarray(data)
+    if x.ndim != 2:
+        raise ValueError(f"data: expected a batch of shape (N, d), got shape {x.shape}")
+    x = x.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("data: contains NaN or inf")
+    if not callable(objective):
+        raise ValueError(f"objective: expected a callable (model, x, rng) -> (loss, grads), got {type(objective).__name__}")
+    if not hasattr(optimizer, "step"):
+        raise ValueError(f"optimizer: expected an object with step(params, grads), got {type(optimizer).__name__}")
+    n_steps = check_positive_int(n_steps, "n_steps", 0)
+    ll_every = check_positive_int(ll_every, "ll_every")
+    if batch_size is not None:
+        batch_size = check_positive_int(batch_size, "batch_size")
+        if batch_size > x.shape[0]:
+            raise ValueError(f"batch_size: must be <= the number of data points {x.shape[0]}, got {batch_size}")
+    if log_every is not None:
+        log_every = check_positive_int(log_every, "log_every")
+    if log is None:
+        def log(msg):
+            print(msg, file=sys.stderr, flush=True)
+    callbacks = tuple(callbacks)
+    for cb in callbacks:
+        if not callable(cb):
+            raise ValueError(f"callbacks: every entry must be callable, got {type(cb).__name__}")
+    rng = as_generator(rng)
+
+    losses = np.empty(n_steps)
+    lls, ll_steps = [], []
+    t0 = time.perf_counter()
+    t_last = t0
+    stopped = None
+
+    def record_ll(step, m):
+        if exact_log_likelihood is not None:
+            val = float(exact_log_likelihood(m, x))
+            if not np.isfinite(val):
+                raise FloatingPointError(f"step {step}: exact log-likelihood is not finite ({val})")
+            lls.append(val)
+            ll_steps.append(step)
+
+    record_ll(0, model)
+    step = 0
+    for step in range(1, n_steps + 1):
+        if batch_size is None:
+            xb = x
+        else:
+            xb = x[rng.choice(x.shape[0], size=batch_size, replace=False)]
+        loss, grads = objective(model, xb, rng)
+        loss = float(loss)
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"step {step}: the loss is not finite ({loss})")
+        params = model.params
+        _check_grads(params, grads)
+        bad = _finite_params(grads)
+        if bad is not None:
+            raise FloatingPointError(f"step {step}: the gradient of parameter {bad!r} is not finite")
+        losses[step - 1] = loss
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below, with the step named
+            new = optimizer.step(params, grads)
+        bad = _finite_params(new)
+        if bad is not None:
+            raise FloatingPointError(f"step {step}: parameter {bad!r} became NaN or inf after the update")
+        try:
+            model = model.with_params(new)
+        except ValueError as exc:
+            raise ValueError(f"step {step}: the updated parameters are not a valid model: {exc}") from exc
+        if step % ll_every == 0 and step != n_steps:
+            record_ll(step, model)
+        now = time.perf_counter()
+        due = (step % log_every == 0) if log_every is not None else (now - t0 > 10.0 and now - t_last > 10.0)
+        if due:
+            t_last = now
+            ll = f"  log-lik {lls[-1]:.6g}" if lls else ""
+            log(f"step {step}/{n_steps}  loss {loss:.6g}{ll}  ({now - t0:.1f} s)")
+        if any(cb(step, model, loss) is True for cb in callbacks):
+            stopped = step
+            losses = losses[:step]
+            break
+    if n_steps > 0 and (not ll_steps or ll_steps[-1] != step):
+        record_ll(step, model)
+    return model, History(losses, np.array(lls), np.array(ll_steps, dtype=int), time.perf_counter() - t0, stopped)
