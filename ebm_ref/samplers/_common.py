@@ -184,3 +184,24 @@ def make_chains(samples, accept_rate, settings: dict, extras: dict | None = None
             f"samples/accept_rate: expected (n_kept, n_chains, d) and (n_chains,), got {samples.shape}, {accept_rate.shape}"
         )
     return Chains(samples=samples, accept_rate=accept_rate, settings=dict(settings), extras=dict(extras or {}))
+
+
+def draw_normals(gens, bounds, d: int) -> np.ndarray:
+    """NumPy path: standard normals of shape (n_chains, d), chunk k drawn from ``gens[k]``.
+
+    A jitted kernel draws the same numbers with scalar ``g.standard_normal()`` calls in
+    row-major order over the chunk's chains (numba reproduces NumPy's stream).
+    """
+    return np.concatenate([g.standard_normal((int(bounds[k + 1] - bounds[k]), d)) for k, g in enumerate(gens)])
+
+
+def draw_uniforms(gens, bounds) -> np.ndarray:
+    """NumPy path: uniforms on [0, 1) of shape (n_chains,), chunk k drawn from ``gens[k]``."""
+    return np.concatenate([g.random(int(bounds[k + 1] - bounds[k])) for k, g in enumerate(gens)])
+
+
+def kept_index(step: int, burn_in: int, thin: int) -> int:
+    """Row of ``samples`` that step ``step`` (1-based) is stored in, or -1 if not kept."""
+    if step > burn_in and (step - burn_in) % thin == 0:
+        return (step - burn_in) // thin - 1
+    return -1
