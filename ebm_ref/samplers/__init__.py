@@ -1,4 +1,7 @@
 """MCMC samplers (numba-jitted for built-in models, NumPy fallback for any Energy)."""
 from .chains import Chains
+from .hmc import hmc, leapfrog
+from .langevin import annealed_langevin, mala, ula, ula_gaussian_covariance
+from .mh import metropolis
 
-__all__ = ["Chains"]
+__all__ = ["Chains", "metropolis", "ula", "mala", "annealed_langevin", "ula_gaussian_covariance", "hmc", "leapfrog"]

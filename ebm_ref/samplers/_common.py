@@ -205,3 +205,20 @@ def kept_index(step: int, burn_in: int, thin: int) -> int:
     if step > burn_in and (step - burn_in) % thin == 0:
         return (step - burn_in) // thin - 1
     return -1
+
+
+def use_jit(backend: str, form) -> bool:
+    """Whether to run the jitted kernel: ``backend`` is "auto", "numba" or "numpy".
+
+    "auto" uses the kernel whenever the model has a jittable form (``form`` not None).
+    """
+    if backend not in ("auto", "numba", "numpy"):
+        raise ValueError(f"backend: expected 'auto', 'numba' or 'numpy', got {backend!r}")
+    if backend == "numba" and form is None:
+        raise ValueError("backend: 'numba' needs a built-in model with a jittable form; this model has none")
+    return backend != "numpy" and form is not None
+
+
+def new_status(n_chunks: int = N_CHUNKS):
+    """Per-chunk (bad_step, bad_chain) arrays a kernel fills on NaN/inf (-1 = none)."""
+    return np.full(n_chunks, -1, dtype=np.int64), np.full(n_chunks, -1, dtype=np.int64)

@@ -1,0 +1,231 @@
+r"""Jittable forms of the built-in models, for the numba sampler kernels.
+
+A built-in model is handed to a kernel as a *form*: a namedtuple of its parameter
+arrays, one namedtuple class per model family.  numba types a namedtuple by its class,
+so each family is a distinct argument type, and the per-point functions
+
+* :func:`point_energy` ``(form, x) -> E(x)``            (x of shape (d,)),
+* :func:`point_energy_grad` ``(form, x, g) -> E(x)``    (also writes ∇ₓE(x) into g),
+
+are dispatched on that type with ``numba.extending.overload``.  The kernels call these
+functions; they never receive a jitted function as an argument, which numba would
+compile per function but never cache (numba issues #9237, #6972).  Every kernel is
+therefore compiled once per family and cached on disk (``cache=True``).
+
+Energy convention p ∝ e^{−E}; each energy sits beside its gradient, both written
+without temporary arrays so the inner loop does not allocate.
+
+:func:`jit_form` returns ``None`` for any other model (including subclasses of the
+built-in ones, which may override the energy): the samplers then run their NumPy path.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+__all__ = [
+    "GaussianForm",
+    "DiagGaussianForm",
+    "MixtureForm",
+    "WarpedForm",
+    "jit_form",
+    "point_energy",
+    "point_energy_grad",
+    "batch_energy",
+    "batch_energy_grad",
+]
+
+#: Gaussian, dense precision: E = ½ (x−μ)ᵀ P (x−μ), ∇E = P (x−μ).
+GaussianForm = namedtuple("GaussianForm", ["mean", "precision"])
+#: Gaussian, diagonal precision p: E = ½ Σᵢ pᵢ (xᵢ−μᵢ)², ∇ᵢE = pᵢ (xᵢ−μᵢ).
+DiagGaussianForm = namedtuple("DiagGaussianForm", ["mean", "precision_diag"])
+#: Mixture: E = −log Σₖ e^{−eₖ}, eₖ = ½ rₖᵀPₖrₖ + constₖ, constₖ = ½ log det(2πΣₖ) − log wₖ.
+MixtureForm = namedtuple("MixtureForm", ["means", "precisions", "const"])
+#: Warped Gaussian: E = ½ rᵀPr with r = T(x) − μ, T(x) = x + b x₀² e₁; ∇E = Jᵀ P r.
+WarpedForm = namedtuple("WarpedForm", ["mean", "precision", "b"])
+
+
+def jit_form(model):
+    """The jittable form of a built-in model, or ``None`` (the sampler then uses NumPy).
+
+    Only the exact built-in classes get a form: a subclass may override the energy.
+    """
+    from ..models.gaussian import Gaussian, GaussianMixture, WarpedGaussian
+
+    t = type(model)
+    p = model.params
+    if t is Gaussian:
+        P = np.ascontiguousarray(p["precision"])
+        if np.count_nonzero(P - np.diag(np.diag(P))) == 0:
+            return DiagGaussianForm(np.ascontiguousarray(p["mean"]), np.ascontiguousarray(np.diag(P)))
+        return GaussianForm(np.ascontiguousarray(p["mean"]), P)
+    if t is GaussianMixture:
+        return MixtureForm(
+            np.ascontiguousarray(p["means"]),
+            np.ascontiguousarray(model._prec),
+            np.ascontiguousarray(model._const),
+        )
+    if t is WarpedGaussian:
+        return WarpedForm(np.ascontiguousarray(p["mean"]), np.ascontiguousarray(p["precision"]), float(p["b"]))
+    return None
+
+
+# --------------------------------------------------------------------------- stubs
+def point_energy(form, x):  # pragma: no cover - replaced by the overloads in jitted code
+    """E(x) of one point ``x`` (shape (d,)); dispatched on the type of ``form``."""
+    raise NotImplementedError("point_energy is only callable from jitted code")
+
+
+def point_energy_grad(form, x, g):  # pragma: no cover
+    """E(x) of one point; writes ∇ₓE(x) into ``g`` (shape (d,))."""
+    raise NotImplementedError("point_energy_grad is only callable from jitted code")
+
+
+def _family(form):
+    return getattr(form, "instance_class", None)
+
+
+# ------------------------------------------------------------ per-family kernels
+@njit(cache=True)
+def _gauss_eg(mean, P, x, g, want_grad):
+    # r = x − μ ; g = P r ; E = ½ rᵀ g
+    d = x.shape[0]
+    E = 0.0
+    for i in range(d):
+        s = 0.0
+        for j in range(d):
+            s += P[i, j] * (x[j] - mean[j])
+        if want_grad:
+            g[i] = s
+        E += 0.5 * (x[i] - mean[i]) * s
+    return E
+
+
+@njit(cache=True)
+def _diag_eg(mean, p, x, g, want_grad):
+    # E = ½ Σ pᵢ rᵢ² ; gᵢ = pᵢ rᵢ
+    E = 0.0
+    for i in range(x.shape[0]):
+        r = x[i] - mean[i]
+        if want_grad:
+            g[i] = p[i] * r
+        E += 0.5 * p[i] * r * r
+    return E
+
+
+@njit(cache=True)
+def _mixture_eg(means, precs, const, x, g, want_grad):
+    # streaming log-sum-exp: m = min_k eₖ, s = Σₖ e^{−(eₖ−m)}, g = Σₖ e^{−(eₖ−m)} Pₖ rₖ / s
+    K, d = means.shape
+    m = np.inf
+    s = 0.0
+    if want_grad:
+        for i in range(d):
+            g[i] = 0.0
+    for k in range(K):
+        e = const[k]
+        for i in range(d):
+            a = 0.0
+            for j in range(d):
+                a += precs[k, i, j] * (x[j] - means[k, j])
+            e += 0.5 * (x[i] - means[k, i]) * a
+        if e < m:
+            scale = np.exp(e - m) if s > 0.0 else 0.0   # rescale earlier terms to the new minimum
+            s *= scale
+            if want_grad:
+                for i in range(d):
+                    g[i] *= scale
+            m = e
+        w = np.exp(m - e)
+        s += w
+        if want_grad:
+            for i in range(d):
+                a = 0.0
+                for j in range(d):
+                    a += precs[k, i, j] * (x[j] - means[k, j])
+                g[i] += w * a
+    if want_grad:
+        for i in range(d):
+            g[i] /= s
+    return m - np.log(s)
+
+
+@njit(cache=True)
+def _warped_eg(mean, P, b, x, g, want_grad):
+    # r = T(x) − μ with T(x)₁ = x₁ + b x₀² ; gz = P r ; E = ½ rᵀ gz ; ∇E = gz + 2 b x₀ gz₁ e₀
+    d = x.shape[0]
+    E = 0.0
+    w1 = b * x[0] * x[0]
+    gz1 = 0.0
+    for i in range(d):
+        s = 0.0
+        for j in range(d):
+            rj = x[j] - mean[j] + (w1 if j == 1 else 0.0)
+            s += P[i, j] * rj
+        ri = x[i] - mean[i] + (w1 if i == 1 else 0.0)
+        E += 0.5 * ri * s
+        if want_grad:
+            g[i] = s
+        if i == 1:
+            gz1 = s
+    if want_grad:
+        g[0] += 2.0 * b * x[0] * gz1
+    return E
+
+
+def _select(form, grad: bool):
+    """The implementation for the family of ``form``: (form, x, g) if grad else (form, x)."""
+    fam = _family(form)
+    if fam is GaussianForm:
+        if grad:
+            return lambda form, x, g: _gauss_eg(form.mean, form.precision, x, g, True)
+        return lambda form, x: _gauss_eg(form.mean, form.precision, x, x, False)
+    if fam is DiagGaussianForm:
+        if grad:
+            return lambda form, x, g: _diag_eg(form.mean, form.precision_diag, x, g, True)
+        return lambda form, x: _diag_eg(form.mean, form.precision_diag, x, x, False)
+    if fam is MixtureForm:
+        if grad:
+            return lambda form, x, g: _mixture_eg(form.means, form.precisions, form.const, x, g, True)
+        return lambda form, x: _mixture_eg(form.means, form.precisions, form.const, x, x, False)
+    if fam is WarpedForm:
+        if grad:
+            return lambda form, x, g: _warped_eg(form.mean, form.precision, form.b, x, g, True)
+        return lambda form, x: _warped_eg(form.mean, form.precision, form.b, x, x, False)
+    return None
+
+
+@overload(point_energy)
+def _ov_point_energy(form, x):
+    return _select(form, False)   # g is unused (x passed in its place) when want_grad is False
+
+
+@overload(point_energy_grad)
+def _ov_point_energy_grad(form, x, g):
+    return _select(form, True)
+
+
+# ------------------------------------------------ batch helpers (tests, identities)
+@njit(cache=True)
+def batch_energy(form, x):
+    """E of each row of ``x`` (n, d) through the jitted form (for tests)."""
+    out = np.empty(x.shape[0])
+    for n in range(x.shape[0]):
+        out[n] = point_energy(form, x[n])
+    return out
+
+
+@njit(cache=True)
+def batch_energy_grad(form, x):
+    """(E, ∇ₓE) of each row of ``x`` through the jitted form (for tests)."""
+    out = np.empty(x.shape[0])
+    G = np.empty_like(x)
+    for n in range(x.shape[0]):
+        out[n] = point_energy_grad(form, x[n], G[n])
+    return out, G
+
+
+_ = types  # numba.types is the namespace the overloads are typed against

@@ -1,0 +1,324 @@
+r"""Langevin samplers: unadjusted (ULA), Metropolis-adjusted (MALA), annealed.
+
+Convention (energy :math:`p\propto e^{-E}`, score :math:`s = -\nabla_x E`): one step of
+size h is
+
+.. math::
+
+    y = x - h\,\nabla_x E(x) + \sqrt{2h}\,\xi = x + h\,s(x) + \sqrt{2h}\,\xi,
+    \qquad \xi \sim \mathcal N(0, I),
+
+the Euler–Maruyama discretization, with time step h, of the Langevin diffusion
+:math:`dX = -\nabla E(X)\,dt + \sqrt 2\,dW`, whose stationary law is p.  (Song & Ermon
+write :math:`x + \tfrac\epsilon2 s + \sqrt\epsilon\,z`; their ε is our 2h.)
+
+* **ULA** takes every y.  The discretization biases its stationary law: on a Gaussian
+  with precision P the chain is linear, :math:`x' = (I - hP)x + \sqrt{2h}\xi`, and its
+  stationary covariance solves :math:`\Sigma = A\Sigma A^\top + 2hI` with A = I − hP,
+  i.e. :math:`\Sigma_h = (P(I - \tfrac h2 P))^{-1} \ne P^{-1}`
+  (:func:`ula_gaussian_covariance`).
+* **MALA** treats y as a proposal with density
+  :math:`q(y|x) = \mathcal N(y;\,x - h\nabla E(x),\,2hI)` and accepts it with
+
+  .. math::
+
+      \alpha = \min\Bigl(1,\ \exp\bigl(-E(y) + E(x)
+          - \tfrac{\|x - y + h\nabla E(y)\|^2}{4h} + \tfrac{\|y - x + h\nabla E(x)\|^2}{4h}\bigr)\Bigr),
+
+  which restores detailed balance with respect to p and removes the bias.
+* **Annealed Langevin** (Song & Ermon 2019, Algorithm 1) runs ``n_steps_each`` ULA
+  steps at each noise level :math:`\sigma_1 > \dots > \sigma_L` of a score
+  :math:`s(x, \sigma) \approx \nabla_x \log p_\sigma(x)`, with step
+  :math:`h_i = \text{step\_lr}\cdot\sigma_i^2/\sigma_L^2`.
+
+Random stream per chunk and step: the chunk's n_c × d normals (row-major), then (MALA
+only) its n_c uniforms.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .._validate import as_float_array, check_positive_int
+from ._common import (
+    N_CHUNKS,
+    as_generator,
+    check_schedule,
+    check_step,
+    check_x0,
+    chunk_bounds,
+    draw_normals,
+    draw_uniforms,
+    kept_index,
+    make_chains,
+    new_status,
+    raise_if_nonfinite,
+    raise_kernel_status,
+    segments,
+    spawn_generators,
+    use_jit,
+)
+from ._jit_models import batch_energy_grad, jit_form, point_energy_grad
+
+__all__ = ["ula", "mala", "annealed_langevin", "ula_gaussian_covariance"]
+
+
+@njit(cache=True, parallel=True)
+def _langevin_kernel(form, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adjust, out, n_acc,
+                     bad_step, bad_chain):
+    d = x.shape[1]
+    for k in prange(len(bounds) - 1):
+        lo = bounds[k]
+        m = bounds[k + 1] - lo
+        if m == 0:
+            continue
+        g = gens[k]
+        z = np.empty((m, d))
+        u = np.empty(m)
+        y = np.empty(d)
+        gy = np.empty(d)
+        stop = False
+        for t in range(t0, t1):
+            for i in range(m):
+                for j in range(d):
+                    z[i, j] = g.standard_normal()
+            if adjust:
+                for i in range(m):
+                    u[i] = g.random()
+            for i in range(m):
+                c = lo + i
+                hc = h[c]
+                s2h = np.sqrt(2.0 * hc)
+                for j in range(d):               # y = x − h ∇E(x) + sqrt(2h) ξ
+                    y[j] = x[c, j] - hc * gr[c, j] + s2h * z[i, j]
+                ey = point_energy_grad(form, y, gy)
+                ok = np.isfinite(ey)
+                for j in range(d):
+                    ok = ok and np.isfinite(y[j]) and np.isfinite(gy[j])
+                if not ok:
+                    bad_step[k] = t + 1
+                    bad_chain[k] = c
+                    stop = True
+                    break
+                accept = True
+                if adjust:
+                    # log q(x|y) − log q(y|x) = (‖y − x + h∇E(x)‖² − ‖x − y + h∇E(y)‖²) / 4h
+                    fwd = 0.0
+                    rev = 0.0
+                    for j in range(d):
+                        a = y[j] - x[c, j] + hc * gr[c, j]
+                        b = x[c, j] - y[j] + hc * gy[j]
+                        fwd += a * a
+                        rev += b * b
+                    log_alpha = e[c] - ey - (rev - fwd) / (4.0 * hc)
+                    accept = u[i] < np.exp(min(0.0, log_alpha))
+                if accept:
+                    for j in range(d):
+                        x[c, j] = y[j]
+                        gr[c, j] = gy[j]
+                    e[c] = ey
+                    if t >= burn_in:
+                        n_acc[c] += 1
+            if stop:
+                break
+            s = t + 1
+            if s > burn_in and (s - burn_in) % thin == 0:
+                r = (s - burn_in) // thin - 1
+                for i in range(m):
+                    for j in range(d):
+                        out[r, lo + i, j] = x[lo + i, j]
+
+
+def _langevin_numpy(model, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adjust, out, n_acc, name):
+    d = x.shape[1]
+    hc = h[:, None]
+    for t in range(t0, t1):
+        z = draw_normals(gens, bounds, d)
+        u = draw_uniforms(gens, bounds) if adjust else None
+        y = x - hc * gr + np.sqrt(2.0 * hc) * z
+        raise_if_nonfinite(name, t + 1, y, what="the proposal")
+        ey = model.energy(y)
+        gy = model.grad_x(y)
+        raise_if_nonfinite(name, t + 1, ey, gy, what="the energy or gradient of the proposal")
+        if adjust:
+            fwd = np.sum((y - x + hc * gr) ** 2, axis=1)
+            rev = np.sum((x - y + hc * gy) ** 2, axis=1)
+            log_alpha = e - ey - (rev - fwd) / (4.0 * h)
+            acc = u < np.exp(np.minimum(0.0, log_alpha))
+        else:
+            acc = np.ones(x.shape[0], dtype=bool)
+        x[acc] = y[acc]
+        gr[acc] = gy[acc]
+        e[acc] = ey[acc]
+        if t >= burn_in:
+            n_acc += acc
+        r = kept_index(t + 1, burn_in, thin)
+        if r >= 0:
+            out[r] = x
+
+
+def _run(name, adjust, model, x0, n_steps, step_size, rng, burn_in, thin, progress, backend):
+    x = check_x0(x0, model.dim)
+    h0 = check_step(step_size, "step_size")
+    n_steps, burn_in, thin, n_keep = check_schedule(n_steps, burn_in, thin)
+    form = jit_form(model)
+    jit = use_jit(backend, form)
+    rng = as_generator(rng)
+    n, d = x.shape
+    bounds = chunk_bounds(n)
+    gens = spawn_generators(rng, N_CHUNKS)
+    h = np.full(n, h0)
+    out = np.empty((n_keep, n, d))
+    n_acc = np.zeros(n, dtype=np.int64)
+    if jit:
+        e, gr = batch_energy_grad(form, x)
+    else:
+        e, gr = model.energy(x), model.grad_x(x)
+    raise_if_nonfinite(name, 0, e, gr, what="the energy or gradient at x0")
+    for t0, t1 in segments(n_steps, progress):
+        if jit:
+            bad_step, bad_chain = new_status()
+            _langevin_kernel(form, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adjust, out, n_acc,
+                             bad_step, bad_chain)
+            raise_kernel_status(name, bad_step, bad_chain, "the proposal, its energy or gradient")
+        else:
+            _langevin_numpy(model, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adjust, out, n_acc, name)
+    settings = dict(sampler=name, n_steps=n_steps, step_size=h0, burn_in=burn_in, thin=thin,
+                    backend="numba" if jit else "numpy")
+    return make_chains(out, n_acc / (n_steps - burn_in), settings)
+
+
+def ula(model, x0, n_steps, step_size, rng, burn_in=0, thin=1, progress=None, backend="auto"):
+    r"""Unadjusted Langevin algorithm: :math:`x' = x - h\nabla_x E(x) + \sqrt{2h}\,\xi`.
+
+    Parameters
+    ----------
+    model : Energy
+    x0 : ndarray, shape (n_chains, d)
+    n_steps : int
+    step_size : float
+        h > 0 (the time step of the discretized diffusion).
+    rng : Generator or int
+    burn_in, thin : int
+    progress : callable, optional
+        ``progress(t, n_steps)`` every 1000 steps.
+    backend : {"auto", "numba", "numpy"}
+
+    Returns
+    -------
+    Chains
+        ``accept_rate`` is 1 (every step is taken).
+
+    Notes
+    -----
+    Biased for every h > 0: on a Gaussian the stationary covariance is
+    :math:`(P(I - \tfrac h2 P))^{-1}` (:func:`ula_gaussian_covariance`).
+    """
+    return _run("ula", False, model, x0, n_steps, step_size, rng, burn_in, thin, progress, backend)
+
+
+def mala(model, x0, n_steps, step_size, rng, burn_in=0, thin=1, progress=None, backend="auto"):
+    r"""Metropolis-adjusted Langevin: the ULA move as a proposal, then an MH accept/reject.
+
+    Parameters are those of :func:`ula`.
+
+    Notes
+    -----
+    :math:`\log\alpha = -E(y) + E(x) - \|x - y + h\nabla E(y)\|^2/4h + \|y - x + h\nabla E(x)\|^2/4h`,
+    the Hastings ratio of the Gaussian proposal :math:`\mathcal N(x - h\nabla E(x), 2hI)`.
+    """
+    return _run("mala", True, model, x0, n_steps, step_size, rng, burn_in, thin, progress, backend)
+
+
+def ula_gaussian_covariance(precision, step_size) -> np.ndarray:
+    r"""Stationary covariance of ULA on a Gaussian with precision P, closed form.
+
+    .. math::  \Sigma_h = \bigl(P(I - \tfrac h2 P)\bigr)^{-1},
+
+    valid when the recursion is stable, i.e. every eigenvalue λ of P has
+    :math:`|1 - h\lambda| < 1` (0 < h < 2/λ_max).  Derivation: with A = I − hP the chain
+    :math:`x' = Ax + \sqrt{2h}\xi` has stationary Σ solving :math:`\Sigma = A\Sigma A + 2hI`;
+    since A and P commute, Σ = 2h (I − A²)⁻¹ = 2h (2hP − h²P²)⁻¹ = (P(I − hP/2))⁻¹.
+    """
+    P = as_float_array(precision, "precision")
+    if P.ndim != 2 or P.shape[0] != P.shape[1]:
+        raise ValueError(f"precision: expected a square matrix, got shape {P.shape}")
+    h = check_step(step_size, "step_size")
+    lam = np.linalg.eigvalsh(P)
+    if lam.min() <= 0 or not h < 2.0 / lam.max():
+        raise ValueError(
+            f"step_size: ULA on this Gaussian is stable only for 0 < h < 2/λ_max = {2.0 / lam.max():.4g} "
+            f"(and P must be positive definite), got h={h}"
+        )
+    d = P.shape[0]
+    return np.linalg.inv(P @ (np.eye(d) - 0.5 * h * P))
+
+
+def annealed_langevin(score_fn, x0, sigmas, n_steps_each, step_lr, rng, progress=None):
+    r"""Annealed Langevin dynamics over decreasing noise levels (Song & Ermon 2019).
+
+    Parameters
+    ----------
+    score_fn : callable
+        ``score_fn(x, sigma) -> (n, d)``: the score :math:`\nabla_x \log p_\sigma(x)` of the
+        data smoothed with N(0, σ²I) (a noise-conditional score model, or an exact score).
+    x0 : ndarray, shape (n_chains, d)
+    sigmas : array, shape (L,)
+        Noise levels :math:`\sigma_1 > \sigma_2 > \dots > \sigma_L > 0`, strictly decreasing.
+    n_steps_each : int
+        Langevin steps T at each level.
+    step_lr : float
+        ε > 0; the step at level i is :math:`h_i = \varepsilon\,\sigma_i^2/\sigma_L^2`.
+    rng : Generator or int
+    progress : callable, optional
+        ``progress(i, L)`` after each level.
+
+    Returns
+    -------
+    Chains
+        ``samples`` of shape (L, n_chains, d): the state at the end of each level
+        (the last row is the output); ``settings["step_sizes"]`` the h_i.
+
+    Notes
+    -----
+    At level i, T steps of :math:`x \leftarrow x + h_i\, s(x, \sigma_i) + \sqrt{2h_i}\,\xi`
+    (this package's Langevin convention; Song & Ermon's α_i = 2h_i).  Scaling h_i with
+    σ_i² keeps the signal-to-noise ratio of each step the same across levels.  The score
+    function is a Python callable, so this sampler always runs the NumPy path; the
+    random stream is split into chunks as in every other sampler.
+    """
+    if not callable(score_fn):
+        raise ValueError(f"score_fn: expected a callable score_fn(x, sigma), got {type(score_fn).__name__}")
+    x = check_x0(x0)
+    sig = as_float_array(sigmas, "sigmas")
+    if sig.ndim != 1 or sig.size < 1:
+        raise ValueError(f"sigmas: expected a 1-D array of noise levels, got shape {sig.shape}")
+    if not np.all(np.isfinite(sig)) or np.any(sig <= 0):
+        raise ValueError(f"sigmas: noise levels must be finite and > 0, got {sig}")
+    if np.any(np.diff(sig) >= 0):
+        raise ValueError(f"sigmas: must be strictly decreasing (σ_1 > σ_2 > ... > σ_L), got {sig}")
+    T = check_positive_int(n_steps_each, "n_steps_each", 1)
+    eps = check_step(step_lr, "step_lr")
+    if progress is not None and not callable(progress):
+        raise ValueError(f"progress: expected None or a callable, got {progress!r}")
+    rng = as_generator(rng)
+    n, d = x.shape
+    bounds = chunk_bounds(n)
+    gens = spawn_generators(rng, N_CHUNKS)
+    steps = eps * sig**2 / sig[-1] ** 2
+    out = np.empty((sig.size, n, d))
+    t = 0
+    for i, (s, h) in enumerate(zip(sig, steps)):
+        for _ in range(T):
+            t += 1
+            sc = np.asarray(score_fn(x, float(s)), dtype=np.float64)
+            if sc.shape != x.shape:
+                raise ValueError(f"score_fn: returned shape {sc.shape}, expected {x.shape}")
+            raise_if_nonfinite("annealed_langevin", t, sc, what=f"the score at noise level {i} (σ={s:.4g})")
+            x = x + h * sc + np.sqrt(2.0 * h) * draw_normals(gens, bounds, d)
+        out[i] = x
+        if progress is not None:
+            progress(i + 1, sig.size)
+    settings = dict(sampler="annealed_langevin", sigmas=sig.copy(), n_steps_each=T, step_lr=eps,
+                    step_sizes=steps)
+    return make_chains(out, np.ones(n), settings)
