@@ -124,11 +124,12 @@ def _fmt(a: np.ndarray) -> str:
     return f"[{a.size} values, max|.| {np.max(np.abs(a)):.4g}]"
 
 
-def run(only: str | None = None, out=sys.stdout, verbose: bool = False) -> int:
+def run(only: str | None = None, out=None, verbose: bool = False) -> int:
     """Evaluate every identity (or those whose name contains ``only``), print the table.
 
     Returns the number of failures (the command's exit status is non-zero if any).
     """
+    out = sys.stdout if out is None else out
     idents = [i for i in registry() if only is None or only in i.name]
     if not idents:
         print(f"no identity matches {only!r}", file=out)
