@@ -61,7 +61,7 @@ class Energy:
     supports_complex_step: bool = True
     symmetric_params: tuple = ()
 
-    def __init__(self, dim: int, params: Mapping[str, np.ndarray], **settings):
+    def __init__(self, dim: int, params: Mapping[str, np.ndarray], /, **settings):
         self.dim = int(dim)
         frozen = {}
         for k, v in params.items():
