@@ -74,6 +74,8 @@ class DerivativeReport:
     note: str = field(default="")
 
     def __str__(self) -> str:
+        if self.method == "skipped":
+            return f"skip {self.name:<34s} {self.note}"
         status = "ok  " if self.passed else "FAIL"
         extra = f"  [{self.note}]" if self.note else ""
         return (
