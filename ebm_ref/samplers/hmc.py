@@ -145,6 +145,12 @@ def _hmc_kernel(form, x, e, gr, eps, n_leapfrog, gens, bounds, t0, t1, burn_in, 
 
 
 def _hmc_numpy(model, x, e, gr, eps, n_leapfrog, gens, bounds, t0, t1, burn_in, thin, out, n_acc):
+    """NumPy path; overflow is not warned about but detected, and reported with step and chain."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        _hmc_numpy_body(model, x, e, gr, eps, n_leapfrog, gens, bounds, t0, t1, burn_in, thin, out, n_acc)
+
+
+def _hmc_numpy_body(model, x, e, gr, eps, n_leapfrog, gens, bounds, t0, t1, burn_in, thin, out, n_acc):
     d = x.shape[1]
     for t in range(t0, t1):
         p = draw_normals(gens, bounds, d)

@@ -130,6 +130,12 @@ def _langevin_kernel(form, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adj
 
 
 def _langevin_numpy(model, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adjust, out, n_acc, name):
+    """NumPy path; overflow is not warned about but detected, and reported with step and chain."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        _langevin_numpy_body(model, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adjust, out, n_acc, name)
+
+
+def _langevin_numpy_body(model, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adjust, out, n_acc, name):
     d = x.shape[1]
     hc = h[:, None]
     for t in range(t0, t1):

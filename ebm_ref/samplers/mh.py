@@ -107,12 +107,19 @@ def _rwmh_kernel(form, x, e, h, gens, bounds, t0, t1, burn_in, thin, adapt, targ
 
 
 def _rwmh_numpy(model, x, e, h, gens, bounds, t0, t1, burn_in, thin, adapt, target, out, n_acc):
+    """NumPy path; overflow is not warned about but detected, and reported with step and chain."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        _rwmh_numpy_body(model, x, e, h, gens, bounds, t0, t1, burn_in, thin, adapt, target, out, n_acc)
+
+
+def _rwmh_numpy_body(model, x, e, h, gens, bounds, t0, t1, burn_in, thin, adapt, target, out, n_acc):
     """The same algorithm vectorized over chains, for any Energy."""
     d = x.shape[1]
     for t in range(t0, t1):
         z = draw_normals(gens, bounds, d)
         u = draw_uniforms(gens, bounds)
         y = x + h[:, None] * z
+        raise_if_nonfinite("metropolis", t + 1, y, what="the proposal")
         ey = model.energy(y)
         raise_if_nonfinite("metropolis", t + 1, ey, what="the energy of the proposal")
         alpha = np.exp(np.minimum(0.0, e - ey))

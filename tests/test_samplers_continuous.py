@@ -1,0 +1,366 @@
+"""Continuous samplers: exact-start stationarity tests, ULA bias, jitted == NumPy, bad input.
+
+Statistical tests start many independent chains *exactly* from the target (model.sample),
+run k steps and test the end points against the exact distribution.  A correct kernel
+leaves the target invariant, so the end points are exact, independent draws and each
+test's p-value is uniform.  Each test makes m comparisons and rejects when the smallest
+p-value is below ALPHA / m (Bonferroni), so its false-positive rate is at most ALPHA = 1e-3.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numba
+import numpy as np
+import pytest
+from scipy import linalg, stats
+
+from ebm_ref import samplers
+from ebm_ref.energy import Energy
+from ebm_ref.models.gaussian import Gaussian, GaussianMixture, WarpedGaussian
+from ebm_ref.samplers._jit_models import batch_energy_grad, jit_form
+
+ALPHA = 1e-3          # false-positive rate of each statistical test (Bonferroni over its p-values)
+N_CHAINS = 2000       # chains per exact-start test: enough power for a wrong acceptance rule
+K_STEPS = 15          # steps run from the exact start
+SAME_PATH_TOL = 1e-12  # jitted vs NumPy path: same arithmetic up to summation order
+
+
+def _dense_gaussian():
+    P = np.array([[2.0, 0.6, 0.0], [0.6, 1.0, 0.3], [0.0, 0.3, 0.5]])
+    return Gaussian(np.array([1.0, -0.5, 0.2]), P)
+
+
+def _mixture():
+    covs = np.stack([np.array([[0.5, 0.2], [0.2, 0.4]]), 0.3 * np.eye(2), np.array([[0.6, -0.1], [-0.1, 0.3]])])
+    return GaussianMixture(np.array([0.3, 0.5, 0.2]), np.array([[-1.5, 0.0], [1.5, 0.5], [0.0, 1.8]]), covs)
+
+
+def _banana():
+    return WarpedGaussian(np.zeros(2), np.diag([1.0, 4.0]), 0.5)
+
+
+def _mixture_projection_cdf(mix, a):
+    """Exact CDF of aᵀx for x from the mixture: Σ_k w_k Φ((t − aᵀμ_k)/√(aᵀΣ_k a))."""
+    p = mix.params
+    mu = p["means"] @ a
+    sd = np.sqrt(np.einsum("i,kij,j->k", a, p["covariances"], a))
+    return lambda t: np.sum(p["weights"] * stats.norm.cdf((np.asarray(t)[:, None] - mu) / sd), axis=1)
+
+
+def _pvalues(model, x):
+    """p-values of exact tests of the end points x against the model's distribution."""
+    if isinstance(model, Gaussian):
+        q = np.einsum("ni,ij,nj->n", x - model.mean, model.precision, x - model.mean)
+        return [stats.kstest(q, stats.chi2(model.dim).cdf).pvalue]            # (x−μ)ᵀP(x−μ) ~ χ²_d
+    if isinstance(model, WarpedGaussian):
+        g = Gaussian(model.params["mean"], model.params["precision"])
+        z = model.warp(x) - g.mean                                              # T(x) ~ N(μ, P⁻¹)
+        q = np.einsum("ni,ij,nj->n", z, g.precision, z)
+        return [stats.kstest(q, stats.chi2(model.dim).cdf).pvalue,
+                stats.kstest(x[:, 0], stats.norm(0, 1).cdf).pvalue]              # x₀ = z₀ exactly
+    dirs = [np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([1.0, 1.0]) / np.sqrt(2)]
+    return [stats.kstest(x @ a, _mixture_projection_cdf(model, a)).pvalue for a in dirs]
+
+
+RUNS = {
+    "metropolis": lambda m, x0, rng: samplers.metropolis(m, x0, K_STEPS, 0.7, rng),
+    "mala": lambda m, x0, rng: samplers.mala(m, x0, K_STEPS, 0.15, rng),
+    "hmc": lambda m, x0, rng: samplers.hmc(m, x0, K_STEPS, 0.25, 4, rng),
+}
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("name", list(RUNS))
+def test_exact_start_stays_exact(name, rng):
+    # FPR <= ALPHA: Bonferroni over the p-values of three targets (Gaussian, mixture, banana)
+    ps = []
+    for model in (_dense_gaussian(), _mixture(), _banana()):
+        x0 = model.sample(N_CHAINS, rng)
+        ch = RUNS[name](model, x0, rng)
+        assert 0.05 < ch.accept_rate.mean() <= 1.0
+        assert np.max(np.abs(ch.last - x0)) > 0          # the chains moved
+        ps += _pvalues(model, ch.last)
+    assert min(ps) > ALPHA / len(ps), ps
+
+
+@pytest.mark.statistical
+def test_tests_have_power_against_a_wrong_kernel(rng):
+    # The same test rejects a sampler that is wrong: MH with the acceptance step removed
+    # is a random walk that inflates the variance by k h² per coordinate.  Power ≈ 1
+    # (variance ratio ≈ 1 + K_STEPS·0.49/λ at N_CHAINS = 2000).
+    g = _dense_gaussian()
+    x0 = g.sample(N_CHAINS, rng)
+    x = x0 + 0.7 * np.sqrt(K_STEPS) * rng.standard_normal(x0.shape)
+    assert min(_pvalues(g, x)) < ALPHA
+
+
+def test_ula_stationary_covariance_closed_form_equals_lyapunov():
+    # Σ = AΣAᵀ + 2hI with A = I − hP (discrete Lyapunov) vs the issue's (P(I − hP/2))⁻¹: they agree
+    P = _dense_gaussian().precision
+    h = 0.3
+    A = np.eye(3) - h * P
+    lyap = linalg.solve_discrete_lyapunov(A, 2 * h * np.eye(3))
+    np.testing.assert_allclose(samplers.ula_gaussian_covariance(P, h), lyap, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.statistical
+def test_ula_reproduces_its_biased_covariance_and_mala_removes_it(rng):
+    # FPR <= ALPHA by Bonferroni over 2 acceptance p-values; the two power checks
+    # (rejecting the wrong covariance) have power ≈ 1 at h = 0.4 (variance inflated by 1/(1 − hλ/2)).
+    g = _dense_gaussian()
+    h = 0.4
+    Sh = samplers.ula_gaussian_covariance(g.precision, h)
+    gh = Gaussian.from_covariance(g.mean, Sh)                 # ULA's exact stationary law
+    n = 4000
+    ula = samplers.ula(g, gh.sample(n, rng), 20, h, rng)
+    mala = samplers.mala(g, g.sample(n, rng), 20, h, rng)
+    p_ula_biased = _pvalues(gh, ula.last)[0]
+    p_mala_exact = _pvalues(g, mala.last)[0]
+    assert min(p_ula_biased, p_mala_exact) > ALPHA / 2
+    assert _pvalues(g, ula.last)[0] < ALPHA          # ULA is not exact ...
+    assert _pvalues(gh, mala.last)[0] < ALPHA        # ... and MALA is not ULA's law
+
+
+@pytest.mark.statistical
+def test_annealed_langevin_matches_the_exact_linear_recursion(rng):
+    # Target N(0, s0²) in 1-D with exact smoothed score −x/(s0² + σ²): every step is linear,
+    # x' = a x + √(2h) ξ, a = 1 − h/(s0² + σ²), so Var' = a² Var + 2h exactly.  FPR = ALPHA.
+    s0 = 0.7
+    sigmas = np.geomspace(3.0, 0.05, 6)
+    T, eps = 7, 2e-3
+    x0 = 3.0 * rng.standard_normal((5000, 1))
+    ch = samplers.annealed_langevin(lambda x, s: -x / (s0**2 + s**2), x0, sigmas, T, eps, rng)
+    v = 9.0
+    for s in sigmas:
+        h = eps * s**2 / sigmas[-1] ** 2
+        for _ in range(T):
+            v = (1 - h / (s0**2 + s**2)) ** 2 * v + 2 * h
+    assert ch.samples.shape == (6, 5000, 1)
+    assert stats.kstest(ch.last[:, 0] / np.sqrt(v), "norm").pvalue > ALPHA
+
+
+@pytest.mark.exact
+def test_hmc_with_one_leapfrog_step_is_mala():
+    # L = 1: q' = q − (ε²/2)∇E + ε p is the MALA proposal with h = ε²/2, the acceptance
+    # ratios coincide, and both draw (normals, then uniforms) per chunk and step.
+    m = _mixture()
+    x0 = m.sample(50, 1)
+    eps = 0.4
+    a = samplers.hmc(m, x0, 30, eps, 1, rng=7)
+    b = samplers.mala(m, x0, 30, eps**2 / 2, rng=7)
+    np.testing.assert_allclose(a.samples, b.samples, atol=1e-12, rtol=0)
+    np.testing.assert_array_equal(a.accept_rate, b.accept_rate)
+
+
+# ------------------------------------------------------------------ jitted == NumPy
+MODELS = {
+    "gaussian": _dense_gaussian,
+    "diag_gaussian": lambda: Gaussian(np.array([0.5, -1.0]), np.diag([2.0, 0.5])),
+    "mixture": _mixture,
+    "banana": _banana,
+}
+SAMPLER_CALLS = {
+    "metropolis": lambda m, x0, b: samplers.metropolis(m, x0, 40, 0.6, 11, burn_in=10, thin=3, adapt=True, backend=b),
+    "ula": lambda m, x0, b: samplers.ula(m, x0, 40, 0.02, 11, burn_in=5, thin=2, backend=b),
+    "mala": lambda m, x0, b: samplers.mala(m, x0, 40, 0.2, 11, thin=4, backend=b),
+    "hmc": lambda m, x0, b: samplers.hmc(m, x0, 25, 0.2, 3, 11, burn_in=3, backend=b),
+}
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize("model_name", list(MODELS))
+def test_jit_forms_match_the_models(model_name, rng):
+    m = MODELS[model_name]()
+    x = 2.0 * rng.standard_normal((20, m.dim))
+    e, g = batch_energy_grad(jit_form(m), x)
+    np.testing.assert_allclose(e, m.energy(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(g, m.grad_x(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize("model_name", list(MODELS))
+@pytest.mark.parametrize("sampler", list(SAMPLER_CALLS))
+def test_jitted_and_numpy_paths_give_the_same_chains(sampler, model_name):
+    m = MODELS[model_name]()
+    x0 = m.sample(37, 3)                      # 37 chains: unequal chunks
+    a = SAMPLER_CALLS[sampler](m, x0, "numba")
+    b = SAMPLER_CALLS[sampler](m, x0, "numpy")
+    assert a.settings["backend"] == "numba" and b.settings["backend"] == "numpy"
+    assert a.samples.shape == b.samples.shape
+    np.testing.assert_allclose(a.samples, b.samples, atol=SAME_PATH_TOL, rtol=0)
+    np.testing.assert_array_equal(a.accept_rate, b.accept_rate)
+
+
+class _UserGaussian(Energy):
+    """A user's own energy (no jittable form): ½‖x‖²."""
+
+    def __init__(self, d):
+        super().__init__(d, {})
+
+    def _energy(self, x):
+        return 0.5 * np.sum(x * x, axis=1)
+
+    def _grad_x(self, x):
+        return x.copy()
+
+
+@pytest.mark.exact
+def test_user_energy_runs_the_numpy_path_and_matches_the_builtin():
+    x0 = np.random.default_rng(0).standard_normal((20, 2))
+    user = samplers.mala(_UserGaussian(2), x0, 30, 0.3, 5)
+    builtin = samplers.mala(Gaussian(np.zeros(2), np.eye(2)), x0, 30, 0.3, 5)
+    assert user.settings["backend"] == "numpy" and builtin.settings["backend"] == "numba"
+    np.testing.assert_allclose(user.samples, builtin.samples, atol=SAME_PATH_TOL, rtol=0)
+
+
+@pytest.mark.exact
+def test_same_chains_on_one_and_two_threads_and_with_progress():
+    m = _mixture()
+    x0 = m.sample(100, 2)
+    old = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = samplers.hmc(m, x0, 20, 0.3, 3, 9)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = samplers.hmc(m, x0, 20, 0.3, 3, 9)
+    finally:
+        numba.set_num_threads(old)
+    np.testing.assert_array_equal(one.samples, two.samples)
+    calls = []
+    seg = samplers.metropolis(m, x0, 2500, 0.5, 4, progress=lambda t, n: calls.append(t))
+    whole = samplers.metropolis(m, x0, 2500, 0.5, 4)
+    assert calls == [1000, 2000, 2500]
+    np.testing.assert_array_equal(seg.samples, whole.samples)
+
+
+def test_chains_layout_burn_in_thin_and_rng_advances():
+    g = _dense_gaussian()
+    x0 = g.sample(5, 0)
+    ch = samplers.metropolis(g, x0, 20, 0.5, 1, burn_in=5, thin=4)
+    assert ch.samples.shape == (3, 5, 3) and ch.accept_rate.shape == (5,)
+    full = samplers.metropolis(g, x0, 20, 0.5, 1)
+    np.testing.assert_array_equal(ch.samples, full.samples[[8, 12, 16]])    # steps 9, 13, 17
+    r = np.random.default_rng(3)
+    a = samplers.ula(g, x0, 3, 0.1, r)
+    b = samplers.ula(g, x0, 3, 0.1, r)
+    assert not np.array_equal(a.samples, b.samples)
+    np.testing.assert_array_equal(samplers.ula(g, x0, 3, 0.1, 3).samples, a.samples)
+
+
+@pytest.mark.statistical
+def test_warm_up_adaptation_reaches_the_target_acceptance(rng):
+    # After 500 Robbins–Monro warm-up steps the per-chain step is near the value giving
+    # 0.234; the kept-phase acceptance of 200 chains × 500 steps is averaged.  The
+    # tolerance 0.05 allows the residual step error left by the (t+1)^-0.6 gain.
+    g = Gaussian(np.zeros(10), np.diag(np.linspace(0.5, 3.0, 10)))
+    ch = samplers.metropolis(g, g.sample(200, rng), 1000, 3.0, rng, burn_in=500, adapt=True)
+    assert abs(ch.accept_rate.mean() - 0.234) < 0.05
+    assert ch.extras["step_size"].shape == (200,)
+
+
+def test_nonfinite_stops_with_step_and_chain():
+    g = Gaussian(np.zeros(2), np.eye(2))
+    x0 = np.ones((10, 2))
+    msgs = []
+    for b in ("numba", "numpy"):
+        with pytest.raises(FloatingPointError, match=r"ula: .*step \d+, chain \d+") as e:
+            samplers.ula(g, x0, 5000, 2.5, 0, backend=b)     # |1 − h| = 1.5 > 1: diverges
+        msgs.append(str(e.value))
+    # The paths evaluate ½ rᵀPr in different orders, so at the overflow threshold one may
+    # overflow a step before the other; the reported steps agree to within one.
+    steps = [int(m.split("at step ")[1].split(",")[0]) for m in msgs]
+    assert abs(steps[0] - steps[1]) <= 1, msgs
+
+
+class _NanAbove(Energy):
+    def __init__(self):
+        super().__init__(1, {})
+
+    def _energy(self, x):
+        return np.where(x[:, 0] > 2.0, np.nan, 0.5 * x[:, 0] ** 2)
+
+    def _grad_x(self, x):
+        return x.copy()
+
+
+def test_nan_energy_of_a_user_model_names_step_and_chain():
+    x0 = np.zeros((4, 1))
+    x0[2] = 1.9
+    with pytest.raises(FloatingPointError, match=r"metropolis: .*step \d+, chain \d+"):
+        samplers.metropolis(_NanAbove(), x0, 200, 1.0, 0)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda g, x: samplers.metropolis(g, x, 10, 0.0, 0), "step_size"),
+    (lambda g, x: samplers.metropolis(g, x, 10, -1.0, 0), "step_size"),
+    (lambda g, x: samplers.ula(g, x, 10, np.nan, 0), "step_size"),
+    (lambda g, x: samplers.mala(g, x[:, :2], 10, 0.1, 0), "x0"),
+    (lambda g, x: samplers.mala(g, x[0], 10, 0.1, 0), "x0"),
+    (lambda g, x: samplers.hmc(g, x[:0], 10, 0.1, 3, 0), "x0"),
+    (lambda g, x: samplers.hmc(g, x, 10, 0.1, 0, 0), "n_leapfrog"),
+    (lambda g, x: samplers.hmc(g, x, 0, 0.1, 2, 0), "n_steps"),
+    (lambda g, x: samplers.ula(g, x, 10, 0.1, 0, burn_in=10), "burn_in"),
+    (lambda g, x: samplers.ula(g, x, 10, 0.1, 0, thin=0), "thin"),
+    (lambda g, x: samplers.ula(g, x, 10, 0.1, 0, burn_in=5, thin=6), "thin"),
+    (lambda g, x: samplers.metropolis(g, x, 10, 0.1, 0, adapt=True), "adapt"),
+    (lambda g, x: samplers.metropolis(g, x, 10, 0.1, 0, burn_in=2, adapt=True, target_accept=1.5), "target_accept"),
+    (lambda g, x: samplers.metropolis(g, x, 10, 0.1, None), "rng"),
+    (lambda g, x: samplers.mala(g, x, 10, 0.1, 0, backend="gpu"), "backend"),
+    (lambda g, x: samplers.mala(_UserGaussian(3), x, 10, 0.1, 0, backend="numba"), "backend"),
+    (lambda g, x: samplers.mala(g, x, 10, 0.1, 0, progress=3), "progress"),
+    (lambda g, x: samplers.annealed_langevin(g.score, x, [1.0, 1.0], 5, 0.1, 0), "sigmas"),
+    (lambda g, x: samplers.annealed_langevin(g.score, x, [0.1, 1.0], 5, 0.1, 0), "sigmas"),
+    (lambda g, x: samplers.annealed_langevin(g.score, x, [1.0, -0.1], 5, 0.1, 0), "sigmas"),
+    (lambda g, x: samplers.annealed_langevin(g.score, x, [1.0, 0.1], 0, 0.1, 0), "n_steps_each"),
+    (lambda g, x: samplers.annealed_langevin(g.score, x, [1.0, 0.1], 5, 0.0, 0), "step_lr"),
+    (lambda g, x: samplers.annealed_langevin("score", x, [1.0, 0.1], 5, 0.1, 0), "score_fn"),
+    (lambda g, x: samplers.ula_gaussian_covariance(g.precision, 5.0), "step_size"),
+    (lambda g, x: samplers.leapfrog(g, x, x[:, :2], 0.1, 2), "p"),
+])
+def test_bad_input_raises_value_error(call, match):
+    g = _dense_gaussian()
+    x = g.sample(4, 0)
+    with pytest.raises(ValueError, match=match):
+        call(g, x)
+
+
+@pytest.mark.slow
+@pytest.mark.statistical
+def test_seed_sweep_rejection_rate_is_consistent_with_alpha():
+    # Run the exact-start χ² KS test of MH at level a = 0.05 over 200 seeds derived from
+    # one SeedSequence; under H0 the rejection count is Binomial(200, 0.05).  The binomial
+    # test rejects at ALPHA, so this test's false-positive rate is ALPHA.
+    a = 0.05
+    g = _dense_gaussian()
+    seeds = np.random.SeedSequence(20240605).spawn(200)
+    rejections = 0
+    for s in seeds:
+        r = np.random.default_rng(s)
+        ch = samplers.metropolis(g, g.sample(300, r), 5, 0.7, r)
+        rejections += _pvalues(g, ch.last)[0] < a
+    assert stats.binomtest(int(rejections), 200, a).pvalue > ALPHA, rejections
+
+
+@pytest.mark.slow
+def test_numba_cache_hits_in_a_fresh_process(tmp_path):
+    code = textwrap.dedent("""
+        import numpy as np
+        from ebm_ref import samplers
+        from ebm_ref.models.gaussian import Gaussian
+        from ebm_ref.samplers import mh
+        g = Gaussian(np.zeros(2), np.eye(2))
+        samplers.metropolis(g, np.zeros((4, 2)), 5, 0.5, 0)
+        st = mh._rwmh_kernel.stats
+        print(sum(st.cache_hits.values()), sum(st.cache_misses.values()))
+    """)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            for _ in range(2)]
+    first = tuple(map(int, runs[0].stdout.split()))
+    second = tuple(map(int, runs[1].stdout.split()))
+    assert first[1] >= 1                       # compiled and written to the cache
+    assert second == (1, 0), (first, second)   # loaded from the cache, nothing compiled
