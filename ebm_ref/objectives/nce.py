@@ -1,0 +1,477 @@
+r"""Noise-contrastive estimation (NCE), written as its derivation.
+
+Energy convention: :math:`p_\theta(x) = e^{-E_\theta(x)}/Z(\theta)`.  NCE replaces
+density estimation by classification: tell data :math:`x\sim p_d` from noise
+:math:`y\sim p_n`, a *normalized* distribution we can both sample and evaluate, with
+:math:`\nu` noise points per data point (prior odds noise : data = ν : 1).
+
+1. **Bayes-optimal classifier** (:func:`bayes_optimal_classifier`).  The posterior
+   probability that a point came from the data is
+
+   .. math:: D^*(x) = \frac{p_d(x)}{p_d(x) + \nu\,p_n(x)},\qquad
+             \operatorname{logit} D^*(x) = \log p_d(x) - \log\nu - \log p_n(x).
+
+2. **Parameterized discriminator** (:func:`discriminator`, :func:`logit`).  Put the
+   model in place of :math:`p_d`, with the unknown :math:`\log Z` replaced by a free
+   scalar c: :math:`\log p_{\theta,c}(x) = -E_\theta(x) - c`, so
+
+   .. math:: D_{\theta,c}(x) = \frac{p_{\theta,c}(x)}{p_{\theta,c}(x) + \nu p_n(x)} = \sigma(G(x)),\qquad
+             G(x) = -E_\theta(x) - c - \log\nu - \log p_n(x).
+
+3. **Logistic loss** (:func:`classification_log_likelihood` in the lecture's logsumexp
+   form, :func:`loss_probability_form` with D itself, :func:`loss` with softplus).
+   The mean cross-entropy over the pooled sample, normalized by :math:`1+\nu`:
+
+   .. math::
+
+       J(\theta, c) = \frac{1}{1+\nu}\Big(\mathbb E_{p_d}[-\log D(x)] + \nu\,\mathbb E_{p_n}[-\log(1-D(y))]\Big)
+                    = \frac{1}{1+\nu}\Big(\mathbb E_{p_d}[\operatorname{softplus}(-G(x))]
+                      + \nu\,\mathbb E_{p_n}[\operatorname{softplus}(G(y))]\Big),
+
+   using :math:`-\log\sigma(a) = \operatorname{softplus}(-a)` and
+   :math:`-\log(1-\sigma(a)) = \operatorname{softplus}(a)`.  Expectations are sample means
+   over the ``n_d`` data and ``n_n`` noise points given (``n_n = ν n_d`` is the usual
+   choice, any counts are allowed: each mean estimates its expectation).
+
+4. **Gradients** (:func:`loss`).  With :math:`\partial G/\partial\theta = -\nabla_\theta E`
+   and :math:`\partial G/\partial c = -1`:
+
+   .. math::
+
+       \nabla_\theta J = \frac{1}{1+\nu}\Big(\mathbb E_{p_d}[\sigma(-G)\nabla_\theta E]
+          - \nu\,\mathbb E_{p_n}[\sigma(G)\nabla_\theta E]\Big),\qquad
+       \frac{\partial J}{\partial c} = \frac{1}{1+\nu}\Big(\mathbb E_{p_d}[\sigma(-G)] - \nu\,\mathbb E_{p_n}[\sigma(G)]\Big).
+
+5. **Why c ends up at log Z.**  J is minimized over *all* functions G by the Bayes
+   classifier, :math:`G^* = \log p_d - \log\nu p_n`.  If the model family contains
+   :math:`p_d = e^{-E_{\theta^*}}/Z(\theta^*)`, then :math:`G = G^*` exactly when
+   :math:`-E_\theta - c = \log p_d`, i.e. at :math:`\theta=\theta^*` *and*
+   :math:`c = \log Z(\theta^*)` (for p_n > 0 wherever p_d > 0).  Nothing forces
+   normalization except the classification itself: a c that is too small makes the model
+   claim too much mass and the noise points get misclassified.
+
+``loss(model, log_z, x_data, x_noise, noise=..., nu=...)`` returns ``(J, grads)`` with
+``grads`` a dict holding every key of ``model.params`` plus ``"log_z"`` (:math:`\partial J/\partial c`).
+:func:`fit` trains (θ, c) and returns the estimate of log Z with a standard error from the
+asymptotic (sandwich) covariance of the NCE estimator (:func:`asymptotic_covariance`).
+
+References
+----------
+M. Gutmann and A. Hyvärinen, "Noise-contrastive estimation of unnormalized statistical
+models, with applications to natural image statistics", JMLR 13 (2012).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit, logsumexp
+
+from .. import params as _params
+from .._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
+
+__all__ = [
+    "softplus", "bayes_optimal_classifier", "bayes_optimal_logit", "model_log_prob", "logit",
+    "discriminator", "classification_log_likelihood", "loss_probability_form", "loss",
+    "bayes_optimal_loss", "population_loss_quadrature", "asymptotic_covariance", "fit", "NCEResult",
+    "objective", "check_noise",
+]
+
+
+def softplus(a):
+    r"""Stable :math:`\log(1+e^a) = \max(a,0) + \log(1+e^{-|a|})`."""
+    a = np.asarray(a, dtype=np.float64)
+    return np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a)))
+
+
+# ------------------------------------------------------------- input checks
+def check_noise(noise, dim: int | None = None):
+    """A noise model must be normalized with ``log_prob`` and ``sample``; check and return it."""
+    for attr in ("log_prob", "sample"):
+        if not callable(getattr(noise, attr, None)):
+            raise ValueError(
+                f"noise: expected a normalized model with log_prob(x) and sample(n, rng); "
+                f"{type(noise).__name__} has no {attr}()")
+    nd = getattr(noise, "dim", None)
+    if dim is not None and nd is not None and int(nd) != dim:
+        raise ValueError(f"noise: has dimension {nd}, the model has dimension {dim}")
+    return noise
+
+
+def _check_nu(nu) -> float:
+    return check_positive(nu, "nu")
+
+
+def _log_z(log_z) -> float:
+    c = np.asarray(log_z, dtype=np.float64)
+    if c.shape != () or not np.isfinite(c):
+        raise ValueError(f"log_z: expected a finite scalar c (the free parameter standing for log Z), got {log_z!r}")
+    return float(c)
+
+
+def _noise_log_prob(noise, x):
+    lp = np.asarray(noise.log_prob(x), dtype=np.float64)
+    if lp.shape != (x.shape[0],):
+        raise ValueError(f"noise.log_prob: expected shape ({x.shape[0]},), got {lp.shape}")
+    if np.any(np.isnan(lp)) or np.any(lp == np.inf):
+        raise ValueError("noise.log_prob: returned NaN or +inf")
+    return lp
+
+
+# --------------------------------------------------- step 1: Bayes classifier
+def bayes_optimal_logit(p_data_logpdf, p_noise_logpdf, x, nu) -> np.ndarray:
+    r"""logit of the Bayes classifier: :math:`\log p_d(x) - \log\nu - \log p_n(x)`, shape (n,)."""
+    nu = _check_nu(nu)
+    x = as_batch(x, None, "x")
+    ld = np.asarray(p_data_logpdf(x), dtype=np.float64)
+    ln = np.asarray(p_noise_logpdf(x), dtype=np.float64)
+    if ld.shape != (x.shape[0],) or ln.shape != (x.shape[0],):
+        raise ValueError(f"p_data_logpdf, p_noise_logpdf: must return shape ({x.shape[0]},), "
+                         f"got {ld.shape} and {ln.shape}")
+    return ld - np.log(nu) - ln
+
+
+def bayes_optimal_classifier(p_data_logpdf, p_noise_logpdf, x, nu) -> np.ndarray:
+    r"""Posterior probability of "data": :math:`D^*(x) = p_d/(p_d + \nu p_n)`, shape (n,).
+
+    Computed as :math:`\exp(\log p_d - \operatorname{logaddexp}(\log p_d, \log\nu + \log p_n))`,
+    which is exact where the densities underflow.
+    """
+    nu = _check_nu(nu)
+    x = as_batch(x, None, "x")
+    ld = np.asarray(p_data_logpdf(x), dtype=np.float64)
+    ln = np.asarray(p_noise_logpdf(x), dtype=np.float64)
+    if ld.shape != (x.shape[0],) or ln.shape != (x.shape[0],):
+        raise ValueError(f"p_data_logpdf, p_noise_logpdf: must return shape ({x.shape[0]},), "
+                         f"got {ld.shape} and {ln.shape}")
+    return np.exp(ld - np.logaddexp(ld, np.log(nu) + ln))
+
+
+# -------------------------------------------- step 2: the parameterization
+def model_log_prob(model, log_z, x) -> np.ndarray:
+    r""":math:`\log p_{\theta,c}(x) = -E_\theta(x) - c` (c free; equals log p only when c = log Z)."""
+    return -model.energy(x) - _log_z(log_z)
+
+
+def logit(model, log_z, x, noise, nu) -> np.ndarray:
+    r""":math:`G(x) = -E_\theta(x) - c - \log\nu - \log p_n(x)`, shape (n,)."""
+    nu = _check_nu(nu)
+    check_noise(noise, model.dim)
+    x = as_batch(x, model.dim, "x")
+    return model_log_prob(model, log_z, x) - np.log(nu) - _noise_log_prob(noise, x)
+
+
+def discriminator(model, log_z, x, noise, nu) -> np.ndarray:
+    r""":math:`D_{\theta,c}(x) = p_{\theta,c}/(p_{\theta,c} + \nu p_n) = \sigma(G(x))`."""
+    return expit(logit(model, log_z, x, noise, nu))
+
+
+# ------------------------------------------------------- step 3: the loss
+def _pair(model, x_data, x_noise):
+    x_data = as_batch(x_data, model.dim, "x_data")
+    x_noise = as_batch(x_noise, model.dim, "x_noise")
+    if x_data.shape[0] == 0 or x_noise.shape[0] == 0:
+        raise ValueError(f"x_data, x_noise: need at least one point each, got {x_data.shape[0]} and {x_noise.shape[0]}")
+    return x_data, x_noise
+
+
+def classification_log_likelihood(model, log_z, x_data, x_noise, noise, nu=1.0) -> float:
+    r"""The lecture's form, to be *maximized*: with :math:`f = -E`,
+
+    .. math::
+
+        \frac1{n_d}\sum_i\big[f(x_i) - \operatorname{lse}(f(x_i),\ c + \log\nu p_n(x_i))\big]
+        + \frac{\nu}{n_n}\sum_j\big[c + \log\nu p_n(y_j) - \operatorname{lse}(f(y_j),\ c + \log\nu p_n(y_j))\big],
+
+    i.e. :math:`\mathbb E_d\log D + \nu\mathbb E_n\log(1-D)`.  (The lecture's ν = 1 version
+    writes :math:`+\log Z + p_{noise}(y)`; the second term must be :math:`\log p_{noise}(y)`.)
+    Equals :math:`-(1+\nu)\,J`.
+    """
+    nu = _check_nu(nu)
+    check_noise(noise, model.dim)
+    x_data, x_noise = _pair(model, x_data, x_noise)
+    c = _log_z(log_z)
+    fx, fy = -model.energy(x_data), -model.energy(x_noise)
+    nx = c + np.log(nu) + _noise_log_prob(noise, x_data)
+    ny = c + np.log(nu) + _noise_log_prob(noise, x_noise)
+    lse_x = logsumexp(np.stack([fx, nx]), axis=0)
+    lse_y = logsumexp(np.stack([fy, ny]), axis=0)
+    return float(np.mean(fx - lse_x) + nu * np.mean(ny - lse_y))
+
+
+def loss_probability_form(model, log_z, x_data, x_noise, noise, nu=1.0) -> float:
+    r"""J computed from D itself: :math:`-\frac1{1+\nu}(\overline{\log D(x)} + \nu\,\overline{\log(1-D(y))})`.
+
+    The naive form: it loses precision (and gives inf) once D rounds to 0 or 1; kept as a
+    derivation step, checked against :func:`loss` on moderate cases.
+    """
+    nu = _check_nu(nu)
+    x_data, x_noise = _pair(model, x_data, x_noise)
+    Dx = discriminator(model, log_z, x_data, noise, nu)
+    Dy = discriminator(model, log_z, x_noise, noise, nu)
+    return float(-(np.mean(np.log(Dx)) + nu * np.mean(np.log1p(-Dy))) / (1.0 + nu))
+
+
+def loss(model, log_z, x_data, x_noise, noise=None, nu=1.0):
+    r"""NCE loss J (softplus form) and its gradient in (θ, c).
+
+    Parameters
+    ----------
+    model : Energy
+        :math:`E_\theta`.
+    log_z : float
+        c, the free parameter standing for :math:`\log Z(\theta)`.
+    x_data : ndarray, shape (n_d, d)
+    x_noise : ndarray, shape (n_n, d)
+        Samples of the noise.
+    noise : object with ``log_prob(x)`` and ``sample(n, rng)``
+        The normalized noise density :math:`p_n` (Gaussian, GaussianMixture, Flow, ...).
+    nu : float
+        :math:`\nu > 0`, the prior odds noise : data in the classifier.
+
+    Returns
+    -------
+    J : float
+        :math:`\frac{1}{1+\nu}(\overline{\operatorname{softplus}(-G(x))} + \nu\,\overline{\operatorname{softplus}(G(y))})`.
+    grads : dict
+        ``model.params`` keys: :math:`\nabla_\theta J`; ``"log_z"``: :math:`\partial J/\partial c` (0-d array).
+
+    Raises
+    ------
+    ValueError
+        ν ≤ 0, a noise model without ``log_prob``/``sample``, shapes that do not match the
+        model's dimension, a non-finite c.
+    """
+    if noise is None:
+        raise ValueError("noise: required, a normalized model with log_prob(x) and sample(n, rng)")
+    nu = _check_nu(nu)
+    check_noise(noise, model.dim)
+    x_data, x_noise = _pair(model, x_data, x_noise)
+    Gx = logit(model, log_z, x_data, noise, nu)
+    Gy = logit(model, log_z, x_noise, noise, nu)
+    nd, nn = x_data.shape[0], x_noise.shape[0]
+    J = (np.mean(softplus(-Gx)) + nu * np.mean(softplus(Gy))) / (1.0 + nu)
+    # dJ/dG per point: data −σ(−G)/(n_d(1+ν)), noise ν σ(G)/(n_n(1+ν)); dG/dθ = −∇θE
+    wx = expit(-Gx) / (nd * (1.0 + nu))
+    wy = nu * expit(Gy) / (nn * (1.0 + nu))
+    gx = model.grad_params_sum(x_data, wx)
+    gy = model.grad_params_sum(x_noise, wy)
+    grads = {k: gx[k] - gy[k] for k in gx}
+    if "log_z" in grads:
+        raise ValueError("model: has a parameter named 'log_z', which clashes with NCE's c")
+    grads["log_z"] = np.asarray(np.sum(wx) - np.sum(wy))
+    return float(J), grads
+
+
+# ---------------------------------------------- the optimum, in closed form
+def bayes_optimal_loss(p_data_logpdf, p_noise_logpdf, x_data, x_noise, nu) -> float:
+    r"""J at the Bayes classifier, as sample means: :math:`\frac1{1+\nu}(\overline{-\log D^*(x)} + \nu\overline{-\log(1-D^*(y))})`.
+
+    In expectation this is :math:`H_b(\tfrac1{1+\nu}) - \mathrm{JS}_\pi(p_d, p_n)` with
+    :math:`H_b` the binary entropy of the prior :math:`\pi = 1/(1+\nu)` and
+    :math:`\mathrm{JS}_\pi = \pi\,\mathrm{KL}(p_d\Vert m) + (1-\pi)\mathrm{KL}(p_n\Vert m)`,
+    :math:`m = \pi p_d + (1-\pi) p_n`.  When :math:`p_n = p_d` the logit is :math:`-\log\nu`
+    at every point and J equals :math:`H_b(\tfrac1{1+\nu})` exactly, sample by sample.
+    """
+    Gx = bayes_optimal_logit(p_data_logpdf, p_noise_logpdf, x_data, nu)
+    Gy = bayes_optimal_logit(p_data_logpdf, p_noise_logpdf, x_noise, nu)
+    return float((np.mean(softplus(-Gx)) + nu * np.mean(softplus(Gy))) / (1.0 + nu))
+
+
+def population_loss_quadrature(model, log_z, p_data_logpdf, noise, nu, bounds, n_nodes: int = 400) -> float:
+    r"""Population J for 1-D models: :math:`\int [p_d\,\operatorname{softplus}(-G) + \nu p_n\,\operatorname{softplus}(G)]\,dx/(1+\nu)`
+    by Gauss–Legendre quadrature on ``bounds = (a, b)``."""
+    nu = _check_nu(nu)
+    if model.dim != 1:
+        raise ValueError(f"model: population_loss_quadrature is 1-D only, got dimension {model.dim}")
+    a, b = (float(t) for t in bounds)
+    if not b > a:
+        raise ValueError(f"bounds: expected (a, b) with b > a, got {bounds}")
+    n_nodes = check_positive_int(n_nodes, "n_nodes", 2)
+    t, w = np.polynomial.legendre.leggauss(n_nodes)
+    x = (0.5 * (b - a) * t + 0.5 * (a + b))[:, None]
+    w = 0.5 * (b - a) * w
+    G = logit(model, log_z, x, noise, nu)
+    pd = np.exp(np.asarray(p_data_logpdf(x), dtype=np.float64))
+    pn = np.exp(_noise_log_prob(noise, x))
+    return float(np.sum(w * (pd * softplus(-G) + nu * pn * softplus(G))) / (1.0 + nu))
+
+
+# ------------------------------------------------- standard errors of (θ, c)
+def asymptotic_covariance(model, log_z, x_data, x_noise, noise, nu=1.0):
+    r"""Sandwich covariance of the NCE estimate :math:`\hat\alpha = (\hat\theta, \hat c)`.
+
+    With :math:`\varphi(x) = \nabla_\alpha (E_\theta(x) + c) = (\nabla_\theta E, 1)`,
+    per-point score contributions :math:`a_i = \sigma(-G(x_i))\varphi(x_i)` (data) and
+    :math:`b_j = -\sigma(G(y_j))\varphi(y_j)` (noise), and the expected Hessian at the
+    optimum (the second-derivative terms of E cancel there when the model is correct)
+
+    .. math::
+
+        H = \tfrac1{1+\nu}\big(\overline{\sigma(G)\sigma(-G)\varphi\varphi^\top}_{d}
+            + \nu\,\overline{\sigma(G)\sigma(-G)\varphi\varphi^\top}_{n}\big),\qquad
+        V = \tfrac1{(1+\nu)^2}\big(\operatorname{Cov}(a)/n_d + \nu^2\operatorname{Cov}(b)/n_n\big),
+
+    :math:`\operatorname{Cov}\hat\alpha \approx H^{+} V H^{+}` (pseudo-inverse, so that
+    duplicated coordinates of a symmetric matrix parameter do no harm).  Asymptotically
+    this equals the covariance of Gutmann & Hyvärinen (2012, Theorem 3).
+
+    Returns
+    -------
+    cov : ndarray, shape (p + 1, p + 1)
+        Over ``params.flatten(model.params)`` followed by c.
+    stderr : dict
+        Standard errors shaped like ``model.params`` plus ``"log_z"``.
+    """
+    nu = _check_nu(nu)
+    x_data, x_noise = _pair(model, x_data, x_noise)
+    Gx = logit(model, log_z, x_data, noise, nu)
+    Gy = logit(model, log_z, x_noise, noise, nu)
+
+    def phi(x):
+        g = model.grad_params(x)
+        flat = np.concatenate([np.reshape(v, (x.shape[0], -1)) for v in g.values()], axis=1)
+        return np.concatenate([flat, np.ones((x.shape[0], 1))], axis=1)
+
+    px, py = phi(x_data), phi(x_noise)
+    sx, sy = expit(Gx) * expit(-Gx), expit(Gy) * expit(-Gy)
+    H = ((px * sx[:, None]).T @ px / len(px) + nu * (py * sy[:, None]).T @ py / len(py)) / (1.0 + nu)
+    a = expit(-Gx)[:, None] * px
+    b = -expit(Gy)[:, None] * py
+    V = (np.cov(a, rowvar=False, ddof=1) / len(a) + nu**2 * np.cov(b, rowvar=False, ddof=1) / len(b)) / (1.0 + nu) ** 2
+    Hp = np.linalg.pinv(H, rcond=1e-12, hermitian=True)
+    cov = Hp @ V @ Hp
+    se = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    stderr = _params.unflatten(se[:-1], model.params)
+    stderr["log_z"] = np.asarray(se[-1])
+    return cov, stderr
+
+
+# --------------------------------------------------------------- training
+class _WithLogZ:
+    """(θ, c) as one parameter dict, so that ``ebm_ref.train.fit`` can optimize both."""
+
+    def __init__(self, model, log_z):
+        if "log_z" in model.params:
+            raise ValueError("model: has a parameter named 'log_z', which clashes with NCE's c")
+        self.model = model
+        self.log_z = float(log_z)
+
+    @property
+    def params(self):
+        p = dict(self.model.params)
+        p["log_z"] = np.asarray(self.log_z)
+        return p
+
+    def with_params(self, p):
+        rest = {k: v for k, v in p.items() if k != "log_z"}
+        return _WithLogZ(self.model.with_params(rest), float(np.asarray(p["log_z"])))
+
+
+def objective(x_noise, noise, nu=1.0):
+    """NCE in the form ``ebm_ref.train.fit`` takes, over the augmented parameters (θ, c).
+
+    The batch of data comes from ``fit``; a batch of noise of ν times its size is drawn
+    (without replacement) from the fixed ``x_noise`` — or all of it when the data batch
+    is the full data set, recognized by ``len(x_noise) == ν · len(batch)``.
+    """
+    nu = _check_nu(nu)
+    x_noise = as_float_array(x_noise, "x_noise")
+
+    def f(aug, xb, rng):
+        m = int(round(nu * xb.shape[0]))
+        if m >= x_noise.shape[0]:
+            yb = x_noise
+        else:
+            yb = x_noise[rng.choice(x_noise.shape[0], size=max(m, 1), replace=False)]
+        return loss(aug.model, aug.log_z, xb, yb, noise=noise, nu=nu)
+
+    return f
+
+
+@dataclass
+class NCEResult:
+    """What :func:`fit` returns.
+
+    Attributes
+    ----------
+    model : Energy
+        The fitted :math:`E_{\\hat\\theta}`.
+    log_z : float
+        :math:`\\hat c`, the NCE estimate of :math:`\\log Z(\\hat\\theta)`.
+    log_z_stderr : float
+        Its standard error from :func:`asymptotic_covariance` (sandwich, at the estimate).
+    stderr : dict
+        Standard errors of every parameter (and ``"log_z"``).
+    loss : ndarray
+        J at each step.
+    log_z_trace : ndarray
+        c after each step.
+    x_noise : ndarray
+        The noise sample used (fixed during the fit).
+    """
+
+    model: object
+    log_z: float
+    log_z_stderr: float
+    stderr: dict
+    loss: np.ndarray
+    log_z_trace: np.ndarray
+    x_noise: np.ndarray
+
+
+def fit(model, data, noise, nu=1.0, rng=0, *, log_z0: float = 0.0, n_steps: int = 2000, lr: float = 0.05,
+        lr_final: float = 1e-4, batch_size: int | None = None, n_noise: int | None = None,
+        callbacks=(), log_every=None) -> NCEResult:
+    r"""Fit (θ, c) by minimizing the NCE loss with Adam (``ebm_ref.train``).
+
+    Parameters
+    ----------
+    model : Energy
+        Starting model; any Energy with ``grad_params``.
+    data : ndarray, shape (N, d)
+    noise : normalized model with ``log_prob`` and ``sample``
+    nu : float
+        ν > 0; ``n_noise = round(ν N)`` noise points are drawn once, with ``rng``.
+    rng : Generator or int
+    log_z0 : float
+        Starting c.
+    n_steps, lr, lr_final : int, float, float
+        Adam steps; the step size decays geometrically from ``lr`` to ``lr_final`` so the
+        last iterates settle at the empirical minimizer (optimization error far below the
+        statistical one).
+    batch_size : int or None
+        None: full batch (the estimator whose standard error is reported).
+    n_noise : int or None
+        Override the number of noise points.
+
+    Returns
+    -------
+    NCEResult
+        ``model``, ``log_z`` (:math:`\hat c`), ``log_z_stderr`` (sandwich standard error,
+        :func:`asymptotic_covariance`), ``stderr`` for every parameter, the loss and c traces.
+    """
+    from ..train import Adam, fit as _fit
+
+    nu = _check_nu(nu)
+    check_noise(noise, model.dim)
+    data = as_batch(data, model.dim, "data")
+    rng = as_generator(rng)
+    lr = check_positive(lr, "lr")
+    lr_final = check_positive(lr_final, "lr_final")
+    n_steps = check_positive_int(n_steps, "n_steps")
+    m = int(round(nu * data.shape[0])) if n_noise is None else check_positive_int(n_noise, "n_noise")
+    m = max(m, 1)
+    x_noise = as_batch(noise.sample(m, rng), model.dim, "noise.sample(...)")
+    opt = Adam(lr=lr)
+    decay = (lr_final / lr) ** (1.0 / max(n_steps - 1, 1))
+    trace = []
+
+    def schedule(step, aug, value):
+        opt.lr = lr * decay**step
+        trace.append(aug.log_z)
+
+    aug, hist = _fit(_WithLogZ(model, _log_z(log_z0)), data, objective(x_noise, noise, nu), opt, n_steps, rng,
+                     batch_size=batch_size, callbacks=(schedule, *callbacks), log_every=log_every)
+    _, se = asymptotic_covariance(aug.model, aug.log_z, data, x_noise, noise, nu)
+    return NCEResult(aug.model, aug.log_z, float(se["log_z"]), se, hist.loss, np.array(trace), x_noise)
