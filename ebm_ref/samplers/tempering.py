@@ -38,7 +38,10 @@ import numpy as np
 
 from .._validate import as_float_array, check_positive_int
 from . import _common
-from . import gibbs as _gibbs
+# (from-imports: the package attribute ``samplers.gibbs`` is the function, not this module)
+from .gibbs import (MAX_EXACT_UNITS, _bm_arrays, _bm_site_gibbs_kernel, _check_states, _family,
+                    _gbrbm_arrays, _rbm_arrays, _rbm_fast, _rbm_start, _spin_values, enumerate_states,
+                    rbm_joint_energy)
 from ._common import make_chains
 
 __all__ = [
@@ -76,13 +79,13 @@ def tempered_free_energy(model, v, beta) -> np.ndarray:
 
     ``beta`` is a scalar or an array broadcasting against the rows (shape (n,)).
     """
-    fam = _gibbs._family(model)
+    fam = _family(model)
     beta = np.asarray(beta, dtype=np.float64)
     bcol = beta[..., None] if beta.ndim else beta
     if fam in ("rbm", "gbrbm"):
         from ..models.rbm import softplus
 
-        W, b, c = _gibbs._rbm_arrays(model)
+        W, b, c = _rbm_arrays(model)
         if fam == "rbm":
             a = v @ W + c
             vis = -(v @ b)
@@ -134,16 +137,16 @@ def swap_transition_matrix(model, betas, first: int = 0) -> np.ndarray:
     (mod 2) are swapped independently, each with probability
     :math:`\min(1, e^{\log r})`, :func:`swap_log_ratio`.
     """
-    fam = _gibbs._family(model)
+    fam = _family(model)
     if fam == "gbrbm":
         raise ValueError("model: the swap matrix needs enumerable (binary) states")
     betas = check_betas(betas)
-    lo, hi = _gibbs._spin_values(model, fam, None)
+    lo, hi = _spin_values(model, fam, None)
     d = model.dim
     R = betas.size
-    if d * R > _gibbs.MAX_EXACT_UNITS:
-        raise ValueError(f"model: the product space has 2^{d * R} states; at most {_gibbs.MAX_EXACT_UNITS} units in all")
-    X = _gibbs.enumerate_states(d, "binary" if lo == 0.0 else "ising")
+    if d * R > MAX_EXACT_UNITS:
+        raise ValueError(f"model: the product space has 2^{d * R} states; at most {MAX_EXACT_UNITS} units in all")
+    X = enumerate_states(d, "binary" if lo == 0.0 else "ising")
     S = 2**d
     digits = np.array(np.unravel_index(np.arange(S**R), (S,) * R)).T    # (S^R, R) replica state indices
     P = np.eye(S**R)
@@ -168,16 +171,16 @@ def tempered_product_distribution(model, betas) -> np.ndarray:
     For a Bernoulli RBM each factor is the visible marginal of the enumerated tempered
     joint :math:`e^{-\beta E(v,h)}` (summed over h directly, not via the softplus formula).
     """
-    fam = _gibbs._family(model)
+    fam = _family(model)
     betas = check_betas(betas)
-    lo, hi = _gibbs._spin_values(model, fam, None)
-    X = _gibbs.enumerate_states(model.dim, "binary" if lo == 0.0 else "ising")
+    lo, hi = _spin_values(model, fam, None)
+    X = enumerate_states(model.dim, "binary" if lo == 0.0 else "ising")
     factors = []
     for beta in betas:
         if fam == "rbm":
-            W, b, c = _gibbs._rbm_arrays(model)
-            H = _gibbs.enumerate_states(W.shape[1])
-            negE = -beta * _gibbs.rbm_joint_energy(W, b, c, X, H)
+            W, b, c = _rbm_arrays(model)
+            H = enumerate_states(W.shape[1])
+            negE = -beta * rbm_joint_energy(W, b, c, X, H)
             m = negE.max()
             w = np.exp(negE - m).sum(axis=1)
         else:
@@ -236,7 +239,7 @@ def tempering(model, x0, betas, n_steps, rng, swap_every=1, burn_in=0, thin=1, *
     betas = check_betas(betas)
     swap_every = check_positive_int(swap_every, "swap_every", 1)
     n_steps, burn_in, thin, n_keep = _common.check_schedule(n_steps, burn_in, thin)
-    fam = _gibbs._family(model)
+    fam = _family(model)
     R = betas.size
     d = model.dim
     X = _start(model, fam, x0, R, d)
@@ -258,14 +261,14 @@ def tempering(model, x0, betas, n_steps, rng, swap_every=1, burn_in=0, thin=1, *
         raise ValueError("step_size: only for continuous targets; RBMs and Boltzmann machines use Gibbs moves")
 
     if fam == "bm":
-        J, hvec = _gibbs._bm_arrays(model)
-        lo, hi = _gibbs._spin_values(model, fam, None)
+        J, hvec = _bm_arrays(model)
+        lo, hi = _spin_values(model, fam, None)
         gens = [_common.spawn_generators(rng) for _ in range(R)]
         bounds = _common.chunk_bounds(n)
         tempered = [(beta * J, beta * hvec) for beta in betas]      # the BM at β: (βJ, βh)
         dummy = np.empty((1, n, d))
     if fam in ("rbm", "gbrbm"):
-        W, b, c, *rest = (_gibbs._rbm_arrays(model) if fam == "rbm" else _gibbs._gbrbm_arrays(model))
+        W, b, c, *rest = (_rbm_arrays(model) if fam == "rbm" else _gbrbm_arrays(model))
         sig = rest[0] if rest else None
         beta_col = np.repeat(betas, n)[:, None]
         V = X.reshape(R * n, d)            # a view: the sweeps update X in place
@@ -279,7 +282,7 @@ def tempering(model, x0, betas, n_steps, rng, swap_every=1, burn_in=0, thin=1, *
         for t in range(t0 + 1, t1 + 1):
             # 1. a move within every temperature
             if fam in ("rbm", "gbrbm"):
-                _gibbs._rbm_fast(W, b, c, V, beta_col, t - 1, t, 0, 1, rng, None, gaussian_sigma=sig)
+                _rbm_fast(W, b, c, V, beta_col, t - 1, t, 0, 1, rng, None, gaussian_sigma=sig)
                 if fam == "gbrbm":
                     _common.raise_if_nonfinite("tempering", t, V, what="a replica's state")
                 if t > burn_in:
@@ -288,7 +291,7 @@ def tempering(model, x0, betas, n_steps, rng, swap_every=1, burn_in=0, thin=1, *
                 for r in range(R):
                     # burn_in = t keeps nothing: the kernel only moves the states
                     Jr, hr = tempered[r]
-                    _gibbs._bm_site_gibbs_kernel(Jr, hr, lo, hi, X[r], t - 1, t, t, 1, gens[r], bounds, dummy)
+                    _bm_site_gibbs_kernel(Jr, hr, lo, hi, X[r], t - 1, t, t, 1, gens[r], bounds, dummy)
                 if t > burn_in:
                     n_acc_within += 1
             else:
@@ -343,8 +346,8 @@ def _start(model, fam, x0, R, d):
 
 def _start_batch(model, fam, x, d, name):
     if fam in ("rbm", "gbrbm"):
-        return _gibbs._rbm_start(model, fam, x, name)
+        return _rbm_start(model, fam, x, name)
     if fam == "bm":
-        lo, hi = _gibbs._spin_values(model, fam, None)
-        return _gibbs._check_states(x, d, lo, hi, name)
+        lo, hi = _spin_values(model, fam, None)
+        return _check_states(x, d, lo, hi, name)
     return _common.check_x0(x, d, name)

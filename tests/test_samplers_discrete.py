@@ -1,0 +1,539 @@
+"""Discrete samplers: block Gibbs (RBMs), single-site Gibbs and spin-flip Metropolis
+(Boltzmann machine), parallel tempering.
+
+Exact tier: transition matrices built from ratios of the enumerated joint satisfy
+πP = π (and detailed balance where the kernel is reversible) to 1e-12; the fast and
+reference paths give identical chains.  Statistical tier: chains started *exactly* at
+the target (states drawn from the enumeration) must stay there, so their end points are
+i.i.d. draws of π under the null and a χ² test (α = 1e-3) is exact; continuous end
+points are tested by one-sample KS against exact CDFs.
+"""
+import importlib
+
+import numba
+import numpy as np
+import pytest
+from scipy import stats
+
+from ebm_ref import samplers
+from ebm_ref.energy import Energy
+from ebm_ref.models import gaussian
+from ebm_ref.models.boltzmann import BoltzmannMachine
+from ebm_ref.models.rbm import BernoulliRBM, GaussianBernoulliRBM
+
+# the package attribute samplers.gibbs is the sampler function; the modules by import_module
+G = importlib.import_module("ebm_ref.samplers.gibbs")
+T = importlib.import_module("ebm_ref.samplers.tempering")
+
+#: Stationarity / detailed balance of exact matrices: sums of ≤ 256 products of probabilities.
+EXACT_TOL = 1e-12
+#: Significance of every statistical test (the false-positive rate of each test below).
+ALPHA = 1e-3
+
+
+# ------------------------------------------------------------------ models
+def rbm(rng, nv=4, nh=3, scale=1.0):
+    return BernoulliRBM(rng.normal(0, scale, (nv, nh)), rng.normal(0, 0.5, nv), rng.normal(0, 0.5, nh))
+
+
+def bm(rng, d=5, spins="binary", scale=0.6):
+    A = rng.normal(0, scale, (d, d))
+    J = A + A.T
+    np.fill_diagonal(J, 0.0)
+    return BoltzmannMachine(J, rng.normal(0, 0.5, d), spins=spins)
+
+
+def gbrbm(rng, nv=3, nh=2):
+    return GaussianBernoulliRBM(rng.normal(0, 1.0, (nv, nh)), rng.normal(0, 1, nv), rng.normal(0, 1, nh),
+                                np.array([0.5, 1.0, 1.5])[:nv])
+
+
+class UserBM(Energy):
+    """A user's own Python energy equal to a Boltzmann machine (exercises the generic NumPy path)."""
+
+    def __init__(self, J, h):
+        super().__init__(len(h), {"J": J, "h": h})
+
+    def _energy(self, x):
+        J, h = self._params["J"], self._params["h"]
+        return -0.5 * np.einsum("ni,ij,nj->n", x, J, x) - x @ h
+
+
+def exact_states(pi, d, n, rng, spins="binary"):
+    """n i.i.d. states of π by inverting the enumeration."""
+    return G.enumerate_states(d, spins)[rng.choice(pi.size, size=n, p=pi)]
+
+
+def chi2_pvalue(idx, pi):
+    """χ² goodness of fit of state indices to π; cells with expected count < 5 are pooled."""
+    n = idx.size
+    obs = np.bincount(idx, minlength=pi.size).astype(float)
+    exp = n * pi
+    small = exp < 5
+    if small.any():
+        obs = np.append(obs[~small], obs[small].sum())
+        exp = np.append(exp[~small], exp[small].sum())
+    return stats.chisquare(obs, exp).pvalue
+
+
+# ====================================================== exact: matrices
+@pytest.mark.exact
+@pytest.mark.parametrize("joint", [False, True])
+def test_block_gibbs_matrix_stationary(rng, joint):
+    for _ in range(3):
+        m = rbm(rng, 4, 3, scale=1.5)                        # 7 units; joint space 128 states
+        P = G.transition_matrix_block_gibbs(m, joint=joint)
+        pi = G.stationary_distribution(m, joint=joint)
+        assert np.allclose(P.sum(axis=1), 1.0, rtol=0, atol=EXACT_TOL)
+        assert np.max(np.abs(pi @ P - pi)) < EXACT_TOL
+
+
+@pytest.mark.exact
+def test_block_gibbs_matrix_equals_sigmoid_conditionals(rng):
+    """Matrix from ratios of the joint = Σ_h p(h|v) p(v'|h) from the model's sigmoid conditionals."""
+    m = rbm(rng, 3, 4)
+    V, H = G.enumerate_states(3), G.enumerate_states(4)
+    ph = m.prob_h_given_v(V)                                 # (8, 4)
+    p_h = np.prod(np.where(H[None] == 1, ph[:, None], 1 - ph[:, None]), axis=2)   # p(h | v), (8, 16)
+    pv = m.prob_v_given_h(H)
+    p_v = np.prod(np.where(V[None] == 1, pv[:, None], 1 - pv[:, None]), axis=2)   # p(v' | h), (16, 8)
+    assert np.max(np.abs(G.transition_matrix_block_gibbs(m) - p_h @ p_v)) < EXACT_TOL
+
+
+@pytest.mark.exact
+def test_block_gibbs_visible_chain_is_reversible(rng):
+    """P(v,v') = Σ_h p(h|v)p(v'|h) is reversible: π(v)P(v,v') = Σ_h p(v,h)p(v'|h) is symmetric."""
+    m = rbm(rng, 4, 3, scale=1.5)
+    P, pi = G.transition_matrix_block_gibbs(m), G.stationary_distribution(m)
+    F = pi[:, None] * P
+    assert np.max(np.abs(F - F.T)) < EXACT_TOL
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize("spins", ["binary", "ising"])
+def test_site_gibbs_matrix_stationary(rng, spins):
+    m = bm(rng, 8, spins, scale=0.8)
+    P = G.transition_matrix_site_gibbs(m)
+    pi = G.stationary_distribution(m)
+    assert np.allclose(P.sum(axis=1), 1.0, rtol=0, atol=EXACT_TOL)
+    assert np.max(np.abs(pi @ P - pi)) < EXACT_TOL
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize("spins", ["binary", "ising"])
+def test_spin_flip_detailed_balance(rng, spins):
+    m = bm(rng, 8, spins, scale=0.8)
+    pi = G.stationary_distribution(m)
+    for per_proposal in (True, False):
+        P = G.transition_matrix_spin_flip(m, scan="random", per_proposal=per_proposal)
+        F = pi[:, None] * P
+        assert np.max(np.abs(F - F.T)) < EXACT_TOL
+        assert np.max(np.abs(pi @ P - pi)) < EXACT_TOL
+    Ps = G.transition_matrix_spin_flip(m, scan="systematic")
+    assert np.max(np.abs(pi @ Ps - pi)) < EXACT_TOL
+
+
+@pytest.mark.exact
+def test_systematic_sweep_is_stationary_but_not_reversible(rng):
+    """The check has power: a product of reversible site kernels is generally not reversible."""
+    m = bm(rng, 5, scale=1.0)
+    pi = G.stationary_distribution(m)
+    for P in (G.transition_matrix_site_gibbs(m), G.transition_matrix_spin_flip(m, scan="systematic")):
+        F = pi[:, None] * P
+        assert np.max(np.abs(pi @ P - pi)) < EXACT_TOL
+        assert np.max(np.abs(F - F.T)) > 1e-4
+
+
+@pytest.mark.exact
+def test_stationary_distribution_matches_log_partition(rng):
+    m = bm(rng, 6, "ising")
+    X = G.enumerate_states(6, "ising")
+    assert np.allclose(G.stationary_distribution(m), np.exp(-m.energy(X) - m.log_partition()), rtol=1e-12, atol=0)
+    assert np.array_equal(G.state_index(X, "ising"), np.arange(64))
+
+
+@pytest.mark.exact
+def test_tempering_swap_detailed_balance_and_round_stationary(rng):
+    m = rbm(rng, 3, 2, scale=1.5)
+    betas = np.array([0.25, 0.5, 1.0])
+    pi = T.tempered_product_distribution(m, betas)
+    S0, S1 = T.swap_transition_matrix(m, betas, 0), T.swap_transition_matrix(m, betas, 1)
+    for S in (S0, S1):
+        F = pi[:, None] * S
+        assert np.max(np.abs(F - F.T)) < EXACT_TOL
+    # within-temperature Gibbs: the tempered RBM is the RBM with βW, βb, βc
+    Ps = [G.transition_matrix_block_gibbs(BernoulliRBM(*(beta * m.params[k] for k in "Wbc"))) for beta in betas]
+    K = np.kron(np.kron(Ps[0], Ps[1]), Ps[2])
+    for P in (K @ S0, K @ S1, K @ S0 @ K @ S1):
+        assert np.max(np.abs(pi @ P - pi)) < EXACT_TOL
+
+
+@pytest.mark.exact
+def test_tempered_free_energy_matches_enumeration(rng):
+    """F_β(v) = −log Σ_h e^{−βE(v,h)}: softplus formula vs the enumerated joint (binary and GB)."""
+    m = rbm(rng, 3, 3)
+    V, H = G.enumerate_states(3), G.enumerate_states(3)
+    for beta in (0.3, 1.0):
+        negE = -beta * G.rbm_joint_energy(*(m.params[k] for k in "Wbc"), V, H)
+        assert np.allclose(T.tempered_free_energy(m, V, beta), -np.log(np.exp(negE).sum(axis=1)), rtol=1e-12, atol=1e-12)
+    assert np.allclose(T.tempered_free_energy(m, V, 1.0), m.energy(V), rtol=1e-12, atol=1e-12)
+    g = gbrbm(rng)
+    v = rng.normal(size=(4, 3))
+    assert np.allclose(T.tempered_free_energy(g, v, 1.0), g.energy(v), rtol=1e-12, atol=1e-12)
+
+
+# ============================================ exact: fast path = reference path
+@pytest.mark.exact
+def test_rbm_fast_equals_reference(rng):
+    m = rbm(rng, 6, 5)
+    v0 = (rng.random((300, 6)) < 0.5).astype(float)
+    a = samplers.gibbs(m, v0, 20, 11, burn_in=3, thin=2)
+    b = samplers.gibbs(m, v0, 20, 11, burn_in=3, thin=2, backend="numpy")
+    assert a.samples.shape == (8, 300, 6)
+    assert np.array_equal(a.samples, b.samples)
+    assert np.array_equal(a.accept_rate, np.ones(300))
+    vk, ph = samplers.gibbs_k(m, v0, 3, 5)
+    vk2, ph2 = samplers.gibbs_k(m, v0, 3, 5, backend="numpy")
+    assert np.array_equal(vk, vk2) and np.allclose(ph, ph2, rtol=1e-14, atol=0)
+    assert np.allclose(ph, m.prob_h_given_v(vk), rtol=1e-14, atol=0)
+
+
+@pytest.mark.exact
+def test_gbrbm_fast_equals_reference(rng):
+    g = gbrbm(rng)
+    v0 = rng.normal(size=(200, 3))
+    a = samplers.gibbs(g, v0, 10, 3)
+    b = samplers.gibbs(g, v0, 10, 3, backend="numpy")
+    assert np.max(np.abs(a.samples - b.samples)) < 1e-12     # differ only by rounding of b + W h
+    vk, ph = samplers.gibbs_k(g, v0, 2, 9)
+    assert np.allclose(ph, g.prob_h_given_v(vk), rtol=1e-13, atol=0)
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize("spins", ["binary", "ising"])
+def test_bm_jit_equals_numpy(rng, spins):
+    m = bm(rng, 6, spins)
+    lo = 0.0 if spins == "binary" else -1.0
+    x0 = np.where(rng.random((37, 6)) < 0.5, 1.0, lo)        # 37 chains: unequal chunks
+    a = samplers.gibbs(m, x0, 12, 4, burn_in=2, thin=3)
+    b = samplers.gibbs(m, x0, 12, 4, burn_in=2, thin=3, backend="numpy")
+    assert np.array_equal(a.samples, b.samples)
+    for scan in ("random", "systematic"):
+        a = samplers.spin_flip_metropolis(m, x0, 12, 4, scan=scan)
+        b = samplers.spin_flip_metropolis(m, x0, 12, 4, scan=scan, backend="numpy")
+        assert np.array_equal(a.samples, b.samples)
+        assert np.array_equal(a.accept_rate, b.accept_rate)
+
+
+@pytest.mark.exact
+def test_user_energy_gives_the_same_chains_as_the_jitted_bm(rng):
+    m = bm(rng, 5)
+    user = UserBM(m.params["J"], m.params["h"])
+    x0 = (rng.random((20, 5)) < 0.5).astype(float)
+    assert np.array_equal(samplers.gibbs(m, x0, 8, 1).samples, samplers.gibbs(user, x0, 8, 1).samples)
+    assert np.array_equal(samplers.spin_flip_metropolis(m, x0, 8, 1).samples,
+                          samplers.spin_flip_metropolis(user, x0, 8, 1).samples)
+    xk, p = samplers.gibbs_k(user, x0, 2, 3)
+    assert np.allclose(p, m.conditional_prob(xk), rtol=1e-12, atol=0)
+
+
+@pytest.mark.exact
+def test_same_chains_on_one_and_two_threads(rng):
+    m = bm(rng, 6)
+    x0 = (rng.random((50, 6)) < 0.5).astype(float)
+    old = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        a = samplers.spin_flip_metropolis(m, x0, 10, 2)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        b = samplers.spin_flip_metropolis(m, x0, 10, 2)
+    finally:
+        numba.set_num_threads(old)
+    assert np.array_equal(a.samples, b.samples)
+
+
+@pytest.mark.exact
+def test_burn_in_and_thin_select_steps_of_the_full_run(rng):
+    m, g = rbm(rng), bm(rng, 4)
+    v0 = (rng.random((10, 4)) < 0.5).astype(float)
+    for model in (m, g):
+        full = samplers.gibbs(model, v0, 11, 8).samples
+        part = samplers.gibbs(model, v0, 11, 8, burn_in=4, thin=3).samples
+        assert np.array_equal(part, full[[6, 9]])              # steps t = 7, 10
+
+
+@pytest.mark.exact
+def test_progress_segments_do_not_change_chains(rng):
+    m = bm(rng, 4)
+    x0 = (rng.random((9, 4)) < 0.5).astype(float)
+    calls = []
+    a = samplers.gibbs(m, x0, 2500, 6, thin=100, progress=lambda t, n: calls.append(t))
+    b = samplers.gibbs(m, x0, 2500, 6, thin=100)
+    assert calls == [1000, 2000, 2500] and np.array_equal(a.samples, b.samples)
+
+
+# ============================================================ statistical
+@pytest.mark.statistical
+def test_rbm_block_gibbs_from_exact_start_chi2(rng):
+    # false-positive rate ALPHA = 1e-3: 20000 chains started i.i.d. from π, end points i.i.d. from π under H0
+    m = rbm(rng, 4, 3, scale=1.5)
+    pi = G.stationary_distribution(m)
+    v0 = exact_states(pi, 4, 20000, rng)
+    ch = samplers.gibbs(m, v0, 5, rng)
+    assert chi2_pvalue(G.state_index(ch.last), pi) > ALPHA
+
+
+@pytest.mark.statistical
+def test_rbm_one_sweep_from_a_fixed_state_matches_matrix_row(rng):
+    # false-positive rate ALPHA per state (4 states tested, Bonferroni: overall ≤ 4e-3 · ¼ = 1e-3)
+    m = rbm(rng, 3, 3, scale=1.5)
+    P = G.transition_matrix_block_gibbs(m)
+    X = G.enumerate_states(3)
+    for k in (0, 3, 5, 7):
+        ch = samplers.gibbs(m, np.repeat(X[k:k + 1], 20000, axis=0), 1, rng)
+        assert chi2_pvalue(G.state_index(ch.last), P[k]) > ALPHA / 4
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("spins", ["binary", "ising"])
+def test_bm_samplers_from_exact_start_chi2(rng, spins):
+    # false-positive rate ALPHA / 3 per sampler (three samplers, Bonferroni: ALPHA overall)
+    m = bm(rng, 6, spins, scale=0.8)
+    pi = G.stationary_distribution(m)
+    x0 = exact_states(pi, 6, 20000, rng, spins)
+    runs = [samplers.gibbs(m, x0, 3, rng),
+            samplers.spin_flip_metropolis(m, x0, 3, rng, scan="random"),
+            samplers.spin_flip_metropolis(m, x0, 3, rng, scan="systematic")]
+    for ch in runs:
+        assert chi2_pvalue(G.state_index(ch.last, spins), pi) > ALPHA / 3
+
+
+@pytest.mark.statistical
+def test_bm_spin_flip_from_fixed_state_matches_matrix_row(rng):
+    # false-positive rate ALPHA: one χ² test of one step (d proposals, random scan) from one state
+    m = bm(rng, 5, scale=0.8)
+    P = G.transition_matrix_spin_flip(m, scan="random")
+    x0 = np.repeat(G.enumerate_states(5)[[13]], 20000, axis=0)
+    ch = samplers.spin_flip_metropolis(m, x0, 1, rng)
+    assert chi2_pvalue(G.state_index(ch.last), P[13]) > ALPHA
+
+
+@pytest.mark.statistical
+def test_gbrbm_block_gibbs_from_exact_samples_ks(rng):
+    # false-positive rate ALPHA: 3 projections, Bonferroni (reject if any p < ALPHA/3)
+    g = gbrbm(rng)
+    H, ph = g.hidden_marginal()
+    mu = g.params["b"] + H @ g.params["W"].T                 # (2^H, V) component means
+    ch = samplers.gibbs(g, g.sample(5000, rng), 4, rng)
+    for _ in range(3):
+        u = rng.normal(size=3)
+        u /= np.linalg.norm(u)
+        sd = np.sqrt(np.sum(u**2 * g.params["sigma"] ** 2))
+
+        def cdf(t, u=u, sd=sd):
+            return np.sum(ph * stats.norm.cdf((np.asarray(t)[..., None] - mu @ u) / sd), axis=-1)
+
+        assert stats.kstest(ch.last @ u, cdf).pvalue > ALPHA / 3
+
+
+@pytest.mark.statistical
+def test_gibbs_k_pcd_chain_from_exact_start_chi2(rng):
+    # false-positive rate ALPHA: persistent chains carried through 3 calls of gibbs_k stay at π
+    m = rbm(rng, 4, 3)
+    pi = G.stationary_distribution(m)
+    v = exact_states(pi, 4, 20000, rng)
+    for _ in range(3):
+        v, ph = samplers.gibbs_k(m, v, 2, rng)
+    assert chi2_pvalue(G.state_index(v), pi) > ALPHA
+
+
+@pytest.mark.statistical
+def test_tempering_rbm_cold_marginal_chi2(rng):
+    # false-positive rate ALPHA: replicas started exactly at their tempered targets; β=1 end points i.i.d. π
+    m = rbm(rng, 4, 3, scale=2.0)
+    betas = np.array([0.2, 0.45, 1.0])
+    x0 = np.stack([exact_states(G.stationary_distribution(BernoulliRBM(*(b * m.params[k] for k in "Wbc"))),
+                                4, 20000, rng) for b in betas])
+    ch = samplers.tempering(m, x0, betas, 6, rng)
+    assert ch.samples.shape == (6, 20000, 4)
+    assert np.all((ch.extras["swap_rate"] > 0) & (ch.extras["swap_rate"] <= 1))
+    assert chi2_pvalue(G.state_index(ch.last), G.stationary_distribution(m)) > ALPHA
+
+
+@pytest.mark.statistical
+def test_tempering_bm_cold_marginal_chi2(rng):
+    # false-positive rate ALPHA: as above for the Boltzmann machine (Ising spins)
+    m = bm(rng, 5, "ising", scale=1.0)
+    betas = np.array([0.3, 1.0])
+    x0 = np.stack([exact_states(G.stationary_distribution(
+        BoltzmannMachine(b * m.params["J"], b * m.params["h"], spins="ising")), 5, 20000, rng, "ising") for b in betas])
+    ch = samplers.tempering(m, x0, betas, 4, rng)
+    assert chi2_pvalue(G.state_index(ch.last, "ising"), G.stationary_distribution(m)) > ALPHA
+
+
+@pytest.mark.statistical
+def test_tempering_continuous_mixture_mode_weights(rng):
+    # false-positive rate ALPHA (binomial test of the right-mode fraction of 2000 independent chains).
+    # Modes at ±4 with sd 0.5: plain RWMH started in the left mode essentially never crosses
+    # (barrier ~32 nats), tempering must reach the exact weight 0.7.  The residual bias after
+    # 300 steps is set by the swap-driven mixing (swap rates checked > 0.2), well below the test's sd.
+    gm = gaussian.GaussianMixture(np.array([0.3, 0.7]), np.array([[-4.0], [4.0]]), np.array([[[0.25]], [[0.25]]]))
+    x0 = np.full((2000, 1), -4.0)
+    betas = np.array([0.03, 0.12, 0.4, 1.0])
+    ch = samplers.tempering(gm, x0, betas, 300, rng, burn_in=150, step_size=0.6)
+    assert np.all(ch.extras["swap_rate"] > 0.2)
+    k = int(np.sum(ch.last[:, 0] > 0))
+    assert stats.binomtest(k, 2000, 0.7).pvalue > ALPHA
+    plain = samplers.tempering(gm, x0, np.array([0.999, 1.0]), 100, rng, step_size=0.6)
+    assert np.mean(plain.last[:, 0] > 0) < 0.01
+
+
+# ================================================================ bad input
+@pytest.mark.parametrize("bad, match", [
+    (np.array([[0.0, 0.5, 1.0, 0.0]]), "binary units"),
+    (np.zeros((0, 4)), "n_chains >= 1"),
+    (np.zeros(4), "single point"),
+    (np.zeros((2, 3)), "shape"),
+    (np.array([[np.nan, 0, 0, 0]]), "NaN"),
+])
+def test_gibbs_bad_start(rng, bad, match):
+    with pytest.raises(ValueError, match=match):
+        samplers.gibbs(rbm(rng), bad, 3, 0)
+
+
+def test_gibbs_bad_arguments(rng):
+    m = rbm(rng)
+    v0 = np.zeros((2, 4))
+    for kw, match in [({"n_steps": 0}, "n_steps"), ({"burn_in": 3}, "burn_in"), ({"thin": 0}, "thin"),
+                      ({"burn_in": -1}, "burn_in"), ({"thin": 5}, "thin")]:
+        args = {"n_steps": 3, **kw}
+        with pytest.raises(ValueError, match=match):
+            samplers.gibbs(m, v0, args.pop("n_steps"), 0, **args)
+    with pytest.raises(ValueError, match="backend"):
+        samplers.gibbs(m, v0, 3, 0, backend="torch")
+    with pytest.raises(ValueError, match="spins"):
+        samplers.gibbs(m, v0, 3, 0, spins="ising")
+    with pytest.raises(ValueError, match="rng"):
+        samplers.gibbs(m, v0, 3, None)
+    with pytest.raises(ValueError, match="model"):
+        samplers.gibbs(object(), v0, 3, 0)
+
+
+def test_gibbs_bad_spins_for_boltzmann_machines(rng):
+    mi = bm(rng, 4, "ising")
+    with pytest.raises(ValueError, match="Ising units"):
+        samplers.gibbs(mi, np.zeros((3, 4)), 2, 0)
+    with pytest.raises(ValueError, match="binary units"):
+        samplers.gibbs(bm(rng, 4), -np.ones((3, 4)), 2, 0)
+    with pytest.raises(ValueError, match="spins"):
+        samplers.gibbs(mi, np.ones((3, 4)), 2, 0, spins="binary")
+    with pytest.raises(ValueError, match="spins"):
+        samplers.gibbs(UserBM(np.zeros((2, 2)), np.zeros(2)), np.ones((3, 2)), 2, 0, spins="potts")
+
+
+def test_gibbs_k_bad_input(rng):
+    m = rbm(rng)
+    with pytest.raises(ValueError, match="k"):
+        samplers.gibbs_k(m, np.zeros((2, 4)), 0, 0)
+    with pytest.raises(ValueError, match="binary units"):
+        samplers.gibbs_k(m, np.full((2, 4), 0.3), 1, 0)
+    with pytest.raises(ValueError, match="n_chains"):
+        samplers.gibbs_k(m, np.zeros((0, 4)), 1, 0)
+    with pytest.raises(ValueError, match="NaN"):
+        samplers.gibbs_k(gbrbm(rng), np.full((2, 3), np.inf), 1, 0)
+
+
+def test_spin_flip_bad_input(rng):
+    m = bm(rng, 4)
+    with pytest.raises(ValueError, match="scan"):
+        samplers.spin_flip_metropolis(m, np.zeros((2, 4)), 2, 0, scan="checkerboard")
+    with pytest.raises(ValueError, match="RBM"):
+        samplers.spin_flip_metropolis(rbm(rng), np.zeros((2, 4)), 2, 0)
+    with pytest.raises(ValueError, match="n_chains"):
+        samplers.spin_flip_metropolis(m, np.zeros((0, 4)), 2, 0)
+    with pytest.raises(ValueError, match="binary units"):
+        samplers.spin_flip_metropolis(m, np.full((2, 4), 2.0), 2, 0)
+
+
+def test_nan_energy_stops_with_step_and_chain(rng):
+    class Bad(UserBM):
+        def _energy(self, x):
+            e = super()._energy(x)
+            return np.where(x[:, 0] == 1, np.nan, e)
+
+    u = Bad(np.zeros((3, 3)), np.zeros(3))
+    with pytest.raises(FloatingPointError, match="step 1"):
+        samplers.gibbs(u, np.zeros((4, 3)), 2, 0)
+    with pytest.raises(FloatingPointError, match="step"):
+        samplers.spin_flip_metropolis(u, np.zeros((4, 3)), 2, 0)
+
+
+@pytest.mark.parametrize("betas, match", [
+    ([1.0], "at least two"),
+    ([[0.5, 1.0]], "1-D"),
+    ([0.0, 1.0], r"\(0, 1\]"),
+    ([0.5, 1.5], r"\(0, 1\]"),
+    ([1.0, 0.5], "increasing"),
+    ([0.5, 0.5, 1.0], "increasing"),
+    ([0.2, 0.9], "exactly 1"),
+    ([np.nan, 1.0], r"\(0, 1\]"),
+])
+def test_tempering_bad_betas(rng, betas, match):
+    with pytest.raises(ValueError, match=match):
+        samplers.tempering(rbm(rng), np.zeros((2, 4)), betas, 3, 0)
+
+
+def test_tempering_bad_arguments(rng):
+    m = rbm(rng)
+    gm = gaussian.Gaussian(np.zeros(2), np.eye(2))
+    with pytest.raises(ValueError, match="swap_every"):
+        samplers.tempering(m, np.zeros((2, 4)), [0.5, 1.0], 3, 0, swap_every=0)
+    with pytest.raises(ValueError, match="step_size"):
+        samplers.tempering(gm, np.zeros((2, 2)), [0.5, 1.0], 3, 0)
+    with pytest.raises(ValueError, match="step_size"):
+        samplers.tempering(gm, np.zeros((2, 2)), [0.5, 1.0], 3, 0, step_size=-1.0)
+    with pytest.raises(ValueError, match="step_size"):
+        samplers.tempering(gm, np.zeros((2, 2)), [0.5, 1.0], 3, 0, step_size=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="step_size"):
+        samplers.tempering(m, np.zeros((2, 4)), [0.5, 1.0], 3, 0, step_size=0.1)
+    with pytest.raises(ValueError, match="R=2"):
+        samplers.tempering(m, np.zeros((3, 2, 4)), [0.5, 1.0], 3, 0)
+    with pytest.raises(ValueError, match="n_chains"):
+        samplers.tempering(m, np.zeros((0, 4)), [0.5, 1.0], 3, 0)
+    with pytest.raises(ValueError, match="binary units"):
+        samplers.tempering(m, np.full((2, 4), 0.5), [0.5, 1.0], 3, 0)
+
+
+def test_tempering_nan_energy_stops(rng):
+    class Bad(Energy):
+        def __init__(self):
+            super().__init__(1, {})
+
+        def _energy(self, x):
+            return np.where(x[:, 0] > 0.5, np.nan, 0.5 * x[:, 0] ** 2)
+
+    with pytest.raises(FloatingPointError, match="step"):
+        samplers.tempering(Bad(), np.zeros((5, 1)), [0.5, 1.0], 50, 0, step_size=2.0)
+
+
+def test_exact_matrix_bad_input(rng):
+    with pytest.raises(ValueError, match="at most"):
+        G.transition_matrix_site_gibbs(bm(rng, 13))
+    with pytest.raises(ValueError, match="BernoulliRBM"):
+        G.transition_matrix_block_gibbs(bm(rng, 4))
+    with pytest.raises(ValueError, match="RBM"):
+        G.transition_matrix_site_gibbs(rbm(rng))
+    with pytest.raises(ValueError, match="scan"):
+        G.transition_matrix_spin_flip(bm(rng, 4), scan="sideways")
+    with pytest.raises(ValueError, match="per_proposal"):
+        G.transition_matrix_spin_flip(bm(rng, 4), scan="systematic", per_proposal=True)
+    with pytest.raises(ValueError, match="d"):
+        G.enumerate_states(0)
+    with pytest.raises(ValueError, match="Gaussian"):
+        G.stationary_distribution(gbrbm(rng))
+    with pytest.raises(ValueError, match="units in all"):
+        T.swap_transition_matrix(bm(rng, 5), [0.3, 0.6, 1.0])
+    with pytest.raises(ValueError, match="betas"):
+        T.check_betas([0.5])
+    with pytest.raises(ValueError, match="enumerable"):
+        T.swap_transition_matrix(gbrbm(rng), [0.5, 1.0])
