@@ -519,6 +519,8 @@ def test_energy_view_rejects_bad_input():
 def test_numerical_counterpart_and_tail_bound_errors():
     with pytest.raises(ValueError, match="K <= 3"):
         Dirichlet([1.0, 2.0, 3.0, 4.0]).moments_numerical()
+    with pytest.raises(ValueError, match="K <= 3"):
+        Dirichlet([1.0, 2.0, 3.0, 4.0]).log_partition_numerical()
     with pytest.raises(ValueError, match="N"):
         Poisson(10.0).tail_bound(5)
     with pytest.raises(ValueError, match="N"):

@@ -1340,9 +1340,12 @@ class ExpFamEnergy(Energy):
     def __init__(self, eta, family):
         if not (isinstance(family, type) and issubclass(family, ExponentialFamily) and family.continuous):
             raise ValueError(f"family: expected one of Normal, Exponential, Beta, Gamma, Dirichlet, got {family!r}")
+        eta = family._check_eta(eta)
         fam = family.from_natural(eta)
         dim = fam.data_dim - 1 if family is Dirichlet else 1
-        super().__init__(dim, {"eta": fam.eta}, family=family)
+        # θ is the η given (not the family's η recomputed from its usual parameters, which
+        # may differ by rounding), so that derivative checks see exactly the perturbed η
+        super().__init__(dim, {"eta": eta}, family=family)
         self._fam = fam
 
     @property
@@ -1360,7 +1363,7 @@ class ExpFamEnergy(Energy):
 
     def _w(self):
         c, b = self._fam._ev_log_h
-        return c, self._fam.eta + b
+        return c, self._params["eta"] + b
 
     def _energy(self, x):
         c, w = self._w()
@@ -1400,11 +1403,11 @@ class ExpFamEnergy(Energy):
 
     def log_partition(self) -> float:
         """log Z = A(η), the family's closed form."""
-        return self._fam.log_partition()
+        return float(self._fam._A(self._params["eta"]))
 
     def grad_log_partition(self) -> dict:
         """∇η log Z = ∇A(η) = E[T] (= −E_p[∇η E])."""
-        return {"eta": self._fam.grad_A()}
+        return {"eta": np.asarray(self._fam._grad_A(self._params["eta"]), dtype=np.float64)}
 
     def sample(self, n: int, rng) -> np.ndarray:
         """Exact samples in the energy's coordinates, shape ``(n, dim)``."""
