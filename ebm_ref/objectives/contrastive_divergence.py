@@ -1,0 +1,418 @@
+r"""Maximum likelihood by sampling: the likelihood gradient, contrastive divergence, PCD.
+
+Energy convention: :math:`p_\theta(x) = e^{-E_\theta(x)}/Z(\theta)`.
+
+The derivation, one function per line
+--------------------------------------
+For data :math:`x_1..x_n`, the mean log-likelihood is
+:math:`\ell(\theta) = \frac1n\sum_i \log p_\theta(x_i) = -\frac1n\sum_i E_\theta(x_i) - \log Z(\theta)`, so
+
+1. :func:`grad_log_likelihood_split` —
+   :math:`\nabla_\theta\ell = -\frac1n\sum_i\nabla_\theta E(x_i) - \nabla_\theta\log Z`;
+2. :func:`grad_log_partition_ratio` — :math:`\nabla_\theta\log Z = \nabla_\theta Z / Z`, with
+   :math:`\nabla_\theta Z = \int -\nabla_\theta E(x)\,e^{-E(x)}\,dx` (sum or quadrature);
+3. :func:`grad_log_partition_expectation` — dividing by Z turns the integral into an
+   expectation under the model: :math:`\nabla_\theta\log Z = -E_{p_\theta}[\nabla_\theta E]`;
+4. :func:`grad_log_partition_monte_carlo` — with samples :math:`\tilde x_j \sim p_\theta`,
+   :math:`\nabla_\theta\log Z \approx -\frac1m\sum_j\nabla_\theta E(\tilde x_j)`.
+
+Hence :math:`-\nabla_\theta\ell \approx \underbrace{\langle\nabla_\theta E\rangle_{\text{data}}}_{\text{positive phase}}
+- \underbrace{\langle\nabla_\theta E\rangle_{\text{model}}}_{\text{negative phase}}` (:func:`phases`):
+lower the energy of the data, raise it where the model puts its samples.
+
+Where the samples come from:
+
+* **CD-k** (Hinton 2002) — k MCMC steps started *at the data* (:func:`cd_k`);
+  biased for finite k; the bias is computed exactly on enumerable RBMs by
+  :func:`exact_cd_expected_gradient`.
+* **PCD** (Tieleman 2008) — chains that persist across parameter updates
+  (:class:`PersistentChains`, :func:`pcd_step`).
+* **Short-run Langevin with a replay buffer** (Du & Mordatch 2019) for any
+  continuous Energy (:class:`ReplayBuffer`, :func:`langevin_negatives`).
+
+All gradients here are of the *negative* mean log-likelihood (what an optimizer
+minimizes): ``grads = pos - neg``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .. import params as _params
+from .._validate import as_batch, as_generator, check_positive, check_positive_int
+
+__all__ = [
+    "grad_log_likelihood_split",
+    "grad_log_partition_ratio",
+    "grad_log_partition_expectation",
+    "grad_log_partition_monte_carlo",
+    "phases",
+    "loss",
+    "cd_k",
+    "PersistentChains",
+    "pcd_step",
+    "ReplayBuffer",
+    "langevin_negatives",
+    "exact_cd_expected_gradient",
+    "cd_bias",
+    "visible_gibbs_kernel",
+    "cd_objective",
+    "pcd_objective",
+    "train_rbm_cd",
+    "train_dbn",
+]
+
+
+def _mean_grad(model, x) -> dict:
+    x = as_batch(x, model.dim, "x")
+    if x.shape[0] == 0:
+        raise ValueError("x: needs at least one point")
+    g = model.grad_params_sum(x)
+    return {k: v / x.shape[0] for k, v in g.items()}
+
+
+def _states_and_weights(model, bounds=None, n_quad: int = 4001):
+    """Points and quadrature weights on which sums/integrals over x are exact (or nearly).
+
+    Binary models (with ``n_visible``, or a ``spins`` setting): every state, weight 1.
+    Continuous 1-D models: a fine composite Simpson rule on ``bounds``.
+    """
+    from ..partition import MAX_ENUMERATE_DIM, enumerate_states
+
+    if hasattr(model, "n_visible") and not hasattr(model, "sigma_") and type(model).__name__ == "BernoulliRBM":
+        d = model.n_visible
+        if d > MAX_ENUMERATE_DIM:
+            raise ValueError(f"model: {d} visible units are too many to enumerate (limit {MAX_ENUMERATE_DIM})")
+        return enumerate_states(d), np.ones(2**d)
+    if bounds is None:
+        raise ValueError("bounds: a continuous model needs integration bounds [(low, high)] (1-D only)")
+    b = np.asarray(bounds, dtype=np.float64)
+    if b.shape != (1, 2) or model.dim != 1:
+        raise ValueError("bounds: only 1-D continuous models are integrated here; give [(low, high)]")
+    n_quad = n_quad + (n_quad % 2 == 0)
+    x = np.linspace(b[0, 0], b[0, 1], n_quad)
+    h = (b[0, 1] - b[0, 0]) / (n_quad - 1)
+    w = np.ones(n_quad)
+    w[1:-1:2], w[2:-1:2] = 4.0, 2.0
+    return x[:, None], w * h / 3.0
+
+
+# ------------------------------------------------------------------ derivation
+def grad_log_likelihood_split(model, x, grad_log_z: dict) -> dict:
+    r"""Step 1: :math:`\nabla_\theta\ell = -\langle\nabla_\theta E\rangle_{\text{data}} - \nabla_\theta\log Z`.
+
+    ``grad_log_z`` is :math:`\nabla_\theta\log Z` from any of steps 2–4.
+    """
+    pos = _mean_grad(model, x)
+    _params.check_like(grad_log_z, model.params, "grad_log_z")
+    return {k: -pos[k] - grad_log_z[k] for k in pos}
+
+
+def grad_log_partition_ratio(model, bounds=None) -> dict:
+    r"""Step 2: :math:`\nabla_\theta\log Z = \nabla_\theta Z / Z`, both computed as sums/integrals.
+
+    :math:`Z = \sum_x e^{-E(x)}` and :math:`\nabla_\theta Z = \sum_x -\nabla_\theta E(x)\,e^{-E(x)}`
+    over all states (binary RBMs) or by Simpson's rule on ``bounds`` (1-D models).
+    The exponentials are shifted by the largest −E, which cancels in the ratio.
+    """
+    xs, w = _states_and_weights(model, bounds)
+    negE = -model.energy(xs)
+    m = negE.max()
+    unnorm = w * np.exp(negE - m)                      # e^{-E} e^{-m}, times the rule's weights
+    Z_shift = unnorm.sum()
+    dZ = {k: -np.tensordot(unnorm, g, axes=(0, 0)) for k, g in model.grad_params(xs).items()}
+    return {k: v / Z_shift for k, v in dZ.items()}
+
+
+def grad_log_partition_expectation(model, bounds=None) -> dict:
+    r"""Step 3: :math:`\nabla_\theta\log Z = -E_{p_\theta}[\nabla_\theta E(x)]`, with p normalized first.
+
+    The weights :math:`p(x) = e^{-E(x)}/Z` are formed (softmax of −E over the states or
+    quadrature nodes) and the expectation is taken under them.
+    """
+    xs, w = _states_and_weights(model, bounds)
+    negE = -model.energy(xs) + np.log(w)
+    p = np.exp(negE - negE.max())
+    p /= p.sum()
+    return {k: -v for k, v in model.grad_params_sum(xs, p).items()}
+
+
+def grad_log_partition_monte_carlo(model, x_model) -> dict:
+    r"""Step 4: :math:`\nabla_\theta\log Z \approx -\frac1m\sum_j \nabla_\theta E(\tilde x_j)`, :math:`\tilde x_j\sim p_\theta`."""
+    return {k: -v for k, v in _mean_grad(model, x_model).items()}
+
+
+# ------------------------------------------------------------------ phases
+def phases(model, x_data, x_model) -> tuple[dict, dict]:
+    r"""Positive and negative phase: :math:`\langle\nabla_\theta E\rangle_{\text{data}}` and
+    :math:`\langle\nabla_\theta E\rangle_{\text{model}}` (each a dict like ``model.params``).
+
+    The gradient of the negative mean log-likelihood is estimated by ``pos - neg``.
+    """
+    return _mean_grad(model, x_data), _mean_grad(model, x_model)
+
+
+def loss(model, x_data, x_model) -> tuple[float, dict]:
+    r"""The contrastive surrogate :math:`\langle E\rangle_{\text{data}} - \langle E\rangle_{\text{model}}`
+    with the model samples held fixed; its gradient is ``pos - neg``.
+
+    The value is not the negative log-likelihood (it lacks log Z); its gradient is the
+    Monte Carlo estimate of the negative log-likelihood's gradient.
+    """
+    pos, neg = phases(model, x_data, x_model)
+    value = float(np.mean(model.energy(x_data)) - np.mean(model.energy(x_model)))
+    return value, {k: pos[k] - neg[k] for k in pos}
+
+
+def _is_gibbs_model(model) -> bool:
+    return type(model).__name__ in ("BernoulliRBM", "GaussianBernoulliRBM", "BoltzmannMachine")
+
+
+def cd_k(model, x_data, k: int, rng, *, sampler: str = "auto", step_size: float | None = None) -> tuple[float, dict, np.ndarray]:
+    r"""CD-k: negative samples from k MCMC steps started at the data.
+
+    Parameters
+    ----------
+    model : Energy
+        RBMs and Boltzmann machines use block/single-site Gibbs
+        (``samplers.gibbs_k``); any other Energy uses ``sampler`` = ``"mala"`` or
+        ``"ula"`` with ``step_size``.
+    x_data : ndarray, shape (n, d)
+    k : int >= 1
+
+    Returns
+    -------
+    loss, grads, x_model
+        As :func:`loss`, plus the negative samples.
+    """
+    from .. import samplers
+
+    rng = as_generator(rng)
+    k = check_positive_int(k, "k", 1)
+    x_data = as_batch(x_data, model.dim, "x_data")
+    if sampler == "auto":
+        sampler = "gibbs" if _is_gibbs_model(model) else "mala"
+    if sampler == "gibbs":
+        x_model, _ = samplers.gibbs_k(model, x_data, k, rng)
+    elif sampler in ("mala", "ula"):
+        if step_size is None:
+            raise ValueError(f"step_size: required for sampler={sampler!r}")
+        run = samplers.mala if sampler == "mala" else samplers.ula
+        x_model = run(model, x_data, k, step_size, rng).last
+    else:
+        raise ValueError(f"sampler: expected 'auto', 'gibbs', 'mala' or 'ula', got {sampler!r}")
+    value, grads = loss(model, x_data, x_model)
+    return value, grads, x_model
+
+
+@dataclass
+class PersistentChains:
+    """The state of PCD: chains that carry over from one parameter update to the next."""
+
+    x: np.ndarray
+
+    @classmethod
+    def init(cls, model, n_chains: int, rng, x_data=None) -> "PersistentChains":
+        """Start chains at random data points (if given) or uniform random binary states."""
+        rng = as_generator(rng)
+        n_chains = check_positive_int(n_chains, "n_chains")
+        if x_data is not None:
+            x_data = as_batch(x_data, model.dim, "x_data")
+            return cls(x_data[rng.integers(0, x_data.shape[0], n_chains)].copy())
+        return cls((rng.random((n_chains, model.dim)) < 0.5).astype(np.float64))
+
+
+def pcd_step(model, x_data, chains: PersistentChains, k: int, rng, *, sampler: str = "auto",
+             step_size: float | None = None) -> tuple[float, dict, PersistentChains]:
+    """PCD: advance the persistent chains k steps under the current model, then take phases."""
+    if not isinstance(chains, PersistentChains):
+        raise ValueError(f"chains: expected PersistentChains, got {type(chains).__name__}")
+    value, grads, x_model = cd_k(model, chains.x, k, rng, sampler=sampler, step_size=step_size)
+    # cd_k's loss used the chains as 'data'; recompute the phases with the real data
+    value, grads = loss(model, x_data, x_model)
+    return value, grads, PersistentChains(x_model)
+
+
+class ReplayBuffer:
+    r"""Replay buffer of negative samples for short-run Langevin training (Du & Mordatch 2019).
+
+    Each draw takes ``n`` states: with probability ``reinit`` a fresh uniform state in
+    ``box``, otherwise a stored one.  After Langevin refines them, :meth:`push` writes
+    them back over random slots.
+    """
+
+    def __init__(self, capacity: int, dim: int, box: tuple[float, float], rng, reinit: float = 0.05):
+        self.capacity = check_positive_int(capacity, "capacity")
+        self.dim = check_positive_int(dim, "dim")
+        lo, hi = float(box[0]), float(box[1])
+        if not lo < hi:
+            raise ValueError(f"box: expected (low, high) with low < high, got {box}")
+        if not 0.0 <= reinit <= 1.0:
+            raise ValueError(f"reinit: must be in [0, 1], got {reinit}")
+        self.box, self.reinit = (lo, hi), float(reinit)
+        rng = as_generator(rng)
+        self.x = rng.uniform(lo, hi, (self.capacity, self.dim))
+
+    def draw(self, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` starting states and the slots they came from."""
+        rng = as_generator(rng)
+        n = check_positive_int(n, "n")
+        slots = rng.integers(0, self.capacity, n)
+        x = self.x[slots].copy()
+        fresh = rng.random(n) < self.reinit
+        x[fresh] = rng.uniform(*self.box, (int(fresh.sum()), self.dim))
+        return x, slots
+
+    def push(self, x, slots) -> None:
+        """Store refined states back in the given slots."""
+        x = as_batch(x, self.dim, "x")
+        self.x[np.asarray(slots)] = x
+
+
+def langevin_negatives(model, buffer: ReplayBuffer, n: int, k: int, step_size: float, rng,
+                       sampler: str = "ula") -> np.ndarray:
+    """Draw from the buffer, run k Langevin steps (ULA or MALA), push back, return the samples."""
+    from .. import samplers
+
+    rng = as_generator(rng)
+    step_size = check_positive(step_size, "step_size")
+    k = check_positive_int(k, "k")
+    if sampler not in ("ula", "mala"):
+        raise ValueError(f"sampler: expected 'ula' or 'mala', got {sampler!r}")
+    x0, slots = buffer.draw(n, rng)
+    run = samplers.ula if sampler == "ula" else samplers.mala
+    x = run(model, x0, k, step_size, rng).last
+    buffer.push(x, slots)
+    return x
+
+
+# ------------------------------------------------------- exact CD-k on small RBMs
+def exact_cd_expected_gradient(rbm, v_data, k: int) -> dict:
+    r"""The expectation of the CD-k gradient over the Gibbs chains, exactly.
+
+    With :math:`T(v, v') = \sum_h p(h\mid v)p(v'\mid h)` the block-Gibbs kernel on visible
+    states (``samplers.gibbs.transition_matrix_block_gibbs``), the chain started at a
+    data point :math:`v_i` is at :math:`v'` after k sweeps with probability
+    :math:`(T^k)_{v_i v'}`, so
+
+    .. math:: E[\text{grad}_{CD_k}] = \langle\nabla_\theta F\rangle_{\text{data}}
+              - \frac1n\sum_i\sum_{v'}(T^k)_{v_i v'}\nabla_\theta F(v').
+
+    (gradient of the negative log-likelihood; F is the free energy).
+    """
+    from ..partition import enumerate_states
+
+    k = check_positive_int(k, "k", 1)
+    v = as_batch(v_data, rbm.dim, "v_data")
+    states = enumerate_states(rbm.n_visible)
+    T = visible_gibbs_kernel(rbm)
+    start = (v @ (2 ** np.arange(rbm.n_visible - 1, -1, -1))).astype(np.int64)
+    dist = np.zeros((v.shape[0], T.shape[0]))
+    dist[np.arange(v.shape[0]), start] = 1.0
+    for _ in range(k):                                 # rows: distribution of v_t for each chain
+        dist = dist @ T
+    weights = dist.mean(axis=0)                        # distribution of v_k averaged over the data
+    pos = _mean_grad(rbm, v)
+    neg = rbm.grad_params_sum(states, weights)
+    return {key: pos[key] - neg[key] for key in pos}
+
+
+def _log_bernoulli(x, a):
+    """log Π_j p(x_j) for Bernoulli units with logits a: x log σ(a) + (1−x) log σ(−a), stably."""
+    return -(x * np.logaddexp(0.0, -a) + (1.0 - x) * np.logaddexp(0.0, a))
+
+
+def visible_gibbs_kernel(rbm) -> np.ndarray:
+    r"""One block-Gibbs sweep on the visible states of a small BernoulliRBM, exactly.
+
+    :math:`T(v, v') = \sum_h p(h\mid v)\,p(v'\mid h)`, both conditionals products of
+    Bernoullis with logits :math:`c + W^\top v` and :math:`b + W h`.  Shape (2^V, 2^V),
+    rows in :func:`ebm_ref.partition.enumerate_states` order; refused past 2^14 visible
+    or 2^16 hidden states.
+    """
+    from ..partition import enumerate_states
+
+    V, H = rbm.n_visible, rbm.n_hidden
+    if V > 14 or H > 16:
+        raise ValueError(f"rbm: the exact kernel needs n_visible <= 14 and n_hidden <= 16, got {V}, {H}")
+    W, b, c = rbm.params["W"], rbm.params["b"], rbm.params["c"]
+    Vs, Hs = enumerate_states(V), enumerate_states(H)
+    a_h = Vs @ W + c                                    # (2^V, H)
+    a_v = Hs @ W.T + b                                  # (2^H, V)
+    log_ph_v = np.stack([_log_bernoulli(h, a_h).sum(axis=1) for h in Hs], axis=1)   # (2^V, 2^H)
+    log_pv_h = np.stack([_log_bernoulli(v, a_v).sum(axis=1) for v in Vs], axis=1)   # (2^H, 2^V)
+    return np.exp(log_ph_v) @ np.exp(log_pv_h)
+
+
+def cd_bias(rbm, v_data, k: int) -> dict:
+    r"""Bias of CD-k: :math:`E[\text{grad}_{CD_k}] - (-\nabla_\theta\ell)`, exactly (enumeration)."""
+    exact = rbm.exact_grad_log_likelihood(v_data)  # ∇ℓ (ascent direction)
+    cd = exact_cd_expected_gradient(rbm, v_data, k)
+    return {key: cd[key] + exact[key] for key in cd}
+
+
+# ------------------------------------------------------------------- training
+def cd_objective(k: int, **kw) -> Callable:
+    """``objective(model, x, rng) -> (loss, grads)`` for :func:`ebm_ref.train.fit`, by CD-k."""
+    k = check_positive_int(k, "k", 1)
+
+    def objective(model, x, rng):
+        value, grads, _ = cd_k(model, x, k, rng, **kw)
+        return value, grads
+
+    return objective
+
+
+def pcd_objective(k: int, n_chains: int, rng, x_init=None, **kw) -> Callable:
+    """A PCD objective for :func:`ebm_ref.train.fit`; the chains live inside the closure."""
+    k = check_positive_int(k, "k", 1)
+    state = {"chains": None, "init_rng": as_generator(rng)}
+
+    def objective(model, x, rng_step):
+        if state["chains"] is None:
+            state["chains"] = PersistentChains.init(model, n_chains, state["init_rng"], x_init)
+        value, grads, state["chains"] = pcd_step(model, x, state["chains"], k, rng_step, **kw)
+        return value, grads
+
+    objective.state = state
+    return objective
+
+
+def train_rbm_cd(data, n_hidden: int, rng, *, k: int = 1, persistent: bool = False, n_steps: int = 1000,
+                 lr: float = 0.05, batch_size: int | None = None, weight_scale: float = 0.01):
+    """Train a BernoulliRBM by CD-k or PCD with SGD; returns the model (the DBN layer hook)."""
+    from ..models.rbm import BernoulliRBM
+    from ..train import SGD, fit
+
+    rng = as_generator(rng)
+    data = as_batch(data, None, "data")
+    n_hidden = check_positive_int(n_hidden, "n_hidden")
+    V = data.shape[1]
+    p = np.clip(data.mean(axis=0), 1e-3, 1 - 1e-3)
+    rbm = BernoulliRBM(weight_scale * rng.standard_normal((V, n_hidden)), np.log(p / (1 - p)), np.zeros(n_hidden))
+    obj = pcd_objective(k, batch_size or data.shape[0], rng, data) if persistent else cd_objective(k)
+    rbm, _ = fit(rbm, data, obj, SGD(lr, momentum=0.5), n_steps, rng, batch_size=batch_size, log=lambda s: None)
+    return rbm
+
+
+def train_dbn(data, n_hidden, rng, *, binarize_up: bool = True, **kw):
+    """Greedy layer-wise training of a deep belief net, each layer by :func:`train_rbm_cd`.
+
+    Layer k is trained on the hidden activities of layer k−1 (sampled when
+    ``binarize_up``, else the probabilities — which must then be passed on as 0/1
+    samples anyway for a BernoulliRBM, so sampling is the default).
+    """
+    from ..models.rbm import BernoulliRBM, DeepBeliefNet
+
+    rng = as_generator(rng)
+    data = as_batch(data, None, "data")
+    rbms = []
+    x = data
+    for j, H in enumerate(n_hidden):
+        r = train_rbm_cd(x, H, rng, **kw)
+        rbms.append(r)
+        ph = r.prob_h_given_v(x)
+        x = (rng.random(ph.shape) < ph).astype(np.float64) if binarize_up else np.round(ph)
+    return DeepBeliefNet(rbms)
