@@ -56,20 +56,16 @@ def jit_form(model):
     from ..models.gaussian import Gaussian, GaussianMixture, WarpedGaussian
 
     t = type(model)
-    p = model.params
+    p = {k: np.array(v, dtype=np.float64, order="C") for k, v in model.params.items()}   # fresh writable copies
     if t is Gaussian:
-        P = np.ascontiguousarray(p["precision"])
+        P = p["precision"]
         if np.count_nonzero(P - np.diag(np.diag(P))) == 0:
-            return DiagGaussianForm(np.ascontiguousarray(p["mean"]), np.ascontiguousarray(np.diag(P)))
-        return GaussianForm(np.ascontiguousarray(p["mean"]), P)
+            return DiagGaussianForm(p["mean"], np.array(np.diag(P)))
+        return GaussianForm(p["mean"], P)
     if t is GaussianMixture:
-        return MixtureForm(
-            np.ascontiguousarray(p["means"]),
-            np.ascontiguousarray(model._prec),
-            np.ascontiguousarray(model._const),
-        )
+        return MixtureForm(p["means"], np.array(model._prec, order="C"), np.array(model._const, order="C"))
     if t is WarpedGaussian:
-        return WarpedForm(np.ascontiguousarray(p["mean"]), np.ascontiguousarray(p["precision"]), float(p["b"]))
+        return WarpedForm(p["mean"], p["precision"], float(p["b"]))
     return None
 
 
