@@ -52,7 +52,7 @@ from ._common import (
 from ._jit_models import batch_energy, jit_form, point_energy
 from .._validate import check_positive
 
-__all__ = ["metropolis"]
+__all__ = ["metropolis", "acceptance_probability"]
 
 #: Exponent of the Robbins–Monro gain (t+1)^(−κ) of the warm-up adaptation, κ in (0.5, 1].
 ADAPT_KAPPA = 0.6
@@ -104,6 +104,17 @@ def _rwmh_kernel(form, x, e, h, gens, bounds, t0, t1, burn_in, thin, adapt, targ
                 for i in range(m):
                     for j in range(d):
                         out[r, lo + i, j] = x[lo + i, j]
+
+
+def acceptance_probability(model, x, y) -> np.ndarray:
+    r"""MH acceptance of a symmetric proposal x → y: :math:`\min(1, e^{-(E(y) - E(x))})`, shape (n,).
+
+    Only the energy difference enters; log Z would appear in both log p(y) and log p(x)
+    and cancels.  (``ebm_ref.identities.mcmc_continuous`` checks this against the ratio
+    of normalized densities.)
+    """
+    with np.errstate(over="ignore"):
+        return np.exp(np.minimum(0.0, model.energy(x) - model.energy(y)))
 
 
 def _rwmh_numpy(model, x, e, h, gens, bounds, t0, t1, burn_in, thin, adapt, target, out, n_acc):
