@@ -420,7 +420,7 @@ class NCEResult:
     x_noise: np.ndarray
 
 
-def fit(model, data, noise, nu=1.0, rng=0, *, log_z0: float = 0.0, n_steps: int = 2000, lr: float = 0.05,
+def fit(model, data, noise, nu=1.0, rng=0, *, log_z0: float = 0.0, n_steps: int = 3000, lr: float = 0.05,
         lr_final: float = 1e-4, batch_size: int | None = None, n_noise: int | None = None,
         callbacks=(), log_every=None) -> NCEResult:
     r"""Fit (θ, c) by minimizing the NCE loss with Adam (``ebm_ref.train``).
