@@ -1,0 +1,365 @@
+r"""Annealing paths and the transitions that leave each intermediate distribution invariant.
+
+Annealed importance sampling (``ebm_ref.partition.ais``) moves samples along a path of
+unnormalized densities from a normalized base :math:`p_0` to the target
+:math:`p_1^* = e^{-E_1}`.  This module holds the path objects: each knows
+
+* ``log_ratio(beta_new, beta_old)`` — :math:`\log f_{\beta_{new}}(x) - \log f_{\beta_{old}}(x)`
+  at the current states, the factor a chain's weight gains at one temperature;
+* ``move(beta, rng)`` — one transition :math:`T_\beta` that leaves
+  :math:`p_\beta \propto f_\beta` invariant.
+
+Two paths:
+
+:class:`GeometricPath` (continuous :math:`x\in\mathbb R^d`), energy convention
+(:math:`p \propto e^{-E}`), base energy :math:`E_0 = -\log p_0` (so :math:`Z_0 = 1`):
+
+.. math::
+
+    E_\beta(x) = (1-\beta)E_0(x) + \beta E_1(x),\qquad f_\beta = e^{-E_\beta},\qquad
+    \log\frac{f_{\beta'}(x)}{f_\beta(x)} = (\beta'-\beta)\,(E_0(x) - E_1(x)),
+
+with random-walk Metropolis–Hastings, MALA or HMC on :math:`E_\beta`, all vectorized over chains.
+
+:class:`RBMPath` (binary RBM, Salakhutdinov & Murray 2008): a base-rate RBM with visible
+biases :math:`b_A` and no weights, and the joint path
+
+.. math::
+
+    p_\beta(v, h) \propto \exp\big((1-\beta)\,b_A^\top v + \beta\,(v^\top W h + b^\top v + c^\top h)\big),
+
+whose hidden units are summed analytically for the weights
+(:math:`a = c + W^\top v`, one entry per hidden unit):
+
+.. math::
+
+    \log f_\beta(v) = (1-\beta)\,b_A^\top v + \beta\, b^\top v + \sum_j \operatorname{softplus}(\beta a_j),
+    \qquad Z_0 = 2^{H}\prod_i (1 + e^{b_{A,i}}),
+
+and Gibbs sampling :math:`h \sim \sigma(\beta a)`, :math:`v \sim \sigma((1-\beta) b_A + \beta (b + W h))`
+as the transition.  At β = 0 the hidden units are uniform (the :math:`2^H`) and the
+visible units independent Bernoullis with logits :math:`b_A`.
+
+References
+----------
+R. M. Neal, "Annealed importance sampling", Statistics and Computing 11 (2001).
+R. Salakhutdinov and I. Murray, "On the quantitative analysis of deep belief networks", ICML 2008.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
+
+__all__ = [
+    "softplus",
+    "GeometricPath",
+    "RBMPath",
+    "BaseRateRBM",
+    "rbm_arrays",
+    "TRANSITIONS",
+]
+
+TRANSITIONS = ("mh", "mala", "hmc", "gibbs")
+_PROD_BLOCK = 1000
+LOG2 = np.log(2.0)
+
+
+def softplus(x):
+    """log(1 + e^x), stably: max(x, 0) + log1p(e^{-|x|})."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+# ---------------------------------------------------------------- continuous path
+class GeometricPath:
+    r"""The geometric path :math:`E_\beta = (1-\beta)E_0 + \beta E_1` with MH, MALA or HMC moves.
+
+    Parameters
+    ----------
+    model : Energy
+        Target energy :math:`E_1` (``energy``; ``grad_x`` for MALA and HMC).
+    base : normalized model
+        :math:`p_0` with ``log_prob`` and ``sample`` (and ``grad_x`` or ``score`` for MALA/HMC);
+        :math:`E_0 = -\log p_0`, hence :math:`Z_0 = 1`.
+    transition : {"mh", "mala", "hmc"}
+    step_size : float
+        ε.  MH proposes :math:`x' = x + \varepsilon\xi`; MALA
+        :math:`x' = x - \varepsilon\nabla E_\beta(x) + \sqrt{2\varepsilon}\,\xi`;
+        HMC uses ε as the leapfrog step.
+    n_leapfrog : int
+        Leapfrog steps L per HMC move (unit mass, momentum refreshed each move).
+
+    Notes
+    -----
+    Each move is a Metropolis–Hastings correction of its proposal with respect to
+    :math:`p_\beta \propto e^{-E_\beta}`, so it leaves :math:`p_\beta` invariant exactly
+    (not only as ε → 0), which is all AIS needs for unbiasedness.
+    ``accepted`` counts accepted proposals per chain.
+    """
+
+    log_z_base = 0.0
+
+    def __init__(self, model, base, transition="mala", step_size=0.1, n_leapfrog=5):
+        if transition not in ("mh", "mala", "hmc"):
+            raise ValueError(f"transition: for a continuous model expected 'mh', 'mala' or 'hmc', got {transition!r}")
+        self.model, self.base = model, base
+        self.transition = transition
+        self.step_size = check_positive(step_size, "step_size")
+        self.n_leapfrog = check_positive_int(n_leapfrog, "n_leapfrog")
+        self.need_grad = transition != "mh"
+        if self.need_grad and not (hasattr(base, "grad_x") or hasattr(base, "score")):
+            raise ValueError(f"base: transition {transition!r} needs the base's gradient (grad_x or score)")
+        if self.need_grad and not hasattr(model, "grad_x"):
+            raise ValueError(f"model: transition {transition!r} needs model.grad_x")
+
+    # energies of the two ends and of the path
+    def _e(self, x):
+        return -self.base.log_prob(x), self.model.energy(x)
+
+    def _g(self, x):
+        g0 = self.base.grad_x(x) if hasattr(self.base, "grad_x") else -self.base.score(x)
+        return g0, self.model.grad_x(x)
+
+    def start(self, x):
+        self.x = np.array(x, dtype=np.float64)
+        self.e0, self.e1 = self._e(self.x)
+        self.g0 = self.g1 = None
+        if self.need_grad:
+            self.g0, self.g1 = self._g(self.x)
+        self.accepted = np.zeros(self.x.shape[0])
+        self.moves = 0
+
+    def log_ratio(self, beta_new, beta_old):
+        """(β' − β)(E_0(x) − E_1(x)) at the current states."""
+        return (beta_new - beta_old) * (self.e0 - self.e1)
+
+    def move(self, beta, rng):
+        """One MH / MALA / HMC transition leaving p_β invariant (updates the states)."""
+        self.moves += 1
+        if self.transition == "mh":
+            self._mh(beta, rng)
+        elif self.transition == "mala":
+            self._mala(beta, rng)
+        else:
+            self._hmc(beta, rng)
+
+    def _accept(self, log_alpha, rng, x1, e0, e1, g0=None, g1=None):
+        acc = np.log(rng.random(log_alpha.shape[0])) < log_alpha
+        self.x[acc] = x1[acc]
+        self.e0[acc], self.e1[acc] = e0[acc], e1[acc]
+        if g0 is not None:
+            self.g0[acc], self.g1[acc] = g0[acc], g1[acc]
+        self.accepted += acc
+
+    def _mh(self, beta, rng):
+        eps = self.step_size
+        x1 = self.x + eps * rng.standard_normal(self.x.shape)
+        e0, e1 = self._e(x1)
+        # log α = −[E_β(x') − E_β(x)]  (symmetric proposal)
+        log_alpha = -((1 - beta) * (e0 - self.e0) + beta * (e1 - self.e1))
+        self._accept(log_alpha, rng, x1, e0, e1)
+
+    def _mala(self, beta, rng):
+        eps = self.step_size
+        g = (1 - beta) * self.g0 + beta * self.g1                      # ∇E_β(x)
+        x1 = self.x - eps * g + np.sqrt(2 * eps) * rng.standard_normal(self.x.shape)
+        e0, e1 = self._e(x1)
+        g0, g1 = self._g(x1)
+        gp = (1 - beta) * g0 + beta * g1                               # ∇E_β(x')
+        # log q(x'|x) = −‖x' − x + ε∇E_β(x)‖² / (4ε) (+ const)
+        fwd = np.sum((x1 - self.x + eps * g) ** 2, axis=1)
+        bwd = np.sum((self.x - x1 + eps * gp) ** 2, axis=1)
+        dE = (1 - beta) * (e0 - self.e0) + beta * (e1 - self.e1)
+        log_alpha = -dE + (fwd - bwd) / (4 * eps)
+        self._accept(log_alpha, rng, x1, e0, e1, g0, g1)
+
+    def _hmc(self, beta, rng):
+        eps, L = self.step_size, self.n_leapfrog
+        p = rng.standard_normal(self.x.shape)
+        h_old = (1 - beta) * self.e0 + beta * self.e1 + 0.5 * np.sum(p * p, axis=1)
+        x1 = self.x.copy()
+        g = (1 - beta) * self.g0 + beta * self.g1
+        p1 = p - 0.5 * eps * g                                         # half kick
+        for i in range(L):
+            x1 = x1 + eps * p1                                         # drift
+            g0, g1 = self._g(x1)
+            g = (1 - beta) * g0 + beta * g1
+            p1 = p1 - (eps if i < L - 1 else 0.5 * eps) * g            # kick (half at the end)
+        e0, e1 = self._e(x1)
+        h_new = (1 - beta) * e0 + beta * e1 + 0.5 * np.sum(p1 * p1, axis=1)
+        log_alpha = h_old - h_new
+        log_alpha = np.where(np.isfinite(log_alpha), log_alpha, -np.inf)
+        self._accept(log_alpha, rng, x1, e0, e1, g0, g1)
+
+
+# ----------------------------------------------------------------------- RBM path
+class BaseRateRBM:
+    r"""Independent Bernoulli visible units, the base of RBM annealing.
+
+    :math:`p_A(v) = \prod_i \sigma(b_{A,i})^{v_i}(1-\sigma(b_{A,i}))^{1-v_i}`, energy
+    :math:`E_A(v) = -b_A^\top v`, :math:`\log Z_A = \sum_i \operatorname{softplus}(b_{A,i})`.
+    (As an RBM with W = 0, c = 0 it has the extra factor :math:`2^H` from its hidden units.)
+
+    Parameters
+    ----------
+    b_A : ndarray, shape (d,)
+        Visible biases (logits of the marginals).
+    """
+
+    def __init__(self, b_A):
+        b_A = as_float_array(b_A, "b_A")
+        if b_A.ndim != 1 or b_A.size == 0 or not np.all(np.isfinite(b_A)):
+            raise ValueError(f"b_A: expected a finite vector of shape (d,), got shape {b_A.shape}")
+        self.b_A = b_A
+        self.dim = b_A.size
+
+    @classmethod
+    def from_data(cls, data, pseudocount: float = 1.0) -> "BaseRateRBM":
+        r"""Biases from data marginals: :math:`\bar v_i = (\sum_n v_{ni} + \alpha)/(N + 2\alpha)`,
+        :math:`b_{A,i} = \log\bar v_i - \log(1-\bar v_i)` (α > 0 keeps always-0 pixels finite)."""
+        data = as_batch(data, None, "data")
+        if not np.all((data == 0) | (data == 1)):
+            raise ValueError("data: binary units must be 0 or 1")
+        alpha = check_positive(pseudocount, "pseudocount")
+        m = (data.sum(axis=0) + alpha) / (data.shape[0] + 2 * alpha)
+        return cls(np.log(m) - np.log1p(-m))
+
+    def energy(self, v):
+        v = as_batch(v, self.dim, "v")
+        return -(v @ self.b_A)
+
+    def log_partition(self) -> float:
+        return float(np.sum(softplus(self.b_A)))
+
+    def log_prob(self, v):
+        return -self.energy(v) - self.log_partition()
+
+    def sample(self, n, rng):
+        n = check_positive_int(n, "n", 0)
+        rng = as_generator(rng)
+        p = 1.0 / (1.0 + np.exp(-self.b_A))
+        return (rng.random((n, self.dim)) < p).astype(np.float64)
+
+
+def rbm_arrays(model):
+    """``(W, b, c)`` of a binary RBM: a model whose ``params`` are exactly W (d, H), b (d,), c (H,)."""
+    p = getattr(model, "params", None)
+    if not isinstance(p, dict) or set(p) != {"W", "b", "c"}:
+        raise ValueError("model: expected a binary RBM with params W (n_visible, n_hidden), b, c")
+    W, b, c = (np.ascontiguousarray(p[k], dtype=np.float64) for k in ("W", "b", "c"))
+    if W.ndim != 2 or b.shape != (W.shape[0],) or c.shape != (W.shape[1],):
+        raise ValueError(f"model: inconsistent RBM shapes W {W.shape}, b {b.shape}, c {c.shape}")
+    return W, b, c
+
+
+class RBMPath:
+    r"""Salakhutdinov–Murray annealing of a binary RBM from a base-rate RBM, with Gibbs moves.
+
+    Parameters
+    ----------
+    W : ndarray (d, H); b : (d,); c : (H,)
+        The target RBM, :math:`E(v,h) = -v^\top W h - b^\top v - c^\top h`.
+    b_A : ndarray (d,)
+        Base-rate visible biases.
+
+    Notes
+    -----
+    The weight factor at one temperature, with :math:`a = c + W^\top v` and
+    :math:`t_\beta = e^{-\beta|a|}` (so that :math:`\operatorname{softplus}(\beta a) = \beta\max(a,0) + \log(1+t_\beta)`):
+
+    .. math::
+
+        \log\frac{f_{\beta'}(v)}{f_\beta(v)} = (\beta'-\beta)\Big[(b-b_A)^\top v + \sum_j \max(a_j, 0)\Big]
+        + \log\prod_j \frac{1 + t_{\beta',j}}{1 + t_{\beta,j}} .
+
+    The move at β' reuses :math:`t_{\beta'}` for :math:`\sigma(\beta' a)` (it is
+    :math:`1/(1+t)` where a ≥ 0 and :math:`t/(1+t)` elsewhere), so one temperature step costs
+    two matrix products (:math:`W^\top v` and :math:`W h`), three exponential arrays and the
+    uniforms; all arrays are preallocated and written with ``out=``.
+    """
+
+    def __init__(self, W, b, c, b_A):
+        self.W = np.ascontiguousarray(W, dtype=np.float64)
+        self.WT = np.ascontiguousarray(self.W.T)
+        self.b, self.c = np.asarray(b, dtype=np.float64), np.asarray(c, dtype=np.float64)
+        self.b_A = np.asarray(b_A, dtype=np.float64)
+        if self.b_A.shape != self.b.shape:
+            raise ValueError(f"base: base-rate biases have shape {self.b_A.shape}, the RBM's visible layer {self.b.shape}")
+        self.d, self.H = self.W.shape
+        self.db = self.b - self.b_A
+        self.log_z_base = float(np.sum(softplus(self.b_A)) + self.H * LOG2)
+        self._t_beta = None
+
+    def start(self, v):
+        v = np.array(v, dtype=np.float64)
+        n, d, H = v.shape[0], self.d, self.H
+        self.x = v
+        self.a = np.empty((n, H))
+        np.matmul(v, self.W, out=self.a)
+        self.a += self.c
+        self._abs, self._pos, self._t, self._s, self._r, self._uh, self._h = (np.empty((n, H)) for _ in range(7))
+        self._neg, self._hb = np.empty((n, H), dtype=bool), np.empty((n, H), dtype=bool)
+        self._lv, self._uv, self._tv = (np.empty((n, d)) for _ in range(3))
+        self._negv, self._vb = np.empty((n, d), dtype=bool), np.empty((n, d), dtype=bool)
+        self._prep()
+
+    def _prep(self):
+        """Quantities of the current v reused at the next temperature: |a|, Σ max(a,0), (b − b_A)ᵀv, a < 0."""
+        np.abs(self.a, out=self._abs)
+        np.less(self.a, 0.0, out=self._neg)
+        self._sum_pos = np.sum(np.maximum(self.a, 0.0, out=self._pos), axis=1)
+        self._db_v = self.x @ self.db
+        self._t_beta = None
+
+    def log_ratio(self, beta_new, beta_old):
+        """log f_{β'}(v) − log f_β(v) at the current visible states (hidden summed out)."""
+        t, s, r = self._t, self._s, self._r
+        np.multiply(self._abs, -beta_new, out=t)
+        np.exp(t, out=t)                                   # t_{β'} = e^{−β'|a|}
+        np.multiply(self._abs, -beta_old, out=s)
+        np.exp(s, out=s)                                   # t_β = e^{−β|a|}
+        s += 1.0
+        np.add(t, 1.0, out=r)
+        np.divide(r, s, out=s)                             # (1 + t_{β'}) / (1 + t_β), each in [1/2, 2]
+        log_prod = np.zeros(s.shape[0])
+        for j in range(0, self.H, _PROD_BLOCK):            # a product of ≤ 1000 factors in [1/2, 2] stays finite
+            log_prod += np.log(np.prod(s[:, j:j + _PROD_BLOCK], axis=1))
+        self._t_beta = beta_new
+        return (beta_new - beta_old) * (self._db_v + self._sum_pos) + log_prod
+
+    def move(self, beta, rng):
+        """One Gibbs sweep h ~ p_β(h|v), v ~ p_β(v|h) (leaves p_β(v) invariant)."""
+        if self._t_beta != beta:                           # t_β not cached by log_ratio
+            np.multiply(self._abs, -beta, out=self._t)
+            np.exp(self._t, out=self._t)
+            np.add(self._t, 1.0, out=self._r)
+        t1 = self._r                                       # 1 + e^{−β|a|}
+        self._bernoulli(t1, self._neg, self._uh, self._hb, self._h, rng)
+        # visible logits (1−β) b_A + β (b + W h)
+        lv = self._lv
+        np.matmul(self._h, self.WT, out=lv)
+        lv *= beta
+        lv += (1.0 - beta) * self.b_A + beta * self.b
+        np.less(lv, 0.0, out=self._negv)
+        np.abs(lv, out=self._tv)
+        np.negative(self._tv, out=self._tv)
+        np.exp(self._tv, out=self._tv)
+        self._tv += 1.0
+        self._bernoulli(self._tv, self._negv, self._uv, self._vb, self.x, rng)
+        np.matmul(self.x, self.W, out=self.a)
+        self.a += self.c
+        self._prep()
+
+    @staticmethod
+    def _bernoulli(one_plus_t, neg, u, hit, out, rng):
+        r"""out = Bernoulli(σ(x)) given 1 + e^{−|x|} and the mask x < 0.
+
+        With q = 1/(1 + e^{−|x|}) = σ(|x|): P(u < q) = σ(|x|), and σ(x) = 1 − σ(|x|) where
+        x < 0, so the draw is ``(u (1 + e^{−|x|}) < 1) XOR (x < 0)``.
+        """
+        rng.random(out=u)
+        np.multiply(u, one_plus_t, out=u)
+        np.less(u, 1.0, out=hit)
+        np.not_equal(hit, neg, out=hit)
+        np.copyto(out, hit)
