@@ -65,7 +65,9 @@ def autocorrelation(samples) -> np.ndarray:
 
     with :math:`\hat\gamma_{t,m}` the (biased) autocovariance of chain m, W the mean
     within-chain variance and B/n the variance of the chain means (Vehtari et al. 2021,
-    eq. 10).  For one chain this is the usual :math:`\hat\gamma_t/\hat\gamma_0`.
+    eq. 10, as in Stan).  For one chain (B = 0) this is
+    :math:`\hat\gamma_t/\hat\gamma_0 - 1/(n-1)`: the usual estimate shifted by O(1/n),
+    because W uses the unbiased variance and :math:`\hat\gamma_0` the biased one.
     """
     x, squeeze = _chains(samples)
     n, M, _ = x.shape
