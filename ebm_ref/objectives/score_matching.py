@@ -543,6 +543,14 @@ class NoiseConditional:
         """:math:`s(x, \\sigma_l) = -\\nabla_x E_l(x)`."""
         return self.models[l].score(x)
 
+    def score_at_sigma(self, x, sigma: float) -> np.ndarray:
+        """The score of the level whose σ equals ``sigma``: the ``score_fn(x, sigma)`` that
+        ``ebm_ref.samplers.annealed_langevin`` takes."""
+        hit = np.flatnonzero(np.isclose(self.sigmas, float(sigma), rtol=1e-12, atol=0.0))
+        if hit.size != 1:
+            raise ValueError(f"sigma: {sigma!r} is not one of the noise levels {self.sigmas.tolist()}")
+        return self.models[int(hit[0])].score(x)
+
 
 def multiscale_denoising_loss(model, x, sigmas=None, rng=None, weights=None):
     r"""Denoising score matching summed over noise levels (Song & Ermon 2019).

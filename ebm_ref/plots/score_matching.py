@@ -63,6 +63,7 @@ def cost_table(dims, n=128, width=64, repeat=9, rng=0):
 def make_cost(out_dir, rng, small=False):
     dims = [2, 8, 32] if small else [2, 4, 8, 16, 32, 64, 128, 256]
     T = cost_table(dims, n=64 if small else 128, repeat=3 if small else 15, rng=rng) * 1e3
+    make_cost.last_table = (dims, T)
     fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
     ax = axes[0]
     ax.loglog(dims, T[:, 0], "k:o", ms=3, label="energy + ∇ₓE")
