@@ -360,6 +360,38 @@ def test_tempering_rbm_cold_marginal_chi2(rng):
     assert chi2_pvalue(G.state_index(ch.last), G.stationary_distribution(m)) > ALPHA
 
 
+@pytest.mark.exact
+def test_tempered_gbrbm_is_a_gbrbm(rng):
+    """e^{−βE} of a GB-RBM is the GB-RBM with (W, b, βc, σ/√β): tempered free energies agree."""
+    g = gbrbm(rng)
+    v = rng.normal(size=(6, 3))
+    W, b, c, s = (g.params[k] for k in ("W", "b", "c", "sigma"))
+    for beta in (0.2, 0.7):
+        gt = GaussianBernoulliRBM(W, b, beta * c, s / np.sqrt(beta))
+        assert np.allclose(T.tempered_free_energy(g, v, beta), gt.energy(v), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.statistical
+def test_tempering_gbrbm_cold_marginal_ks(rng):
+    # false-positive rate ALPHA: 2 projections, Bonferroni; replicas start exactly at their tempered targets
+    g = gbrbm(rng)
+    W, b, c, s = (g.params[k] for k in ("W", "b", "c", "sigma"))
+    betas = np.array([0.3, 1.0])
+    x0 = np.stack([GaussianBernoulliRBM(W, b, beta * c, s / np.sqrt(beta)).sample(4000, rng) for beta in betas])
+    ch = samplers.tempering(g, x0, betas, 5, rng)
+    H, ph = g.hidden_marginal()
+    mu = b + H @ W.T
+    for _ in range(2):
+        u = rng.normal(size=3)
+        u /= np.linalg.norm(u)
+        sd = np.sqrt(np.sum(u**2 * s**2))
+
+        def cdf(t, u=u, sd=sd):
+            return np.sum(ph * stats.norm.cdf((np.asarray(t)[..., None] - mu @ u) / sd), axis=-1)
+
+        assert stats.kstest(ch.last @ u, cdf).pvalue > ALPHA / 2
+
+
 @pytest.mark.statistical
 def test_tempering_bm_cold_marginal_chi2(rng):
     # false-positive rate ALPHA: as above for the Boltzmann machine (Ising spins)

@@ -131,7 +131,8 @@ def _bm_arrays(model):
     """(J symmetrised, h) of a BoltzmannMachine, C-contiguous float64."""
     J = np.asarray(model.params["J"], dtype=np.float64)
     J = np.ascontiguousarray(0.5 * (J + J.T))
-    return J, np.ascontiguousarray(model.params["h"], dtype=np.float64)
+    # fresh writable copies: the kernels are compiled (and cached) for one array type only
+    return J, np.array(model.params["h"], dtype=np.float64, order="C", copy=True)
 
 
 def _rbm_arrays(model):

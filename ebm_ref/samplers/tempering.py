@@ -225,7 +225,8 @@ def tempering(model, x0, betas, n_steps, rng, swap_every=1, burn_in=0, thin=1, *
     Chains
         ``samples``: the β = 1 replica, (n_kept, n_chains, d); ``accept_rate``: its
         within-temperature acceptance (1 for Gibbs).  ``extras``: ``betas``,
-        ``swap_rate`` (R−1,) — accepted / attempted swaps of each adjacent pair —,
+        ``swap_rate`` (R−1,) — accepted / attempted swaps of each adjacent pair, NaN for a
+        pair never attempted (fewer than two swap rounds) —,
         ``accept_rate_by_beta`` (R, n_chains) and ``final_states`` (R, n_chains, d).
 
     Notes
