@@ -83,7 +83,7 @@ def _(rng):
     return rbm.prob_h_given_v(Vs), post @ Hs
 
 
-@identity("rbm: grad log Z = -E_p[grad F] (enumeration vs finite differences)",
+@identity("rbm: grad log Z = -E_p(grad F) (enumeration vs finite differences)",
           step="∇θ log Z = Σ_v p(v)(-∇θF(v)) = {W: ⟨vhᵀ⟩, b: ⟨v⟩, c: ⟨h⟩}",
           case="BernoulliRBM V=4, H=3; Richardson differences of the exact log Z in every parameter",
           tol=1e-8, reason="Richardson extrapolation of an exact log Z reaches ~1e-11")
@@ -145,7 +145,7 @@ def _(rng):
     return gb.log_partition(), log_partition_quadrature(gb, _gb_box(gb))[0]
 
 
-@identity("rbm: Gaussian-Bernoulli grad log Z = -E_p[grad F] (closed form vs finite differences)",
+@identity("rbm: Gaussian-Bernoulli grad log Z = -E_p(grad F) (closed form vs finite differences)",
           step="∇θ log Z = Σ_h p(h) ∇θ(-F_h(h)), each term a Gaussian integral's derivative",
           case="GaussianBernoulliRBM V=2, H=3; Richardson differences of the exact log Z in W, b, c, σ",
           tol=1e-8, reason="Richardson extrapolation of an exact log Z reaches ~1e-11")
@@ -211,7 +211,7 @@ def _(rng):
     return left, right
 
 
-@identity("boltzmann: grad log Z = -E_p[grad E] (enumeration vs finite differences)",
+@identity("boltzmann: grad log Z = -E_p(grad E) (enumeration vs finite differences)",
           step="∇_J log Z = ½E[xxᵀ], ∇_h log Z = E[x]",
           case="ising BoltzmannMachine d=6; symmetric directions for J",
           tol=1e-8, reason="Richardson extrapolation of an exact log Z reaches ~1e-11")
