@@ -9,7 +9,8 @@ from ebm_ref import verify
 
 NOTES = sorted((Path(__file__).resolve().parent.parent / "notes").glob("*.md"))
 CODE = re.compile(r"`(ebm_ref(?:\.[A-Za-z_][A-Za-z0-9_]*)+)(?:\(\))?`")
-IDENT = re.compile(r"\[identity:\s*([^\]]+?)\s*\]")
+# an identity name may itself hold one level of brackets, e.g. "E[CD-k gradient]"
+IDENT = re.compile(r"\[identity:\s*((?:[^\[\]]|\[[^\[\]]*\])+?)\s*\]")
 
 
 def resolve(dotted: str):
