@@ -36,8 +36,7 @@ def _tiles(ax, images, side, ncols, cmap="gray_r", vmax=None, frames=None):
         r, c = divmod(k, ncols)
         canvas[pad + r * (side + pad): pad + r * (side + pad) + side,
                pad + c * (side + pad): pad + c * (side + pad) + side] = img.reshape(side, side)
-    cm = plt.get_cmap(cmap).copy()
-    cm.set_bad("0.6")                                   # the gaps between tiles
+    cm = plt.get_cmap(cmap).with_extremes(bad="0.6")   # grey gaps between tiles
     lo, hi = (0.0, 1.0) if vmax is None else (-vmax, vmax)
     ax.imshow(np.ma.masked_invalid(canvas), cmap=cm, vmin=lo, vmax=hi, interpolation="nearest")
     if frames is not None:
