@@ -47,9 +47,17 @@ def _golden(args) -> int:
     from . import golden
 
     if args.golden_cmd == "export":
-        golden.export(args.dir)
+        import time
+        from pathlib import Path
+
+        t0 = time.perf_counter()
+        manifest = golden.export(args.dir)
+        files = [p for p in Path(args.dir).rglob("*") if p.is_file()]
+        size = sum(p.stat().st_size for p in files)
+        print(f"wrote {len(manifest['cases'])} cases ({len(files)} files, {size / 1024:.0f} KiB) to {args.dir} "
+              f"in {time.perf_counter() - t0:.1f} s")
         return 0
-    return 1 if golden.check(args.dir, args.results) else 0
+    return 1 if golden.check(args.dir, args.results, allow_missing=args.allow_missing) else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     gc = gsub.add_parser("check", help="compare RESULTS (same layout) with the reference cases in DIR")
     gc.add_argument("dir")
     gc.add_argument("results")
+    gc.add_argument("--allow-missing", action="store_true",
+                    help="list quantities absent from RESULTS as 'not provided' instead of an error")
     g.set_defaults(func=_golden)
     return p
 
