@@ -105,3 +105,43 @@ def test_bad_input():
         mle.loss(_Bernoulli(np.zeros(2)), np.zeros((3, 2)))
     with pytest.raises(ValueError, match="n_nodes"):
         mle.quadrature_grid([(0, 1)], n_nodes=1)
+
+
+@pytest.mark.exact
+def test_boltzmann_and_rbm_closed_form_matches_enumeration(rng):
+    from ebm_ref.models.boltzmann import BoltzmannMachine
+    from ebm_ref.models.rbm import BernoulliRBM
+
+    J = rng.normal(size=(4, 4))
+    J = 0.5 * (J + J.T)
+    np.fill_diagonal(J, 0.0)
+    bm = BoltzmannMachine(J, rng.normal(size=4))
+    x = bm.sample(30, rng)
+    v1, g1 = mle.loss(bm, x)
+    v2, g2 = mle.loss(bm, x, method="enumerate")
+    assert abs(v1 - v2) < TOL_EXACT and abs(v1 + bm.log_likelihood(x)) < TOL_EXACT
+    for k in g1:
+        np.testing.assert_allclose(g1[k], g2[k], rtol=0, atol=TOL_EXACT)
+    # the model's own exact likelihood gradient is minus ours (off the unused diagonal of J)
+    own = bm.exact_grad_log_likelihood(x)
+    off = ~np.eye(4, dtype=bool)
+    np.testing.assert_allclose(-g1["J"][off], own["J"][off], rtol=0, atol=TOL_EXACT)
+    np.testing.assert_allclose(-g1["h"], own["h"], rtol=0, atol=TOL_EXACT)
+    rbm = BernoulliRBM(0.5 * rng.normal(size=(4, 3)), rng.normal(size=4), rng.normal(size=3))
+    v = (rng.random((20, 4)) < 0.5).astype(float)
+    a, ga = mle.loss(rbm, v)
+    b, gb = mle.loss(rbm, v, method="enumerate")
+    assert abs(a - b) < TOL_EXACT
+    for k in ga:
+        np.testing.assert_allclose(ga[k], gb[k], rtol=0, atol=TOL_EXACT)
+
+
+@pytest.mark.exact
+def test_fit_expfam_energy_reaches_family_mle(rng):
+    from ebm_ref import train
+    from ebm_ref.models.expfam import ExpFamEnergy, Gamma
+
+    x = rng.gamma(2.5, 1.0 / 1.5, size=(400, 1))
+    m, _ = train.fit(ExpFamEnergy([1.0, -1.0], family=Gamma), x, mle.objective(), train.Adam(0.05), 3000, rng)
+    ref = Gamma.mle(x)
+    np.testing.assert_allclose(m.params["eta"], ref.eta, rtol=1e-6)
