@@ -215,9 +215,10 @@ def test_bm_jit_equals_numpy(rng, spins):
     m = bm(rng, 6, spins)
     lo = 0.0 if spins == "binary" else -1.0
     x0 = np.where(rng.random((37, 6)) < 0.5, 1.0, lo)        # 37 chains: unequal chunks
-    a = samplers.gibbs(m, x0, 12, 4, burn_in=2, thin=3)
+    a = samplers.gibbs(m, x0, 12, 4, burn_in=2, thin=3, backend="numba")
     b = samplers.gibbs(m, x0, 12, 4, burn_in=2, thin=3, backend="numpy")
     assert np.array_equal(a.samples, b.samples)
+    assert np.array_equal(a.samples, samplers.gibbs(m, x0, 12, 4, burn_in=2, thin=3).samples)
     for scan in ("random", "systematic"):
         a = samplers.spin_flip_metropolis(m, x0, 12, 4, scan=scan)
         b = samplers.spin_flip_metropolis(m, x0, 12, 4, scan=scan, backend="numpy")
@@ -443,6 +444,8 @@ def test_gibbs_bad_arguments(rng):
             samplers.gibbs(m, v0, args.pop("n_steps"), 0, **args)
     with pytest.raises(ValueError, match="backend"):
         samplers.gibbs(m, v0, 3, 0, backend="torch")
+    with pytest.raises(ValueError, match="BoltzmannMachine"):
+        samplers.gibbs(m, v0, 3, 0, backend="numba")
     with pytest.raises(ValueError, match="spins"):
         samplers.gibbs(m, v0, 3, 0, spins="ising")
     with pytest.raises(ValueError, match="rng"):

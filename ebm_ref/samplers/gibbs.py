@@ -58,7 +58,10 @@ __all__ = [
     "gibbs",
     "gibbs_k",
     "spin_flip_metropolis",
+    "conditional_probabilities",
     "enumerate_states",
+    "state_index",
+    "rbm_joint_energy",
     "stationary_distribution",
     "transition_matrix_block_gibbs",
     "transition_matrix_site_gibbs",
@@ -96,9 +99,18 @@ def _family(model) -> str:
                      f"got {type(model).__name__}")
 
 
-def _check_backend(backend) -> str:
-    if backend not in ("auto", "numpy"):
-        raise ValueError(f"backend: expected 'auto' (jitted / buffered fast path) or 'numpy' (reference path), got {backend!r}")
+def _check_backend(backend, fam: str) -> str:
+    """'auto' | 'numba' | 'numpy', as for every sampler of the package.
+
+    'auto' takes the fast path (BLAS-buffered NumPy for RBMs, the numba kernel for a
+    BoltzmannMachine, the energy-difference NumPy path for any other Energy); 'numba'
+    insists on a jitted kernel (BoltzmannMachine only); 'numpy' is the reference path.
+    """
+    if backend not in ("auto", "numba", "numpy"):
+        raise ValueError(f"backend: expected 'auto', 'numba' or 'numpy', got {backend!r}")
+    if backend == "numba" and fam != "bm":
+        raise ValueError("backend: 'numba' needs a BoltzmannMachine (the only model with a jitted Gibbs kernel); "
+                         "RBM sweeps run in BLAS-buffered NumPy ('auto'), other energies in NumPy")
     return backend
 
 
@@ -415,9 +427,10 @@ def gibbs(model, v0, n_steps, rng, burn_in=0, thin=1, *, spins=None, backend="au
         Step t is kept when t > burn_in and (t − burn_in) % thin == 0.
     spins : {'binary', 'ising'}, optional
         Unit values for a generic Energy (default 'binary'); a BoltzmannMachine uses its own.
-    backend : {'auto', 'numpy'}
-        'auto': BLAS-buffered sweeps for RBMs, numba kernels for the Boltzmann machine;
-        'numpy': the readable reference path (same random numbers, same chains).
+    backend : {'auto', 'numba', 'numpy'}
+        'auto': BLAS-buffered sweeps for RBMs, the numba kernel for the Boltzmann machine;
+        'numba': insist on the kernel (BoltzmannMachine only); 'numpy': the readable
+        reference path (same random numbers, same chains).
     progress : callable, optional
         ``progress(t, n_steps)`` called every :data:`~ebm_ref.samplers._common.PROGRESS_EVERY` steps.
 
@@ -437,9 +450,9 @@ def gibbs(model, v0, n_steps, rng, burn_in=0, thin=1, *, spins=None, backend="au
     :func:`ebm_ref.samplers._common.spawn_generators`, order [step][site][chain].
     """
     rng = _common.as_generator(rng)
-    backend = _check_backend(backend)
     n_steps, burn_in, thin, n_keep = _common.check_schedule(n_steps, burn_in, thin)
     fam = _family(model)
+    backend = _check_backend(backend, fam)
     settings = {"sampler": "gibbs", "n_steps": n_steps, "burn_in": burn_in, "thin": thin, "backend": backend}
     if fam in ("rbm", "gbrbm"):
         if spins is not None:
@@ -457,7 +470,7 @@ def gibbs(model, v0, n_steps, rng, burn_in=0, thin=1, *, spins=None, backend="au
     out = np.empty((n_keep,) + x.shape)
     gens = _common.spawn_generators(rng)
     bounds = _common.chunk_bounds(x.shape[0])
-    use_jit = fam == "bm" and backend == "auto"
+    use_jit = fam == "bm" and backend != "numpy"
     if use_jit:
         J, h = _bm_arrays(model)
     for t0, t1 in _common.segments(n_steps, progress):
@@ -517,9 +530,9 @@ def gibbs_k(model, v, k, rng, *, spins=None, backend="auto"):
     For the Gaussian–Bernoulli RBM, :math:`p(h_j=1\mid v) = \sigma(c_j + \sum_i W_{ij} v_i/\sigma_i^2)`.
     """
     rng = _common.as_generator(rng)
-    backend = _check_backend(backend)
     k = check_positive_int(k, "k", 1)
     fam = _family(model)
+    backend = _check_backend(backend, fam)
     if fam in ("rbm", "gbrbm"):
         if spins is not None:
             raise ValueError("spins: only for single-site samplers; an RBM's units are fixed by its class")
@@ -532,7 +545,6 @@ def gibbs_k(model, v, k, rng, *, spins=None, backend="auto"):
         return vk, _prob_h_given_v(W, c, vk / (s * s))
     ch = gibbs(model, v, k, rng, burn_in=k - 1, spins=spins, backend=backend)
     xk = ch.last.copy()
-    lo, hi = _spin_values(model, fam, spins)
     return xk, conditional_probabilities(model, xk, spins=None if fam == "bm" else spins)
 
 
@@ -586,11 +598,11 @@ def spin_flip_metropolis(model, x0, n_steps, rng, burn_in=0, thin=1, *, scan="ra
     (random scan: :math:`j = \lfloor u d\rfloor`), then a uniform per chain for acceptance.
     """
     rng = _common.as_generator(rng)
-    backend = _check_backend(backend)
     if scan not in ("random", "systematic"):
         raise ValueError(f"scan: expected 'random' or 'systematic', got {scan!r}")
     n_steps, burn_in, thin, n_keep = _common.check_schedule(n_steps, burn_in, thin)
     fam = _family(model)
+    backend = _check_backend(backend, fam)
     if fam in ("rbm", "gbrbm"):
         raise ValueError("model: spin_flip_metropolis runs on fully visible binary models "
                          "(BoltzmannMachine or a binary Energy); for an RBM use gibbs")
@@ -600,7 +612,7 @@ def spin_flip_metropolis(model, x0, n_steps, rng, burn_in=0, thin=1, *, scan="ra
     n_acc = np.zeros(x.shape[0], dtype=np.int64)
     gens = _common.spawn_generators(rng)
     bounds = _common.chunk_bounds(x.shape[0])
-    use_jit = fam == "bm" and backend == "auto"
+    use_jit = fam == "bm" and backend != "numpy"
     if use_jit:
         J, h = _bm_arrays(model)
     random_scan = scan == "random"
