@@ -572,3 +572,25 @@ def test_exact_matrix_bad_input(rng):
         T.check_betas([0.5])
     with pytest.raises(ValueError, match="enumerable"):
         T.swap_transition_matrix(gbrbm(rng), [0.5, 1.0])
+
+
+@pytest.mark.slow
+def test_kernels_load_from_cache_in_a_fresh_process():
+    """The Boltzmann-machine kernels take only arrays and Generators, so numba caches them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, numpy as np\n"
+        "from ebm_ref import samplers\n"
+        "from ebm_ref.models.boltzmann import BoltzmannMachine\n"
+        "G = importlib.import_module('ebm_ref.samplers.gibbs')\n"
+        "m = BoltzmannMachine(np.zeros((3, 3)), np.zeros(3))\n"
+        "samplers.gibbs(m, np.zeros((4, 3)), 2, 0)\n"
+        "samplers.spin_flip_metropolis(m, np.zeros((4, 3)), 2, 0)\n"
+        "print(sum(G._bm_site_gibbs_kernel.stats.cache_hits.values()),"
+        " sum(G._bm_spin_flip_kernel.stats.cache_hits.values()))\n"
+    )
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            for _ in range(2)]
+    assert runs[1].stdout.split() == ["1", "1"], runs[1].stdout + runs[1].stderr
