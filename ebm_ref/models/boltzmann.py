@@ -207,9 +207,9 @@ class BoltzmannMachine(Energy):
         """Exact E[x] (d,) and E[x xᵀ] (d, d) by enumeration."""
         self._check_size("moments")
 
-        def stats(s):
+        def stats(s, w):
             x = self._states(s)
-            return {"x": x, "xx": x[:, :, None] * x[:, None, :]}
+            return {"x": w @ x, "xx": (x * w[:, None]).T @ x}
 
         _, m = expectation_by_enumeration(lambda s: -self._energy(self._states(s)), stats, self.dim)
         return m["x"], m["xx"]

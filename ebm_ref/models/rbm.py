@@ -196,7 +196,9 @@ def expectation_by_enumeration(neg_energy: Callable, statistics: Callable, d: in
     neg_energy : callable
         ``(m, d) -> (m,)``, the unnormalized log-probability −E(x).
     statistics : callable
-        ``(m, d) -> dict`` of arrays with leading axis m (the statistics T(x)).
+        ``(x, w) -> dict``: for a chunk of states x ``(m, d)`` and their probabilities
+        w ``(m,)``, the weighted sums :math:`\sum_k w_k T(x_k)` (written by the caller
+        as matrix products, so no ``(m, ...)`` array of outer products is formed).
     d : int
         Number of binary units; refused above :data:`~ebm_ref.partition.MAX_ENUMERATE_DIM`.
 
@@ -221,8 +223,8 @@ def expectation_by_enumeration(neg_energy: Callable, statistics: Callable, d: in
     for start in range(0, total, chunk):
         x = enumerate_states(d, start, min(total, start + chunk))
         w = np.exp(neg_energy(x) - log_z)
-        for k, t in statistics(x).items():
-            acc[k] = acc.get(k, 0.0) + np.tensordot(w, t, axes=(0, 0))
+        for k, t in statistics(x, w).items():
+            acc[k] = acc.get(k, 0.0) + t
     return log_z, acc
 
 
@@ -441,15 +443,15 @@ class BernoulliRBM(Energy):
     def _model_stats(self):
         """log Z and exact ⟨v hᵀ⟩, ⟨v⟩, ⟨h⟩ under the model, by the smaller layer."""
         if self.n_hidden <= self.n_visible:
-            def stats(h):
-                pv = self._prob_v(h)                        # E[v | h]
-                return {"vh": pv[:, :, None] * h[:, None, :], "v": pv, "h": h}
+            def stats(h, w):
+                pv = self._prob_v(h) * w[:, None]           # p(h) E[v | h]
+                return {"vh": pv.T @ h, "v": pv.sum(axis=0), "h": w @ h}
             return expectation_by_enumeration(lambda h: -self._free_energy_hidden(h), stats,
                                               self.n_hidden, what="model_expectations")
 
-        def stats(v):
-            ph = self._prob_h(v)                            # E[h | v]
-            return {"vh": v[:, :, None] * ph[:, None, :], "v": v, "h": ph}
+        def stats(v, w):
+            ph = self._prob_h(v) * w[:, None]               # p(v) E[h | v]
+            return {"vh": v.T @ ph, "v": w @ v, "h": ph.sum(axis=0)}
         return expectation_by_enumeration(lambda v: -self._energy(v), stats,
                                           self.n_visible, what="model_expectations")
 
