@@ -656,8 +656,21 @@ def _load_npz(path: Path, what: str) -> dict:
         raise GoldenError(f"{path}: missing file; expected {what} (an .npz archive written by np.savez)")
     if not path.is_file():
         raise GoldenError(f"{path}: is not a file; expected {what} (an .npz archive)")
+    data = path.read_bytes()
+    if data[:4] == b"PK\x03\x04":
+        # np.load reads a member's header and data but not up to its end, so it never
+        # sees a CRC mismatch: test every member first
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                bad = zf.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
+            raise GoldenError(f"{path}: truncated or corrupt archive ({type(exc).__name__}: {exc}); "
+                              f"expected {what} written by np.savez") from None
+        if bad is not None:
+            key = bad[:-4] if bad.endswith(".npy") else bad
+            raise GoldenError(f"{path}: key {key!r} is truncated or corrupt (its CRC-32 does not match)")
     try:
-        f = np.load(path, allow_pickle=False)
+        f = np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc):
             raise GoldenError(f"{path}: holds pickled data, refused (read with allow_pickle=False); "
@@ -849,16 +862,16 @@ def compare(dir, results, *, allow_missing: bool = False) -> tuple[list[Row], li
                     rows.append(Row(case=name, quantity=key, status="missing",
                                     rtol=spec["rtol"], atol=spec["atol"], note="not provided"))
                     continue
-                raise GoldenError(f"{res_path}: missing key {key!r}; expected a float64 array of shape {shape} "
-                                  f"({spec.get('formula', '')}); pass --allow-missing to check only the keys "
+                raise GoldenError(f"{res_path}: missing key {key!r}; expected a float64 array of shape {shape}: "
+                                  f"{spec.get('formula', '')}; pass --allow-missing to check only the keys "
                                   "you provide")
             a = res[key]
             if not np.issubdtype(a.dtype, np.floating):
                 raise GoldenError(f"{res_path}: key {key!r} has dtype {a.dtype}; expected a float array "
                                   "(float64)")
             if a.shape != shape:
-                raise GoldenError(f"{res_path}: key {key!r} has shape {a.shape}; expected {shape} "
-                                  f"({spec.get('formula', '')})")
+                raise GoldenError(f"{res_path}: key {key!r} has shape {a.shape}; expected {shape}: "
+                                  f"{spec.get('formula', '')}")
             rows.append(_compare_arrays(name, key, a, a_ref, spec))
     return rows, skipped
 
