@@ -457,3 +457,50 @@ def test_dbn_bad_input(rng):
         DeepBeliefNet.greedy(np.zeros((2, 4)), [], lambda *a: None, rng)
     with pytest.raises(ValueError, match="v_data"):
         DeepBeliefNet.greedy(np.full((2, 4), 0.5), [2], lambda *a: None, rng)
+
+
+# ------------------------------------------------------------------ helpers
+@pytest.mark.exact
+def test_expectation_by_enumeration_independent_bits(rng):
+    # E(x) = −θ·x factorizes: log Z = Σ softplus(θ_i), E[x_i] = σ(θ_i), E[x_i x_j] = σ_i σ_j (i ≠ j)
+    from ebm_ref.models.rbm import expectation_by_enumeration
+
+    theta = rng.standard_normal(6)
+    lz, m = expectation_by_enumeration(lambda x: x @ theta, lambda x, w: {"x": w @ x, "xx": (x * w[:, None]).T @ x},
+                                       6, chunk=7)
+    p = expit(theta)
+    assert abs(lz - np.sum(np.logaddexp(0, theta))) < TOL_ENUM
+    np.testing.assert_allclose(m["x"], p, atol=TOL_ENUM)
+    expect = np.outer(p, p)
+    np.fill_diagonal(expect, p)
+    np.testing.assert_allclose(m["xx"], expect, atol=TOL_ENUM)
+    with pytest.raises(ValueError, match="refused"):
+        expectation_by_enumeration(lambda x: x[:, 0], lambda x, w: {}, MAX_ENUMERATE_DIM + 1)
+
+
+@pytest.mark.derivative
+def test_softplus_and_sigmoid_are_complex_step_safe():
+    from ebm_ref.models.rbm import sigmoid, softplus
+
+    z = np.array([-40.0, -3.0, -1e-3, 0.0, 2.0, 35.0])
+    h = 1e-30
+    # d softplus / dz = σ(z), dσ/dz = σ(1 − σ); complex step has no cancellation.
+    np.testing.assert_allclose(softplus(z + 1j * h).imag / h, expit(z), rtol=1e-14)
+    e = np.exp(-np.abs(z))                                      # σ' = e^{-|z|}/(1 + e^{-|z|})², no cancellation
+    np.testing.assert_allclose(sigmoid(z + 1j * h).imag / h, e / (1 + e) ** 2, rtol=1e-12)
+
+
+@pytest.mark.exact
+def test_gb_hidden_marginal_and_free_energy_hidden(rng):
+    gb = random_gb(rng, 2, 3)
+    states, p = gb.hidden_marginal()
+    assert states.shape == (8, 3) and abs(p.sum() - 1) < 1e-14
+    np.testing.assert_allclose(np.log(p), -gb.free_energy_hidden(states) - gb.log_partition(), atol=TOL_ENUM)
+    with pytest.raises(ValueError, match="0 or 1"):
+        gb.free_energy_hidden(np.full((1, 3), 0.5))
+
+
+def test_dbn_layer_sizes_and_repr(rng):
+    dbn = stack(rng, [5, 4, 3, 2])
+    assert dbn.layer_sizes == (5, 4, 3, 2)
+    assert "5, 4, 3, 2" in repr(dbn)

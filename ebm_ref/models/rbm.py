@@ -296,6 +296,10 @@ class BernoulliRBM(Energy):
     :math:`F_h(h) = -c^\top h - \sum_i\operatorname{softplus}(b_i + (Wh)_i)`.
     """
 
+    #: F is written with analytic operations (softplus by branch on Re a), so the
+    #: relaxed model differentiates exactly by the complex step.
+    supports_complex_step = True
+
     def __init__(self, W, b, c, relaxed: bool = False):
         W, b, c = _rbm_params(W, b, c)
         if not isinstance(relaxed, (bool, np.bool_)):
@@ -571,6 +575,9 @@ class GaussianBernoulliRBM(Energy):
         -F_h(h) = \log\int e^{-E(v,h)}dv = c^\top h + \sum_i\frac{\mu_i^2 - b_i^2}{2\sigma_i^2}
                   + \sum_i \log\sqrt{2\pi}\,\sigma_i,\qquad \log Z = \operatorname{logsumexp}_h\big(-F_h(h)\big).
     """
+
+    #: analytic in v (quadratic plus softplus by branch on Re a): complex step applies.
+    supports_complex_step = True
 
     def __init__(self, W, b, c, sigma):
         W, b, c = _rbm_params(W, b, c)
