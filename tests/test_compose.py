@@ -120,6 +120,13 @@ def test_mixture_check_energy(rng):
     np.testing.assert_allclose(mix.grad_log_partition()["weights"], 1.0)
 
 
+@pytest.mark.derivative
+def test_mixture_of_gaussians_second_order_primitives(rng):
+    mix = Mixture([0.3, 0.7], gaussians(rng, 2))
+    reports = check_energy(mix, rng.standard_normal((5, 2)), rng=rng)
+    assert not [r for r in reports if r.method == "skipped"]
+
+
 @pytest.mark.statistical
 def test_mixture_sample_component_frequencies(rng):
     # 20000 draws of a Bernoulli(0.3) label: 5-sigma band, false-positive rate ~6e-7.
@@ -194,7 +201,8 @@ def test_conditional_probabilities_and_prediction(rng):
 @pytest.mark.derivative
 def test_conditional_check_energy(rng):
     ce = ConditionalEnergy([MLPEnergy.init([2, 3], rng, activation="silu"), gaussians(rng, 1)[0]])
-    check_energy(ce, rng.standard_normal((4, 2)), rng=rng, max_param_entries=10)
+    reports = check_energy(ce, rng.standard_normal((4, 2)), rng=rng, max_param_entries=10)
+    assert not [r for r in reports if r.method == "skipped"]
 
 
 def test_conditional_errors(rng):

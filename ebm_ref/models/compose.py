@@ -141,15 +141,78 @@ class _SoftMin(Energy):
                     out[f"{k}.{key}"] = v + (rk.sum() * gl[key] if gl is not None else 0.0)
         return out
 
-    def _second_order(self, *_):
-        raise NotImplementedError(
-            f"{type(self).__name__}: the second-order parameter primitives of a log-sum-exp of energies "
-            "are not written (they need the θ-derivatives of the responsibilities); use a ProductOfExperts "
-            "or the components themselves for score matching")
+    # ----------------------------------------- second-order parameter primitives
+    # With ∂r_j/∂θ_k = −r_j(δ_jk − r_k) ∂e_k/∂θ_k, a quantity Q = Σ_k r_k A_k + (terms in ḡ)
+    # has θ_k-gradient  −r_k (A_k − Ā) ∂e_k + r_k ∂A_k + (the ḡ terms' own chain rule).
+    def _weights_grad(self, coef):
+        return {}
 
-    _grad_params_dot_grad_x = _second_order
-    _grad_params_laplacian = _second_order
-    _grad_params_hvp = _second_order
+    def _e_grads(self, x, coef):
+        """Σ_n coef_nk ∇θ e_k(x_n) for every component k (and the weights, for a mixture)."""
+        out = self._weights_grad(coef)
+        for k, p in enumerate(self._parts):
+            gl = self._grad_offsets(k)
+            for key, v in p._grad_params_sum(x, coef[:, k]).items():
+                out[f"{k}.{key}"] = v + (coef[:, k].sum() * gl[key] if gl is not None else 0.0)
+        return out
+
+    def _ordered(self, out):
+        return {k: out[k] for k in self._params}
+
+    @staticmethod
+    def _acc(out, k, d):
+        for key, v in d.items():
+            out[f"{k}.{key}"] = out[f"{k}.{key}"] + v
+
+    def _grad_params_dot_grad_x(self, x, u):
+        r"""∇θ Σ u·∇E with ∇E = Σ r_k g_k, q_k = u·g_k, q̄ = Σ r_k q_k:
+        θ_k-gradient = r_k ∇θ q_k − r_k (q_k − q̄) ∇θ e_k."""
+        r, _ = self._resp(x)
+        gs = [p._grad_x(x) for p in self._parts]
+        q = np.stack([np.sum(u * g, axis=1) for g in gs], axis=1)
+        qbar = np.sum(r * q, axis=1, keepdims=True)
+        out = self._e_grads(x, -r * (q - qbar))
+        for k, p in enumerate(self._parts):
+            self._acc(out, k, p._grad_params_dot_grad_x(x, r[:, [k]] * u))
+        return self._ordered(out)
+
+    def _grad_params_laplacian(self, x):
+        r"""ΔE = Σ r_k A_k + ‖ḡ‖², A_k = ΔE_k − ‖g_k‖²:
+        θ_k-gradient = −r_k[(A_k − Ā) + 2ḡ·(g_k − ḡ)] ∇θe_k + r_k ∇θΔE_k + r_k (2ḡ − 2g_k)·∇θ g_k.
+        The per-point weights r_k on ∇θΔE_k use Σ_i hvp(√r_k e_i), since the contract's
+        grad_params_laplacian takes no weights (d calls)."""
+        r, _ = self._resp(x)
+        n, d = x.shape
+        gs = [p._grad_x(x) for p in self._parts]
+        gbar = sum(r[:, [k]] * g for k, g in enumerate(gs))
+        A = np.stack([p._laplacian_x(x) - np.sum(g * g, axis=1) for p, g in zip(self._parts, gs)], axis=1)
+        Abar = np.sum(r * A, axis=1, keepdims=True)
+        cross = np.stack([np.sum(gbar * (g - gbar), axis=1) for g in gs], axis=1)
+        out = self._e_grads(x, -r * ((A - Abar) + 2.0 * cross))
+        for k, (p, g) in enumerate(zip(self._parts, gs)):
+            sr = np.sqrt(r[:, k])
+            for i in range(d):
+                v = np.zeros((n, d))
+                v[:, i] = sr
+                self._acc(out, k, p._grad_params_hvp(x, v))
+            self._acc(out, k, p._grad_params_dot_grad_x(x, r[:, [k]] * (2.0 * gbar - 2.0 * g)))
+        return self._ordered(out)
+
+    def _grad_params_hvp(self, x, v):
+        r"""vᵀ∇²E v = Σ r_k B_k + q̄², B_k = vᵀ∇²E_k v − q_k², q_k = v·g_k:
+        θ_k-gradient = −r_k[(B_k − B̄) + 2q̄(q_k − q̄)] ∇θe_k + r_k ∇θ(vᵀ∇²E_k v) + r_k(2q̄ − 2q_k) ∇θ q_k."""
+        r, _ = self._resp(x)
+        gs = [p._grad_x(x) for p in self._parts]
+        q = np.stack([np.sum(v * g, axis=1) for g in gs], axis=1)
+        h = np.stack([np.einsum("ni,nij,nj->n", v, p._hessian_x(x), v) for p in self._parts], axis=1)
+        qbar = np.sum(r * q, axis=1, keepdims=True)
+        B = h - q * q
+        Bbar = np.sum(r * B, axis=1, keepdims=True)
+        out = self._e_grads(x, -r * ((B - Bbar) + 2.0 * qbar * (q - qbar)))
+        for k, p in enumerate(self._parts):
+            self._acc(out, k, p._grad_params_hvp(x, np.sqrt(r[:, [k]]) * v))
+            self._acc(out, k, p._grad_params_dot_grad_x(x, (r[:, [k]] * (2.0 * qbar[:, [0]] - 2.0 * q[:, [k]])) * v))
+        return self._ordered(out)
 
 
 # ------------------------------------------------------------------ product
@@ -260,7 +323,8 @@ class Mixture(_SoftMin):
     :math:`\nabla_{\theta_k}E = r_k(\nabla_{\theta_k}E_k + \nabla_{\theta_k}\log Z_k)`, the
     last from the component's ``grad_log_partition()`` (zero for a component that is
     normalized for every value of its parameters, like a Gaussian mixture).
-    Second-order parameter primitives are not provided (``NotImplementedError``).
+    The second-order parameter primitives are derived from the components' own (see
+    ``_SoftMin``); a component without them raises ``NotImplementedError``.
     """
 
     def __init__(self, weights, components, **params):
@@ -326,6 +390,9 @@ class Mixture(_SoftMin):
             return {key: np.zeros_like(v) for key, v in c.params.items()}
         raise NotImplementedError(f"Mixture: component {k} ({type(c).__name__}) has no grad_log_partition(), "
                                   "so the gradient in its parameters is not available")
+
+    def _weights_grad(self, coef):
+        return {"weights": -coef.sum(axis=0) / self._params["weights"]}
 
     def responsibilities(self, x) -> np.ndarray:
         r"""Posterior over components :math:`r_k(x) = w_k p_k(x)/p(x)`, shape (n, K)."""
@@ -467,8 +534,8 @@ class ConditionalEnergy(_SoftMin):
     :math:`E(x) = -\log\sum_y e^{-E(x,y)}`, so that :math:`p(x) \propto \sum_y e^{-E(x,y)}`
     is the marginal of the joint :math:`p(x, y)\propto e^{-E(x,y)}` (the "JEM" reading
     of a classifier, Grathwohl et al. 2020).  Its derivatives are the responsibility
-    formulas with :math:`r_y = p(y\mid x)`.  Second-order parameter primitives are not
-    provided.
+    formulas with :math:`r_y = p(y\mid x)`, including the second-order parameter
+    primitives.
     """
 
     def __init__(self, energies, **params):
