@@ -582,3 +582,28 @@ def test_load_case_and_save_results_bad_input(ref_dir, tmp_path):
 
 def test_golden_error_is_a_value_error():
     assert issubclass(GoldenError, ValueError)
+
+
+# ================================================================ the README
+def _readme_section():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf8")
+    assert "## Checking your implementation" in text
+    return text.split("## Checking your implementation", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_check_snippet_runs(capsys):
+    import re
+
+    blocks = re.findall(r"```python\n(.*?)```", _readme_section(), flags=re.S)
+    numpy_blocks = [b for b in blocks if "from ebm_ref import check" in b]
+    assert len(numpy_blocks) == 1 and any("import torch" in b for b in blocks)
+    exec(compile(numpy_blocks[0], "README.md", "exec"), {})
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_readme_names_every_case():
+    section = _readme_section()
+    for name in golden.case_names():
+        assert f"`{name}`" in section or name.startswith("expfam_"), name
