@@ -561,7 +561,7 @@ class MLPEnergy(Energy):
     def activation(self) -> str:
         return self._settings["activation"]
 
-    def _split(self, grads, per_point):
+    def _split(self, grads, per_point=False):
         out = {}
         for i, (gW, gb) in enumerate(grads, start=1):
             out[f"W{i}"], out[f"b{i}"] = gW, gb
