@@ -185,38 +185,44 @@ def _rbm_fast(W, b, c, v, beta, t0, t1, burn_in, thin, rng, out, gaussian_sigma=
     r"""Sweeps t0+1..t1 of block Gibbs on a (tempered) RBM, in place on ``v``; stores kept steps.
 
     ``beta`` is None (β = 1) or a column ``(n, 1)`` of inverse temperatures, one per row
-    of ``v``: the tempered joint is exp(−β E(v, h)).  The fields are formed negated,
-    −a = v(−W) − c, so σ(a) = 1/(1 + e^{−a}) needs one ``exp``, one add and one reciprocal
-    over the buffer.  Random numbers per sweep: uniforms (n, n_hidden) for h, then
-    uniforms (n, n_visible) for binary v, or normals (n, n_visible) for Gaussian v.
+    of ``v``: the tempered joint is exp(−β E(v, h)).  The fields are formed negated in
+    one pass after each product, −a = (−c) − vW, so that σ(a) = 1/(1 + e^{−a}) needs one
+    ``exp``, one add and one reciprocal over the buffer; no copy of W is made (``W.T``
+    is a transposed view that BLAS reads directly).  Random numbers per sweep:
+    uniforms (n, n_hidden) for h, then uniforms (n, n_visible) for binary v, or
+    normals (n, n_visible) for Gaussian v.
     """
     n, nv = v.shape
     nh = W.shape[1]
-    Wn = -W                                   # (nv, nh)
-    if gaussian_sigma is None:
-        WnT = np.ascontiguousarray(Wn.T)      # (nh, nv)
-    else:
-        s = gaussian_sigma
-        Wn = Wn / (s * s)[:, None]            # −W_ij/σ_i²:  a_j = c_j + Σ_i v_i W_ij/σ_i²
-        WT = np.ascontiguousarray(W.T)        # mean of v | h: b + W h
+    neg_c, neg_b = -c, -b
     A = np.empty((n, nh))
     H = np.empty((n, nh))
     U = np.empty((n, nh))
     B = np.empty((n, nv))
     UV = np.empty((n, nv))
+    if gaussian_sigma is not None:
+        s = gaussian_sigma
+        s2 = s * s
+        Vs = np.empty((n, nv))
+        if beta is not None:
+            noise_scale = s[None, :] / np.sqrt(beta)          # σ_i/√β per row
     for t in range(t0 + 1, t1 + 1):
-        # h ~ p(h | v):  p(h_j=1|v) = σ(β(c_j + v·W_:j))
-        np.matmul(v, Wn, out=A)
-        np.subtract(A, c, out=A)
+        # h ~ p(h | v):  p(h_j=1|v) = σ(β(c_j + Σ_i ṽ_i W_ij)),  ṽ = v (binary) or v/σ² (Gaussian)
+        if gaussian_sigma is None:
+            np.matmul(v, W, out=A)
+        else:
+            np.divide(v, s2, out=Vs)
+            np.matmul(Vs, W, out=A)
+        np.subtract(neg_c, A, out=A)                          # −a
         if beta is not None:
             np.multiply(A, beta, out=A)
         _sigmoid_inplace(A)
         rng.random(out=U)
         np.less(U, A, out=H)
+        np.matmul(H, W.T, out=B)                              # W h
         if gaussian_sigma is None:
-            # v ~ p(v | h):  p(v_i=1|h) = σ(β(b_i + W_i:·h))
-            np.matmul(H, WnT, out=B)
-            np.subtract(B, b, out=B)
+            # v ~ p(v | h):  p(v_i=1|h) = σ(β(b_i + (W h)_i))
+            np.subtract(neg_b, B, out=B)
             if beta is not None:
                 np.multiply(B, beta, out=B)
             _sigmoid_inplace(B)
@@ -224,12 +230,9 @@ def _rbm_fast(W, b, c, v, beta, t0, t1, burn_in, thin, rng, out, gaussian_sigma=
             np.less(UV, B, out=v)
         else:
             # v ~ N(b + W h, diag σ²/β)
-            np.matmul(H, WT, out=B)
             np.add(B, b, out=B)
             rng.standard_normal(out=UV)
-            np.multiply(UV, s, out=UV)
-            if beta is not None:
-                np.divide(UV, np.sqrt(beta), out=UV)
+            np.multiply(UV, s if beta is None else noise_scale, out=UV)
             np.add(B, UV, out=v)
         if out is not None and t > burn_in and (t - burn_in) % thin == 0:
             out[(t - burn_in) // thin - 1] = v
