@@ -85,7 +85,7 @@ def _family(form):
 
 
 # ------------------------------------------------------------ per-family kernels
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gauss_eg(mean, P, x, g, want_grad):
     # r = x − μ ; g = P r ; E = ½ rᵀ g
     d = x.shape[0]
@@ -100,7 +100,7 @@ def _gauss_eg(mean, P, x, g, want_grad):
     return E
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _diag_eg(mean, p, x, g, want_grad):
     # E = ½ Σ pᵢ rᵢ² ; gᵢ = pᵢ rᵢ
     E = 0.0
@@ -112,7 +112,7 @@ def _diag_eg(mean, p, x, g, want_grad):
     return E
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _mixture_eg(means, precs, const, x, g, want_grad):
     # streaming log-sum-exp: m = min_k eₖ, s = Σₖ e^{−(eₖ−m)}, g = Σₖ e^{−(eₖ−m)} Pₖ rₖ / s
     K, d = means.shape
@@ -149,7 +149,7 @@ def _mixture_eg(means, precs, const, x, g, want_grad):
     return m - np.log(s)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _warped_eg(mean, P, b, x, g, want_grad):
     # r = T(x) − μ with T(x)₁ = x₁ + b x₀² ; gz = P r ; E = ½ rᵀ gz ; ∇E = gz + 2 b x₀ gz₁ e₀
     d = x.shape[0]
@@ -194,12 +194,12 @@ def _select(form, grad: bool):
     return None
 
 
-@overload(point_energy)
+@overload(point_energy, inline="always")
 def _ov_point_energy(form, x):
     return _select(form, False)   # g is unused (x passed in its place) when want_grad is False
 
 
-@overload(point_energy_grad)
+@overload(point_energy_grad, inline="always")
 def _ov_point_energy_grad(form, x, g):
     return _select(form, True)
 

@@ -87,7 +87,8 @@ def _rwmh_kernel(form, x, e, h, gens, bounds, t0, t1, burn_in, thin, adapt, targ
                     bad_chain[k] = c
                     stop = True
                     break
-                alpha = np.exp(min(0.0, e[c] - ey))  # min(1, e^{-(E(y) - E(x))})
+                de = e[c] - ey                     # α = min(1, e^{-(E(y) − E(x))}); exp only when de < 0
+                alpha = 1.0 if de >= 0.0 else np.exp(de)
                 if u[i] < alpha:
                     for j in range(d):
                         x[c, j] = y[j]
