@@ -903,7 +903,7 @@ def check(dir, results, *, allow_missing: bool = False, out=None, verbose: bool 
     n_pass = sum(r.status == "pass" for r in rows)
     n_miss = sum(r.status == "missing" for r in rows)
     print(f"{n_pass} passed, {n_fail} failed, {n_miss} not provided; "
-          f"{len(rows) and len({r.case for r in rows})} case(s) checked"
+          f"{len({r.case for r in rows})} case(s) checked"
           + (f", {len(skipped)} skipped (no results): {', '.join(skipped)}" if skipped else ""), file=out)
     if n_fail:
         failed = sorted({f"{r.case}/{r.quantity}" for r in rows if r.failed})

@@ -607,3 +607,11 @@ def test_readme_names_every_case():
     section = _readme_section()
     for name in golden.case_names():
         assert f"`{name}`" in section or name.startswith("expfam_"), name
+
+
+def test_compressed_results_are_read(ref_dir, tmp_path):
+    res = tmp_path / "res"
+    (res / "cd_rbm").mkdir(parents=True)
+    _, _, outs = golden.load_case(ref_dir, "cd_rbm")
+    np.savez_compressed(res / "cd_rbm" / "outputs.npz", **outs)
+    assert golden.check(ref_dir, res, verbose=False) == 0
