@@ -91,3 +91,59 @@ def make(out_dir, rng, small=False):
     ax.legend(loc="lower right", frameon=False)
     fig.tight_layout()
     return save(fig, out_dir, "rbm_bars_and_stripes")
+
+
+@figure("rbm_gaussian_bernoulli")
+def make_gaussian_bernoulli(out_dir, rng, small=False):
+    """A 2-D Gaussian–Bernoulli RBM is a mixture of 2^H Gaussians with shared covariance.
+
+    Left: the exact density exp(−F(v) − log Z) on a grid, with the 2^H component means
+    b + Wh drawn as discs whose area is p(h).  Right: exact samples (h from its
+    marginal, then v | h), coloured by the hidden state they came from.
+    """
+    from ..models import GaussianBernoulliRBM
+    from ..partition import enumerate_states
+
+    # three hidden units pulling v along directions 120° apart, |w_j| = 2, σ = 0.5.
+    # With b = 0, log p(h) = cᵀh + ‖Wh‖²/(2σ²) + const; c_j = −|w_j|²/(2σ²) + 1.5/σ²
+    # cancels each unit's own pull, so one unit on is favoured (+6), two on less (+4,
+    # since w_j·w_k = −2), none on is rare (0) and all three on rarer still (−6).
+    ang = np.deg2rad([90.0, 210.0, 330.0])
+    W = 2.0 * np.stack([np.cos(ang), np.sin(ang)])
+    sigma = np.array([0.5, 0.5])
+    c = -np.sum(W**2, axis=0) / (2 * sigma[0] ** 2) + 1.5 / sigma[0] ** 2
+    gb = GaussianBernoulliRBM(W, b=np.zeros(2), c=c, sigma=sigma)
+    n_grid = 80 if small else 300
+    n_samples = 400 if small else 3000
+    states, p_h = gb.hidden_marginal()
+    mu = gb.params["b"] + states @ W.T
+    lo, hi = mu.min(axis=0) - 1.5, mu.max(axis=0) + 1.5
+    xs, ys = np.linspace(lo[0], hi[0], n_grid), np.linspace(lo[1], hi[1], n_grid)
+    X, Y = np.meshgrid(xs, ys)
+    grid = np.stack([X.ravel(), Y.ravel()], axis=1)
+    dens = np.exp(gb.log_prob(grid)).reshape(X.shape)
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), sharex=True, sharey=True)
+    ax = axes[0]
+    ax.contourf(X, Y, dens, levels=30, cmap="viridis")
+    ax.scatter(mu[:, 0], mu[:, 1], s=3000 * p_h, facecolors="none", edgecolors="w", lw=1.2)
+    labels: dict = {}                                  # states whose means coincide share a label
+    for s_, m in zip(states, mu):
+        labels.setdefault(tuple(np.round(m, 9)), []).append("".join(str(int(t)) for t in s_))
+    for m, names in labels.items():
+        ax.annotate(", ".join(names), m, color="w", fontsize=7, xytext=(4, 4), textcoords="offset points")
+    ax.set_title("p(v) = exp(−F(v) − log Z), exact log Z by 2^3 Gaussian integrals\n"
+                 "circles: means b + Wh, area ∝ p(h); label: h")
+    ax = axes[1]
+    n_states = enumerate_states(gb.n_hidden).shape[0]
+    h_idx = rng.choice(n_states, size=n_samples, p=p_h / p_h.sum())
+    v = gb.sample_v_given_h(states[h_idx], rng)
+    ax.scatter(v[:, 0], v[:, 1], c=h_idx, cmap="tab10", vmin=0, vmax=9, s=4, alpha=0.7)
+    ax.set_title(f"{n_samples} exact samples: h ~ p(h), then v | h ~ N(b + Wh, diag σ²)\n"
+                 "colour: the hidden state h")
+    for a in axes:
+        a.set_xlabel("v₁")
+        a.set_aspect("equal")
+    axes[0].set_ylabel("v₂")
+    fig.tight_layout()
+    return save(fig, out_dir, "rbm_gaussian_bernoulli")
