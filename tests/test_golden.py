@@ -8,6 +8,7 @@ quantity named and nothing else.
 """
 import itertools
 import json
+import math
 import pickle
 import shutil
 import time
@@ -204,6 +205,55 @@ def independent_results(ref_dir, out_dir, bug=None):
     golden.save_results(out_dir, "sm_exact_mlp", {
         "loss": np.float64(np.mean(half * np.sum(G * G, axis=1) - np.trace(H, axis1=1, axis2=2)))})
 
+    # sliced: mean over (n, m) of ½(vᵀ∇E)² − vᵀ∇²E v; denoising: mean ½|∇E(x + σε) − ε/σ|²
+    inp, p = case("sm_sliced_mlp")
+    _, G, H = IndependentMLP(p, transpose=tr, drop_term=drop).all(inp["x"])
+    V = inp["projections"]
+    vg = np.einsum("nmi,ni->nm", V, G)
+    vHv = np.einsum("nmi,nij,nmj->nm", V, H, V)
+    golden.save_results(out_dir, "sm_sliced_mlp", {"loss": np.float64(np.mean(0.5 * vg ** 2 - vHv))})
+    inp, p = case("sm_denoising_mlp")
+    eps, sigma = inp["noise"], float(inp["sigma"])
+    _, G, _ = IndependentMLP(p, transpose=tr, drop_term=drop).all(inp["x"] + sigma * eps)
+    golden.save_results(out_dir, "sm_denoising_mlp", {
+        "loss": np.float64(np.mean(0.5 * np.sum((G - eps / sigma) ** 2, axis=1)))})
+
+    # --- Boltzmann machine, E = −½ xᵀJx − h·x, log Z by enumerating {0,1}^d
+    inp, p = case("boltzmann_machine")
+    J, h, x, u, v = p["J"], p["h"], inp["x"], inp["u"], inp["v"]
+    n, d = x.shape
+    states = np.array(list(itertools.product([0.0, 1.0], repeat=d)))
+    negE = 0.5 * np.einsum("ni,ij,nj->n", states, J, states) + states @ h
+    golden.save_results(out_dir, "boltzmann_machine", {
+        "energy": -0.5 * np.einsum("ni,ij,nj->n", x, J, x) - x @ h,
+        "grad_x": -(x @ J + h), "score": x @ J + h,
+        "hessian_x": np.repeat(-J[None], n, axis=0), "laplacian_x": np.zeros(n),
+        "grad_params": {"J": -0.5 * np.einsum("ni,nj->nij", x, x), "h": -x},
+        "grad_params_dot_grad_x": {"J": -_sym(u.T @ x), "h": -u.sum(0)},
+        "grad_params_laplacian": {"J": -n * np.eye(d), "h": np.zeros(d)},
+        "grad_params_hvp": {"J": -(v.T @ v), "h": np.zeros(d)},
+        "log_partition": np.float64(negE.max() + np.log(np.sum(np.exp(negE - negE.max())))),
+    })
+
+    # --- Gaussian-Bernoulli RBM free energy and its gradient
+    inp, p = case("gaussian_bernoulli_rbm")
+    W, b, c, sg, x = p["W"], p["b"], p["c"], p["sigma"], inp["x"]
+    a = c + (x / sg ** 2) @ W
+    golden.save_results(out_dir, "gaussian_bernoulli_rbm", {
+        "energy": np.sum((x - b) ** 2 / (2 * sg ** 2), axis=1) - np.sum(_sp(a), axis=1),
+        "grad_x": (x - b) / sg ** 2 - (_sig(a) @ W.T) / sg ** 2,
+    })
+
+    # --- Gamma(shape, rate) as an energy: E = log x − η₁ log x − η₂ x, log Z = lgamma(η₁) − η₁ log(−η₂)
+    inp, p = case("expfam_gamma")
+    eta, x = p["eta"], inp["x"][:, 0]
+    golden.save_results(out_dir, "expfam_gamma", {
+        "energy": (1 - eta[0]) * np.log(x) - eta[1] * x,
+        "grad_x": ((1 - eta[0]) / x - eta[1])[:, None],
+        "laplacian_x": -(1 - eta[0]) / x ** 2,
+        "log_partition": np.float64(math.lgamma(eta[0]) - eta[0] * np.log(-eta[1])),
+    })
+
     # --- NCE with Gaussian noise: G = −E − c − log ν − log p_n
     inp, p = case("nce_mlp")
     net = IndependentMLP(p, transpose=tr, drop_term=drop)
@@ -338,12 +388,13 @@ def test_independent_implementation_passes(ref_dir, tmp_path):
     rows, skipped = golden.compare(ref_dir, res, allow_missing=True)
     assert not failures(rows), [r for r in rows if r.failed]
     checked = {r.case for r in rows if r.status == "pass"}
-    assert {"gaussian", "bernoulli_rbm", "mlp_depth1", "mlp_depth2", "cd_rbm", "cd_mlp", "sm_exact_gaussian",
-            "sm_exact_mlp", "nce_mlp", "variational_bound_mlp"} == checked
+    assert {"gaussian", "bernoulli_rbm", "gaussian_bernoulli_rbm", "boltzmann_machine", "expfam_gamma",
+            "mlp_depth1", "mlp_depth2", "cd_rbm", "cd_mlp", "sm_exact_gaussian", "sm_exact_mlp", "sm_sliced_mlp",
+            "sm_denoising_mlp", "nce_mlp", "variational_bound_mlp"} == checked
     assert "gaussian_mixture" in skipped
     assert sum(r.status == "pass" for r in rows) >= 80
     # without allow_missing, the quantities it does not compute are an error naming them
-    with pytest.raises(GoldenError, match=r"bernoulli_rbm.*missing key 'grad_params_dot_grad_x\.W'"):
+    with pytest.raises(GoldenError, match=r"expfam_gamma.outputs\.npz: missing key 'score'; expected a float64 array of shape \(6, 1\)"):
         golden.compare(ref_dir, res)
 
 
@@ -357,10 +408,11 @@ def _expected(bug):
         "missing_half": {("sm_exact_gaussian", "loss"), ("sm_exact_gaussian", "grad.mean"),
                          ("sm_exact_gaussian", "grad.precision"), ("sm_exact_mlp", "loss")},
         "dropped_laplacian_term": {("mlp_depth2", "hessian_x"), ("mlp_depth2", "laplacian_x"),
-                                   ("sm_exact_mlp", "loss")},
+                                   ("sm_exact_mlp", "loss"), ("sm_sliced_mlp", "loss")},
         "nce_without_nu": {("nce_mlp", q) for q in ("logit_data", "logit_noise", "loss", "grad.log_z")}
         | {("nce_mlp", f"grad.{k}{l}") for k in "Wb" for l in (1, 2)},
-        "transposed_weight": {("mlp_depth2", q) for q in mlp2} | {("sm_exact_mlp", "loss")},
+        "transposed_weight": {("mlp_depth2", q) for q in mlp2}
+        | {(c, "loss") for c in ("sm_exact_mlp", "sm_sliced_mlp", "sm_denoising_mlp")},
     }[bug]
 
 
