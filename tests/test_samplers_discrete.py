@@ -594,3 +594,25 @@ def test_kernels_load_from_cache_in_a_fresh_process():
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
             for _ in range(2)]
     assert runs[1].stdout.split() == ["1", "1"], runs[1].stdout + runs[1].stderr
+
+
+def test_helpers_bad_input(rng):
+    m, g = rbm(rng), bm(rng, 4, "ising")
+    with pytest.raises(ValueError, match="Ising units"):
+        G.conditional_probabilities(g, np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="shape"):
+        G.conditional_probabilities(g, np.ones((2, 3)))
+    with pytest.raises(ValueError, match="spins"):
+        G.state_index(np.zeros((2, 3)), spins="potts")
+    with pytest.raises(ValueError, match="units must be"):
+        G.state_index(np.full((2, 3), 0.5))
+    with pytest.raises(ValueError, match="v"):
+        G.rbm_joint_energy(*(m.params[k] for k in "Wbc"), np.zeros((2, 3)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="beta"):
+        T.tempered_free_energy(m, np.zeros((2, 4)), 0.0)
+    with pytest.raises(ValueError, match="beta"):
+        T.tempered_free_energy(m, np.zeros((2, 4)), np.ones(3))
+    with pytest.raises(ValueError, match="binary units"):
+        T.tempered_free_energy(m, np.full((2, 4), 0.5), 0.5)
+    with pytest.raises(ValueError, match="betas"):
+        T.tempered_product_distribution(m, [1.0, 0.5])

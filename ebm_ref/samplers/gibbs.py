@@ -49,7 +49,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .._validate import as_batch, check_binary, check_positive_int
+from .._validate import as_batch, as_float_array, check_binary, check_positive_int
 from ..energy import Energy
 from . import _common
 from ._common import make_chains
@@ -648,11 +648,17 @@ def enumerate_states(d: int, spins: str = "binary") -> np.ndarray:
 
 
 def state_index(x, spins: str = "binary") -> np.ndarray:
-    """Index k of each row of x in :func:`enumerate_states` order."""
+    """Index k of each row of x in :func:`enumerate_states` order (first unit most significant)."""
+    if spins not in _SPINS:
+        raise ValueError(f"spins: expected 'binary' or 'ising', got {spins!r}")
     lo, hi = _SPINS[spins]
-    x = np.asarray(x)
-    bits = np.rint((x - lo) / (hi - lo)).astype(np.int64)
-    d = x.shape[-1]
+    x = as_batch(x, None, "x")
+    if x.shape[1] > 62:
+        raise ValueError(f"x: at most 62 units fit an int64 index, got {x.shape[1]}")
+    if not np.all((x == lo) | (x == hi)):
+        raise ValueError(f"x: {spins} units must be {lo:g} or {hi:g}")
+    bits = ((x - lo) / (hi - lo)).astype(np.int64)
+    d = x.shape[1]
     return bits @ (1 << np.arange(d - 1, -1, -1, dtype=np.int64))
 
 
@@ -674,6 +680,11 @@ def _exact_units(model, fam):
 
 def rbm_joint_energy(W, b, c, v, h) -> np.ndarray:
     r"""E(v, h) = −vᵀWh − bᵀv − cᵀh of a Bernoulli RBM for all pairs of rows: shape (len(v), len(h))."""
+    W = as_float_array(W, "W", (None, None))
+    b = as_float_array(b, "b", (W.shape[0],))
+    c = as_float_array(c, "c", (W.shape[1],))
+    v = as_batch(v, W.shape[0], "v")
+    h = as_batch(h, W.shape[1], "h")
     return -(v @ W @ h.T) - (v @ b)[:, None] - (h @ c)[None, :]
 
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive_int
+from .._validate import as_batch, as_float_array, check_binary, check_positive_int
 from . import _common
 # (from-imports: the package attribute ``samplers.gibbs`` is the function, not this module)
 from .gibbs import (MAX_EXACT_UNITS, _bm_arrays, _bm_site_gibbs_kernel, _check_states, _family,
@@ -48,7 +48,6 @@ __all__ = [
     "tempering",
     "check_betas",
     "tempered_free_energy",
-    "swap_log_ratio",
     "swap_transition_matrix",
     "tempered_product_distribution",
 ]
@@ -77,10 +76,22 @@ def tempered_free_energy(model, v, beta) -> np.ndarray:
       - \sum_j\operatorname{softplus}(\beta(c_j + \sum_i v_i W_{ij}/\sigma_i^2))`;
     * any other energy: :math:`\beta E(x)`.
 
-    ``beta`` is a scalar or an array broadcasting against the rows (shape (n,)).
+    ``beta`` is a scalar or an array of shape (n,), one β per row; every β in (0, 1].
     """
     fam = _family(model)
-    beta = np.asarray(beta, dtype=np.float64)
+    v = as_batch(v, model.dim, "v")
+    if fam == "rbm":
+        check_binary(v, "v")
+    beta = as_float_array(beta, "beta")
+    if beta.ndim > 1 or (beta.ndim == 1 and beta.shape != (v.shape[0],)):
+        raise ValueError(f"beta: expected a scalar or shape ({v.shape[0]},), got {beta.shape}")
+    if not np.all(np.isfinite(beta)) or np.any(beta <= 0) or np.any(beta > 1):
+        raise ValueError(f"beta: every β must lie in (0, 1], got {np.ravel(beta)[:3].tolist()}")
+    return _tempered_free_energy(model, fam, v, beta)
+
+
+def _tempered_free_energy(model, fam, v, beta):
+    """:func:`tempered_free_energy` without the input checks (the sampler's inner loop)."""
     bcol = beta[..., None] if beta.ndim else beta
     if fam in ("rbm", "gbrbm"):
         from ..models.rbm import softplus
@@ -97,10 +108,14 @@ def tempered_free_energy(model, v, beta) -> np.ndarray:
     return beta * model.energy(v)
 
 
-def swap_log_ratio(model, xi, xj, beta_i, beta_j) -> np.ndarray:
+def _swap_log_ratio(model, xi, xj, beta_i, beta_j) -> np.ndarray:
     r"""log of the swap ratio :math:`\pi_{\beta_i}(x_j)\pi_{\beta_j}(x_i) / (\pi_{\beta_i}(x_i)\pi_{\beta_j}(x_j))`, per row."""
-    F = tempered_free_energy
-    return (F(model, xi, beta_i) + F(model, xj, beta_j)) - (F(model, xj, beta_i) + F(model, xi, beta_j))
+    fam = _family(model)
+
+    def F(x, beta):
+        return _tempered_free_energy(model, fam, x, np.asarray(beta, dtype=np.float64))
+
+    return (F(xi, beta_i) + F(xj, beta_j)) - (F(xj, beta_i) + F(xi, beta_j))
 
 
 def _swap_round(model, fam, X, betas, rnd, rng, n_att, n_acc, step):
@@ -114,7 +129,7 @@ def _swap_round(model, fam, X, betas, rnd, rng, n_att, n_acc, step):
     for k, i in enumerate(pairs):
         j = i + 1
         if fam in ("rbm", "gbrbm"):
-            logr = swap_log_ratio(model, X[i], X[j], betas[i], betas[j])
+            logr = _swap_log_ratio(model, X[i], X[j], betas[i], betas[j])
         else:
             # log r = (β_i − β_j)(E(x_i) − E(x_j))
             logr = (betas[i] - betas[j]) * (model.energy(X[i]) - model.energy(X[j]))
@@ -135,7 +150,7 @@ def swap_transition_matrix(model, betas, first: int = 0) -> np.ndarray:
     :math:`\sum_r k_r 2^{d(R-1-r)}`, :math:`k_r` the index of :math:`x_r` in
     :func:`ebm_ref.samplers.gibbs.enumerate_states`.  Pairs (i, i+1) with i ≡ ``first``
     (mod 2) are swapped independently, each with probability
-    :math:`\min(1, e^{\log r})`, :func:`swap_log_ratio`.
+    :math:`\min(1, e^{\log r})`, with log r the log swap ratio of the module docstring.
     """
     fam = _family(model)
     if fam == "gbrbm":
@@ -153,7 +168,7 @@ def swap_transition_matrix(model, betas, first: int = 0) -> np.ndarray:
     for i in range(first, R - 1, 2):
         j = i + 1
         xi, xj = X[digits[:, i]], X[digits[:, j]]
-        a = np.exp(np.minimum(swap_log_ratio(model, xi, xj, betas[i], betas[j]), 0.0))
+        a = np.exp(np.minimum(_swap_log_ratio(model, xi, xj, betas[i], betas[j]), 0.0))
         swapped = digits.copy()
         swapped[:, [i, j]] = digits[:, [j, i]]
         target = np.ravel_multi_index(swapped.T, (S,) * R)
