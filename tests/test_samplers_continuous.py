@@ -364,3 +364,15 @@ def test_numba_cache_hits_in_a_fresh_process(tmp_path):
     second = tuple(map(int, runs[1].stdout.split()))
     assert first[1] >= 1                       # compiled and written to the cache
     assert second == (1, 0), (first, second)   # loaded from the cache, nothing compiled
+
+
+@pytest.mark.slow
+def test_benchmark_runs_in_quick_mode():
+    # Timing is never asserted; the benchmark must run and report the cache hit.
+    from ebm_ref.benchmarks.samplers import bench_samplers_continuous
+
+    rows = bench_samplers_continuous(quick=True)
+    names = [r.name for r in rows]
+    assert any("RNG floor" in n for n in names) and any("NumPy path" in n for n in names)
+    first = next(r for r in rows if r.name.startswith("first metropolis call"))
+    assert "cache hits 1, misses 0" in first.detail
