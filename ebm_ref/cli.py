@@ -52,7 +52,8 @@ def _golden(args) -> int:
 
         t0 = time.perf_counter()
         manifest = golden.export(args.dir)
-        files = [p for p in Path(args.dir).rglob("*") if p.is_file()]
+        root = Path(args.dir)
+        files = [root / "manifest.json"] + [root / f for c in manifest["cases"].values() for f in c["files"].values()]
         size = sum(p.stat().st_size for p in files)
         print(f"wrote {len(manifest['cases'])} cases ({len(files)} files, {size / 1024:.0f} KiB) to {args.dir} "
               f"in {time.perf_counter() - t0:.1f} s")

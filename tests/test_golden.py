@@ -368,6 +368,14 @@ def test_cli_export_then_check_passes(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     res = copy_outputs(ref, tmp_path / "res")
     assert cli.main(["golden", "check", str(ref), str(res)]) == 0
+    # a partial result: an error by default, checked with --allow-missing
+    with np.load(res / "cd_rbm" / "outputs.npz") as f:
+        partial = {k: f[k] for k in f.files if k.startswith("negative_phase")}
+    np.savez(res / "cd_rbm" / "outputs.npz", **partial)
+    assert cli.main(["golden", "check", str(ref), str(res)]) == 2
+    assert cli.main(["golden", "check", str(ref), str(res), "--allow-missing"]) == 0
+    assert "not provided" in capsys.readouterr().out
+    shutil.copy(ref / "cd_rbm" / "outputs.npz", res / "cd_rbm" / "outputs.npz")
     # a failing quantity exits 1, a malformed file exits 2 with the error printed
     with np.load(res / "gaussian" / "outputs.npz") as f:
         arrays = dict(f)
