@@ -108,6 +108,12 @@ class GeometricPath:
         self.step_size = check_positive(step_size, "step_size")
         self.n_leapfrog = check_positive_int(n_leapfrog, "n_leapfrog")
         self.need_grad = transition != "mh"
+        self._log_z0 = None                            # log Z of the base, once, when it has energy + log_partition
+        if callable(getattr(base, "energy", None)) and callable(getattr(base, "log_partition", None)):
+            try:
+                self._log_z0 = float(base.log_partition())
+            except NotImplementedError:
+                self._log_z0 = None
         if self.need_grad and not (hasattr(base, "grad_x") or hasattr(base, "score")):
             raise ValueError(f"base: transition {transition!r} needs the base's gradient (grad_x or score)")
         if self.need_grad and not hasattr(model, "grad_x"):
@@ -115,6 +121,8 @@ class GeometricPath:
 
     # energies of the two ends and of the path
     def _e(self, x):
+        if self._log_z0 is not None:                   # E_0 = E_base + log Z_base = −log p_0
+            return self.base.energy(x) + self._log_z0, self.model.energy(x)
         return -self.base.log_prob(x), self.model.energy(x)
 
     def _g(self, x):
