@@ -70,7 +70,7 @@ def make_2d(out_dir, rng, small=False):
     from .score_matching import BOX, log_likelihood_quadrature
 
     n_train, n_test = (400, 200) if small else (4000, 1000)
-    n_steps = 40 if small else 2000
+    n_steps = 40 if small else 1000
     x, x_test = two_moons(n_train, rng), two_moons(n_test, rng)
     runs = [("CD-20 (ULA from the data)", False), ("PCD-20 (ULA, 256 persistent chains)", True)]
     results = []
