@@ -136,17 +136,17 @@ def log_partition_quadrature(model, n_inner=200, n_outer=200):
     return float(m + np.log(np.sum(np.exp(a - m))))
 
 
-def log_likelihood_quadrature(model, x):
-    """Mean log p(x) with log Z from :func:`log_partition_quadrature`."""
-    return float(np.mean(-model.energy(x)) - log_partition_quadrature(model))
+def log_likelihood_quadrature(model, x, n_nodes=200):
+    """Mean log p(x) with log Z from :func:`log_partition_quadrature` (``n_nodes`` per axis per piece)."""
+    return float(np.mean(-model.energy(x)) - log_partition_quadrature(model, n_nodes, n_nodes))
 
 
-def train_2d(kind, x, rng, n_steps, batch_size=256, lr=2e-3, sigma=0.1, n_projections=1):
+def train_2d(kind, x, rng, n_steps, batch_size=256, lr=2e-3, sigma=0.1, n_projections=1, width=64):
     """Fit a confined MLP energy to 2-D data by 'exact', 'sliced' or 'denoising' score matching."""
     from .. import train
     from ..objectives import score_matching as sm
 
-    model = _confined_mlp(rng)
+    model = _confined_mlp(rng, width)
     kw = {"exact": {}, "sliced": {"n_projections": n_projections}, "denoising": {"sigma": sigma}}[kind]
     obj = _frozen(sm.objective(kind, **kw))
     return train.fit(model, x, obj, train.Adam(lr), n_steps, rng, batch_size=min(batch_size, x.shape[0]))
@@ -158,16 +158,17 @@ def make_2d(out_dir, rng, small=False):
     from ..diagnostics import ksd
     from ..objectives import mle
 
-    n_train, n_test = (400, 200) if small else (4000, 1000)
-    n_steps = 60 if small else 3000
+    n_train, n_test = (300, 100) if small else (4000, 1000)
+    n_steps = 30 if small else 3000
+    n_nodes = 40 if small else 200
     x = two_moons(n_train, rng)
     x_test = two_moons(n_test, rng)
     kinds = [("exact", "exact SM (Hyvärinen)"), ("sliced", "sliced SM (1 Gaussian v)"), ("denoising", "denoising SM, σ = 0.1")]
     results = {}
     for kind, _ in kinds:
-        model, hist = train_2d(kind, x, rng, n_steps)
+        model, hist = train_2d(kind, x, rng, n_steps, batch_size=64 if small else 256, width=16 if small else 64)
         results[kind] = (model, hist,
-                         log_likelihood_quadrature(model, x_test),
+                         log_likelihood_quadrature(model, x_test, n_nodes),
                          ksd(x_test[:500], model))
     # reference: the best single Gaussian (closed-form MLE) on the same data
     from ..models import Gaussian
