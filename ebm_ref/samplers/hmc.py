@@ -127,7 +127,8 @@ def _hmc_kernel(form, x, e, gr, eps, n_leapfrog, gens, bounds, t0, t1, burn_in, 
                     stop = True
                     break
                 # accept with min(1, e^{−(H1 − H0)})
-                if u[i] < np.exp(min(0.0, (e[c] + kin0) - (eq + kin1))):
+                dH = (e[c] + kin0) - (eq + kin1)
+                if dH >= 0.0 or u[i] < np.exp(dH):
                     for j in range(d):
                         x[c, j] = q[j]
                         gr[c, j] = gq[j]

@@ -111,7 +111,7 @@ def _langevin_kernel(form, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adj
                         fwd += a * a
                         rev += b * b
                     log_alpha = e[c] - ey - (rev - fwd) / (4.0 * hc)
-                    accept = u[i] < np.exp(min(0.0, log_alpha))
+                    accept = log_alpha >= 0.0 or u[i] < np.exp(log_alpha)   # u < min(1, e^{log α})
                 if accept:
                     for j in range(d):
                         x[c, j] = y[j]
