@@ -274,6 +274,15 @@ def test_nonfinite_stops_with_step_and_chain():
     assert abs(steps[0] - steps[1]) <= 1, msgs
 
 
+def test_annealed_langevin_stops_on_nonfinite_score():
+    def score(x, s):
+        out = -x
+        out[1] = np.nan if s < 0.5 else out[1]
+        return out
+    with pytest.raises(FloatingPointError, match=r"annealed_langevin: .*step 4, chain 1"):
+        samplers.annealed_langevin(score, np.zeros((3, 2)), [1.0, 0.1], 3, 0.01, 0)
+
+
 class _NanAbove(Energy):
     def __init__(self):
         super().__init__(1, {})

@@ -321,7 +321,9 @@ def annealed_langevin(score_fn, x0, sigmas, n_steps_each, step_lr, rng, progress
             if sc.shape != x.shape:
                 raise ValueError(f"score_fn: returned shape {sc.shape}, expected {x.shape}")
             raise_if_nonfinite("annealed_langevin", t, sc, what=f"the score at noise level {i} (σ={s:.4g})")
-            x = x + h * sc + np.sqrt(2.0 * h) * draw_normals(gens, bounds, d)
+            with np.errstate(over="ignore", invalid="ignore"):
+                x = x + h * sc + np.sqrt(2.0 * h) * draw_normals(gens, bounds, d)
+            raise_if_nonfinite("annealed_langevin", t, x, what=f"the state at noise level {i} (σ={s:.4g})")
         out[i] = x
         if progress is not None:
             progress(i + 1, sig.size)
