@@ -70,12 +70,13 @@ def make_2d(out_dir, rng, small=False):
     from .score_matching import BOX, log_likelihood_quadrature
 
     n_train, n_test = (400, 200) if small else (4000, 1000)
-    n_steps = 40 if small else 1000
+    n_steps = 20 if small else 1000
     x, x_test = two_moons(n_train, rng), two_moons(n_test, rng)
-    runs = [("CD-20 (ULA from the data)", False), ("PCD-20 (ULA, 256 persistent chains)", True)]
+    k, n_chains = (5, 64) if small else (20, 256)
+    runs = [(f"CD-{k} (ULA from the data)", False), (f"PCD-{k} (ULA, {n_chains} persistent chains)", True)]
     results = []
     for title, persistent in runs:
-        model, _ = train_2d_pcd(x, rng, n_steps, persistent=persistent)
+        model, _ = train_2d_pcd(x, rng, n_steps, k=k, n_chains=n_chains, persistent=persistent)
         results.append((title, model, log_likelihood_quadrature(model, x_test), ksd(x_test[:500], model)))
     gx = np.linspace(BOX[0][0], BOX[0][1], 150)
     gy = np.linspace(BOX[1][0], BOX[1][1], 120)
