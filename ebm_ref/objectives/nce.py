@@ -422,7 +422,7 @@ class NCEResult:
 
 def fit(model, data, noise, nu=1.0, rng=0, *, log_z0: float = 0.0, n_steps: int = 3000, lr: float = 0.05,
         lr_final: float = 1e-4, batch_size: int | None = None, n_noise: int | None = None,
-        callbacks=(), log_every=None) -> NCEResult:
+        callbacks=(), log_every=None, stderr: bool = True) -> NCEResult:
     r"""Fit (θ, c) by minimizing the NCE loss with Adam (``ebm_ref.train``).
 
     Parameters
@@ -444,6 +444,10 @@ def fit(model, data, noise, nu=1.0, rng=0, *, log_z0: float = 0.0, n_steps: int 
         None: full batch (the estimator whose standard error is reported).
     n_noise : int or None
         Override the number of noise points.
+    stderr : bool
+        Compute the sandwich standard errors (costs O(N p² + p³) for p parameters; for an
+        over-parameterized energy such as an MLP they are not meaningful — the parameters are
+        not identifiable — and ``False`` skips them, leaving NaN).
 
     Returns
     -------
@@ -473,5 +477,8 @@ def fit(model, data, noise, nu=1.0, rng=0, *, log_z0: float = 0.0, n_steps: int 
 
     aug, hist = _fit(_WithLogZ(model, _log_z(log_z0)), data, objective(x_noise, noise, nu), opt, n_steps, rng,
                      batch_size=batch_size, callbacks=(schedule, *callbacks), log_every=log_every)
-    _, se = asymptotic_covariance(aug.model, aug.log_z, data, x_noise, noise, nu)
+    if stderr:
+        _, se = asymptotic_covariance(aug.model, aug.log_z, data, x_noise, noise, nu)
+    else:
+        se = {k: np.full(np.shape(v), np.nan) for k, v in aug.params.items()}
     return NCEResult(aug.model, aug.log_z, float(se["log_z"]), se, hist.loss, np.array(trace), x_noise)
