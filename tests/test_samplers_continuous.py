@@ -19,6 +19,7 @@ from scipy import linalg, stats
 from ebm_ref import samplers
 from ebm_ref.energy import Energy
 from ebm_ref.models.gaussian import Gaussian, GaussianMixture, WarpedGaussian
+from ebm_ref.models.rbm import GaussianBernoulliRBM
 from ebm_ref.samplers._jit_models import batch_energy_grad, jit_form
 
 ALPHA = 1e-3          # false-positive rate of each statistical test (Bonferroni over its p-values)
@@ -41,6 +42,21 @@ def _banana():
     return WarpedGaussian(np.zeros(2), np.diag([1.0, 4.0]), 0.5)
 
 
+def _gbrbm():
+    # 2 visible, 3 hidden units: p(v) is a mixture of 8 Gaussians N(b + Wh, diag σ²)
+    W = np.array([[1.5, -1.0, 0.5], [0.3, 1.2, -1.4]])
+    return GaussianBernoulliRBM(W, np.array([0.2, -0.1]), np.array([-0.5, 0.3, 0.1]), np.array([0.6, 0.8]))
+
+
+def _gbrbm_projection_cdf(rbm, a):
+    """Exact CDF of aᵀv: Σ_h p(h) Φ((t − aᵀ(b + Wh)) / √(Σᵢ aᵢ²σᵢ²))."""
+    states, ph = rbm.hidden_marginal()
+    p = rbm.params
+    mu = (p["b"] + states @ p["W"].T) @ a
+    sd = np.sqrt(np.sum(a**2 * p["sigma"] ** 2))
+    return lambda t: np.sum(ph * stats.norm.cdf((np.asarray(t)[:, None] - mu) / sd), axis=1)
+
+
 def _mixture_projection_cdf(mix, a):
     """Exact CDF of aᵀx for x from the mixture: Σ_k w_k Φ((t − aᵀμ_k)/√(aᵀΣ_k a))."""
     p = mix.params
@@ -61,7 +77,8 @@ def _pvalues(model, x):
         return [stats.kstest(q, stats.chi2(model.dim).cdf).pvalue,
                 stats.kstest(x[:, 0], stats.norm(0, 1).cdf).pvalue]              # x₀ = z₀ exactly
     dirs = [np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([1.0, 1.0]) / np.sqrt(2)]
-    return [stats.kstest(x @ a, _mixture_projection_cdf(model, a)).pvalue for a in dirs]
+    cdf = _gbrbm_projection_cdf if isinstance(model, GaussianBernoulliRBM) else _mixture_projection_cdf
+    return [stats.kstest(x @ a, cdf(model, a)).pvalue for a in dirs]
 
 
 RUNS = {
@@ -74,9 +91,10 @@ RUNS = {
 @pytest.mark.statistical
 @pytest.mark.parametrize("name", list(RUNS))
 def test_exact_start_stays_exact(name, rng):
-    # FPR <= ALPHA: Bonferroni over the p-values of three targets (Gaussian, mixture, banana)
+    # FPR <= ALPHA: Bonferroni over the p-values of four targets (Gaussian, mixture, banana,
+    # Gaussian–Bernoulli RBM's free energy over v)
     ps = []
-    for model in (_dense_gaussian(), _mixture(), _banana()):
+    for model in (_dense_gaussian(), _mixture(), _banana(), _gbrbm()):
         x0 = model.sample(N_CHAINS, rng)
         ch = RUNS[name](model, x0, rng)
         assert 0.05 < ch.accept_rate.mean() <= 1.0
@@ -160,6 +178,7 @@ MODELS = {
     "diag_gaussian": lambda: Gaussian(np.array([0.5, -1.0]), np.diag([2.0, 0.5])),
     "mixture": _mixture,
     "banana": _banana,
+    "gbrbm": _gbrbm,
 }
 SAMPLER_CALLS = {
     "metropolis": lambda m, x0, b: samplers.metropolis(m, x0, 40, 0.6, 11, burn_in=10, thin=3, adapt=True, backend=b),

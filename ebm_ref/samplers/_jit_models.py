@@ -38,6 +38,7 @@ __all__ = [
     "DiagGaussianForm",
     "MixtureForm",
     "WarpedForm",
+    "GBRBMForm",
     "jit_form",
     "point_energy",
     "point_energy_grad",
@@ -53,6 +54,8 @@ DiagGaussianForm = namedtuple("DiagGaussianForm", ["mean", "precision_diag"])
 MixtureForm = namedtuple("MixtureForm", ["means", "precisions", "const"])
 #: Warped Gaussian: E = ½ rᵀPr with r = T(x) − μ, T(x) = x + b x₀² e₁; ∇E = Jᵀ P r.
 WarpedForm = namedtuple("WarpedForm", ["mean", "precision", "b"])
+#: Gaussian–Bernoulli RBM free energy: F(v) = Σᵢ sᵢ(vᵢ−bᵢ)²/2 − Σⱼ softplus(aⱼ), aⱼ = cⱼ + Σᵢ sᵢvᵢWᵢⱼ, s = σ⁻².
+GBRBMForm = namedtuple("GBRBMForm", ["W", "b", "c", "s"])
 
 
 def jit_form(model):
@@ -61,6 +64,7 @@ def jit_form(model):
     Only the exact built-in classes get a form: a subclass may override the energy.
     """
     from ..models.gaussian import Gaussian, GaussianMixture, WarpedGaussian
+    from ..models.rbm import GaussianBernoulliRBM
 
     t = type(model)
     p = {k: np.array(v, dtype=np.float64, order="C") for k, v in model.params.items()}   # fresh writable copies
@@ -73,6 +77,8 @@ def jit_form(model):
         return MixtureForm(p["means"], np.array(model._prec, order="C"), np.array(model._const, order="C"))
     if t is WarpedGaussian:
         return WarpedForm(p["mean"], p["precision"], float(p["b"]))
+    if t is GaussianBernoulliRBM:
+        return GBRBMForm(p["W"], p["b"], p["c"], p["sigma"] ** -2.0)
     return None
 
 
@@ -179,6 +185,29 @@ def _warped_eg(mean, P, b, x, g, want_grad):
     return E
 
 
+@njit(cache=True, inline="always")
+def _gbrbm_eg(W, b, c, s, x, g, want_grad):
+    # F = Σ sᵢ(vᵢ−bᵢ)²/2 − Σⱼ softplus(aⱼ) ; ∇F = s⊙(v − b) − s⊙(W σ(a)), accumulated over j
+    V, H = W.shape
+    F = 0.0
+    for i in range(V):
+        r = x[i] - b[i]
+        F += 0.5 * s[i] * r * r
+        if want_grad:
+            g[i] = s[i] * r
+    for j in range(H):
+        a = c[j]
+        for i in range(V):
+            a += s[i] * x[i] * W[i, j]
+        ea = np.exp(-abs(a))
+        F -= max(a, 0.0) + np.log1p(ea)                  # softplus(a), stable
+        if want_grad:
+            sig = 1.0 / (1.0 + ea) if a >= 0.0 else ea / (1.0 + ea)
+            for i in range(V):
+                g[i] -= s[i] * W[i, j] * sig
+    return F
+
+
 def _select(form, grad: bool):
     """The implementation for the family of ``form``: (form, x, g) if grad else (form, x)."""
     fam = _family(form)
@@ -198,6 +227,10 @@ def _select(form, grad: bool):
         if grad:
             return lambda form, x, g: _warped_eg(form.mean, form.precision, form.b, x, g, True)
         return lambda form, x: _warped_eg(form.mean, form.precision, form.b, x, x, False)
+    if fam is GBRBMForm:
+        if grad:
+            return lambda form, x, g: _gbrbm_eg(form.W, form.b, form.c, form.s, x, g, True)
+        return lambda form, x: _gbrbm_eg(form.W, form.b, form.c, form.s, x, x, False)
     return None
 
 
