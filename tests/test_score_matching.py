@@ -398,3 +398,23 @@ def test_bad_input():
         sm.smoothed(_gamma(2.0, 1.0), 0.5)
     with pytest.raises(ValueError, match="kind"):
         sm.objective("magic")
+
+
+@pytest.mark.exact
+def test_fisher_divergence_is_blind_to_weights_of_separated_modes():
+    # 0.2/0.8 vs 0.5/0.5 on modes 12 s.d. apart: the scores differ only between the modes,
+    # where p has almost no mass, so F is ~5e-8 while KL is ~0.19 (both by quadrature)
+    from scipy import integrate
+
+    def mix(w):
+        return GaussianMixture([w, 1 - w], [[-3.0], [3.0]], [[[0.25]], [[0.25]]])
+
+    p, q = mix(0.2), mix(0.5)
+    F = sm.fisher_divergence(p, q, BOX)
+
+    def kl_integrand(t):
+        lp, lq = p.log_prob(np.array([[t]]))[0], q.log_prob(np.array([[t]]))[0]
+        return np.exp(lp) * (lp - lq)
+
+    kl = integrate.quad(kl_integrand, -14, 14, epsrel=1e-12, limit=400)[0]
+    assert F < 1e-6 and kl > 0.1
