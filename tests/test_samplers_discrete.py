@@ -631,3 +631,19 @@ def test_bm_kernel_handles_a_diagonal_coupling(rng, spins):
         a = sampler(m2, x0, 10, 3)
         b = sampler(m2, x0, 10, 3, backend="numpy")
         assert np.array_equal(a.samples, b.samples)
+
+
+@pytest.mark.statistical
+def test_tempering_crosses_between_the_modes_of_a_bimodal_rbm(rng):
+    # false-positive rate ALPHA (binomial test on 500 independent chains' final mode).
+    # The RBM of the figure: the exact "on" weight is 0.7 (closed form p(h=1)/p(h=0) = e^{c+aV});
+    # all chains start in the off mode, which plain block Gibbs essentially never leaves
+    # (switch probability ~1e-20 per sweep); tempering equilibrates in ~100 sweeps (figure), we run 250.
+    V, a = 16, 3.0
+    m = BernoulliRBM(np.full((V, 1), 2 * a), np.full(V, -a), np.array([-a * V + np.log(0.7 / 0.3)]))
+    x0 = np.zeros((500, 16))
+    pt = samplers.tempering(m, x0, np.geomspace(0.1, 1.0, 10), 250, rng)
+    k = int(np.sum(pt.last.mean(axis=1) > 0.5))
+    assert stats.binomtest(k, 500, 0.7).pvalue > ALPHA
+    plain = samplers.gibbs(m, x0, 250, rng)
+    assert np.all(plain.samples.mean(axis=2) < 0.5)
