@@ -233,6 +233,8 @@ def test_nonnegative_grads_match_finite_differences(rng):
     x2 = rng.gamma(2.0, 1.0, size=(15, 2))
     _check_loss_grads(_gauss2(), lambda m: sm.nonnegative_loss(m, x2))
     _check_loss_grads(_mlp(rng), lambda m: sm.nonnegative_loss(m, x2))
+    m = _mlp(rng)
+    assert abs(sm.nonnegative_loss(m, x2)[0] - np.mean(sm.nonnegative_pointwise(m, x2))) < TOL_ALGEBRA
 
 
 @pytest.mark.derivative
