@@ -77,22 +77,17 @@ _SPINS = {"binary": (0.0, 1.0), "ising": (-1.0, 1.0)}
 # ====================================================================== dispatch
 def _family(model) -> str:
     """'rbm', 'gbrbm', 'bm' or 'energy' (any other Energy: the generic single-site path)."""
-    try:
-        from ..models.rbm import BernoulliRBM, GaussianBernoulliRBM
+    # imported here, not at module level: the models know nothing of the samplers, and
+    # importing ebm_ref.samplers must not pull in every model family
+    from ..models.boltzmann import BoltzmannMachine
+    from ..models.rbm import BernoulliRBM, GaussianBernoulliRBM
 
-        if isinstance(model, GaussianBernoulliRBM):
-            return "gbrbm"
-        if isinstance(model, BernoulliRBM):
-            return "rbm"
-    except ImportError:  # pragma: no cover - the models module is always shipped
-        pass
-    try:
-        from ..models.boltzmann import BoltzmannMachine
-
-        if isinstance(model, BoltzmannMachine):
-            return "bm"
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(model, GaussianBernoulliRBM):
+        return "gbrbm"
+    if isinstance(model, BernoulliRBM):
+        return "rbm"
+    if isinstance(model, BoltzmannMachine):
+        return "bm"
     if isinstance(model, Energy):
         return "energy"
     raise ValueError(f"model: expected an ebm_ref Energy (an RBM, a BoltzmannMachine or another binary energy), "
