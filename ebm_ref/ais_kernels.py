@@ -246,7 +246,7 @@ class BaseRateRBM:
     def sample(self, n, rng):
         n = check_positive_int(n, "n", 0)
         rng = as_generator(rng)
-        p = 1.0 / (1.0 + np.exp(-self.b_A))
+        p = np.exp(-softplus(-self.b_A))                   # σ(b_A), no overflow
         return (rng.random((n, self.dim)) < p).astype(np.float64)
 
 

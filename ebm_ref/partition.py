@@ -267,6 +267,8 @@ class LogZEstimate:
     @classmethod
     def from_log_weights(cls, lw, samples=None, accept_rate=None) -> "LogZEstimate":
         lw = np.asarray(lw, dtype=np.float64)
+        if not np.any(np.isfinite(lw)):
+            raise FloatingPointError("every weight is zero (all log-weights are -inf): the proposal misses the target")
         return cls(log_mean_exp(lw), log_weight_stderr(lw), lw, effective_sample_size(lw), samples, accept_rate)
 
 

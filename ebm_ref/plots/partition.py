@@ -35,13 +35,17 @@ def _log_ticks(ax, Ks):
 @figure("ais_vs_temperatures")
 def make_ais_vs_temperatures(out_dir, rng, small=False):
     n_chains = 20 if small else 100
+    n_runs = 2 if small else 5
     Ks = _temperatures(small)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     for ax, (title, model, base, kw) in zip(axes, _cases(rng)):
         lz = model.log_partition()
-        est = [P.ais(model, base, P.linear_schedule(K), n_chains, rng, **kw) for K in Ks]
-        ax.errorbar(Ks, [e.log_z for e in est], yerr=[e.stderr for e in est], fmt="o-", ms=3, capsize=2,
-                    label=f"AIS, {n_chains} chains (±1 se)")
+        runs = [[P.ais(model, base, P.linear_schedule(K), n_chains, rng, **kw) for _ in range(n_runs)] for K in Ks]
+        for r in range(n_runs):
+            xs = np.array(Ks) * 1.08 ** (r - (n_runs - 1) / 2)        # spread the runs sideways
+            ax.errorbar(xs, [run[r].log_z for run in runs], yerr=[run[r].stderr for run in runs], fmt="o", ms=2.5,
+                        capsize=1.5, color="C0", alpha=0.6, label=f"AIS runs, {n_chains} chains (±1 se)" if r == 0 else None)
+        ax.plot(Ks, [np.median([e.log_z for e in run]) for run in runs], "-", color="C0", lw=1, label="median of runs")
         ax.axhline(lz, color="k", lw=1, ls="--", label="exact log Z (enumeration)")
         _log_ticks(ax, Ks)
         ax.set_xlabel("number of temperatures (linear schedule)")
@@ -55,23 +59,28 @@ def make_ais_vs_temperatures(out_dir, rng, small=False):
 @figure("ais_sandwich")
 def make_ais_sandwich(out_dir, rng, small=False):
     n_chains = 20 if small else 100
+    n_runs = 2 if small else 5
     Ks = _temperatures(small)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     for ax, (title, model, base, kw) in zip(axes, _cases(rng)):
         lz = model.log_partition()
-        s = [P.bidirectional(model, base, P.linear_schedule(K), n_chains, rng,
-                             exact_samples=model.sample(n_chains, rng), **kw) for K in Ks]
-        lo = np.array([x.lower for x in s]) - lz
-        up = np.array([x.upper for x in s]) - lz
-        ax.fill_between(Ks, lo, up, color="C0", alpha=0.15)
-        ax.errorbar(Ks, lo, yerr=[x.forward.stderr for x in s], fmt="o-", ms=3, capsize=2, label="forward AIS (lower)")
-        ax.errorbar(Ks, up, yerr=[x.reverse.stderr for x in s], fmt="s-", ms=3, capsize=2, label="reverse AIS (upper)")
+        lo, up = np.empty((len(Ks), n_runs)), np.empty((len(Ks), n_runs))
+        for i, K in enumerate(Ks):
+            for r in range(n_runs):
+                s = P.bidirectional(model, base, P.linear_schedule(K), n_chains, rng,
+                                    exact_samples=model.sample(n_chains, rng), **kw)
+                lo[i, r], up[i, r] = s.lower - lz, s.upper - lz
+        # the bounds hold in expectation: plot the mean over runs, ± its standard error
+        se = np.sqrt(n_runs)
+        ax.fill_between(Ks, lo.mean(1), up.mean(1), color="C0", alpha=0.15, label="sandwich (means)")
+        ax.errorbar(Ks, lo.mean(1), yerr=lo.std(1, ddof=1) / se, fmt="o-", ms=3, capsize=2, label="forward AIS (lower)")
+        ax.errorbar(Ks, up.mean(1), yerr=up.std(1, ddof=1) / se, fmt="s-", ms=3, capsize=2, label="reverse AIS (upper)")
         ax.axhline(0.0, color="k", lw=1, ls="--", label="exact log Z")
         _log_ticks(ax, Ks)
         ax.set_yscale("symlog", linthresh=0.3)
         ax.set_xlabel("number of temperatures (linear schedule)")
         ax.set_ylabel("bound − exact log Z  (nats)")
-        ax.set_title(title)
+        ax.set_title(f"{title}\nmean of {n_runs} runs of {n_chains} chains each way")
         ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
     return save(fig, out_dir, "ais_sandwich")
