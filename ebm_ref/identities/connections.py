@@ -17,6 +17,7 @@ import numpy as np
 from scipy import optimize
 from scipy.special import logsumexp
 
+from .._validate import check_positive, check_positive_int
 from ..models import Gaussian, GaussianMixture
 from ..objectives import nce
 from ..objectives.mle import quadrature_grid
@@ -29,6 +30,7 @@ __all__ = ["optimal_denoiser_quadrature", "smoothed_mixture", "mixture_posterior
 # -------------------------------------------------- denoising and diffusion
 def smoothed_mixture(mix: GaussianMixture, sigma: float) -> GaussianMixture:
     r""":math:`p_\sigma(\tilde x) = \int p(x)\mathcal N(\tilde x; x, \sigma^2 I)dx`: each covariance grows by σ²I."""
+    sigma = check_positive(sigma, "sigma")
     p = mix.params
     d = p["means"].shape[1]
     return GaussianMixture(p["weights"], p["means"], p["covariances"] + sigma**2 * np.eye(d))
@@ -40,6 +42,7 @@ def optimal_denoiser_quadrature(logpdf, x_noisy, sigma: float, bounds=(-15.0, 15
     It minimizes :math:`\mathbb E\lVert D(x + \sigma\epsilon) - x\rVert^2` (the denoising
     autoencoder's loss) over all functions D.  Gauss–Legendre quadrature, log-domain weights.
     """
+    sigma = check_positive(sigma, "sigma")
     pts, w = quadrature_grid([bounds], n_nodes)
     x = pts[:, 0]
     xt = np.asarray(x_noisy, dtype=np.float64).reshape(-1)
@@ -56,9 +59,12 @@ def mixture_posterior_mean(mix: GaussianMixture, x_noisy, sigma: float) -> np.nd
     mean :math:`\mu_k + \Sigma_k(\Sigma_k+\sigma^2 I)^{-1}(\tilde x-\mu_k)` (Gaussian conditioning),
     combined as :math:`\sum_k r_k m_k`.  No derivative of :math:`p_\sigma` is taken.
     """
+    sigma = check_positive(sigma, "sigma")
     p = mix.params
     d = p["means"].shape[1]
     xt = np.asarray(x_noisy, dtype=np.float64)
+    if xt.ndim != 2 or xt.shape[1] != d:
+        raise ValueError(f"x_noisy: expected shape (n, {d}), got {xt.shape}")
     logr, means = [], []
     for wk, mu, S in zip(p["weights"], p["means"], p["covariances"]):
         C = S + sigma**2 * np.eye(d)
@@ -76,13 +82,23 @@ def ula_stationary_variance(s2: float, h: float) -> float:
     :math:`x' = x + h\,\nabla\log p(x) + \sqrt{2h}\,\xi = (1 - h/s^2)x + \sqrt{2h}\xi`, so
     :math:`v = (1-h/s^2)^2 v + 2h`, :math:`v = s^2/(1 - h/(2s^2))` (for :math:`0 < h < 2s^2`).
     """
+    s2, h = check_positive(s2, "s2"), check_positive(h, "h")
+    if h >= 2.0 * s2:
+        raise ValueError(f"h: the chain is stable only for h < 2 s² = {2 * s2:g}, got {h:g}")
     return s2 / (1.0 - h / (2.0 * s2))
 
 
 # ------------------------------------------------------------------- InfoNCE
+def _check_joint(p_joint):
+    p = np.asarray(p_joint, dtype=np.float64)
+    if p.ndim != 2 or not np.all(p > 0) or abs(p.sum() - 1.0) > 1e-10:
+        raise ValueError("p_joint: expected a 2-D table of positive probabilities summing to 1")
+    return p
+
+
 def mutual_information(p_joint) -> float:
     r""":math:`I(X;C) = \sum_{x,c} p(x,c)\log\frac{p(x,c)}{p(x)p(c)}`, ``p_joint`` of shape (|X|, |C|)."""
-    p = np.asarray(p_joint, dtype=np.float64)
+    p = _check_joint(p_joint)
     px, pc = p.sum(axis=1, keepdims=True), p.sum(axis=0, keepdims=True)
     return float(np.sum(p * (np.log(p) - np.log(px) - np.log(pc))))
 
@@ -100,8 +116,11 @@ def infonce_loss_enumerated(p_joint, f, K: int):
 
     Returns ``(L, grad)`` with ``grad`` of the shape of f, (|X|, |C|).
     """
-    p = np.asarray(p_joint, dtype=np.float64)
+    p = _check_joint(p_joint)
     f = np.asarray(f, dtype=np.float64)
+    if f.shape != p.shape:
+        raise ValueError(f"f: expected the shape of p_joint {p.shape}, got {f.shape}")
+    K = check_positive_int(K, "K", 2)
     nx, nc = p.shape
     pc = p.sum(axis=0)
     px = p.sum(axis=1)
