@@ -19,6 +19,7 @@ from scipy import linalg, stats
 from ebm_ref import samplers
 from ebm_ref.energy import Energy
 from ebm_ref.models.gaussian import Gaussian, GaussianMixture, WarpedGaussian
+from ebm_ref.models.mlp import MLPEnergy
 from ebm_ref.models.rbm import GaussianBernoulliRBM
 from ebm_ref.samplers._jit_models import batch_energy_grad, jit_form
 
@@ -179,6 +180,7 @@ MODELS = {
     "mixture": _mixture,
     "banana": _banana,
     "gbrbm": _gbrbm,
+    "mlp": lambda: MLPEnergy.init([2, 8, 6], 5, activation="tanh"),   # no density: path equality only
 }
 SAMPLER_CALLS = {
     "metropolis": lambda m, x0, b: samplers.metropolis(m, x0, 40, 0.6, 11, burn_in=10, thin=3, adapt=True, backend=b),
@@ -186,6 +188,17 @@ SAMPLER_CALLS = {
     "mala": lambda m, x0, b: samplers.mala(m, x0, 40, 0.2, 11, thin=4, backend=b),
     "hmc": lambda m, x0, b: samplers.hmc(m, x0, 25, 0.2, 3, 11, burn_in=3, backend=b),
 }
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize("act", ["tanh", "softplus", "sigmoid", "silu"])
+def test_mlp_jit_form_matches_the_model(act, rng):
+    for sizes in ([2, 8], [3, 16, 8]):
+        m = MLPEnergy.init(sizes, rng, activation=act)
+        x = 2.0 * rng.standard_normal((20, sizes[0]))
+        e, g = batch_energy_grad(jit_form(m), x)
+        np.testing.assert_allclose(e, m.energy(x), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(g, m.grad_x(x), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.exact
@@ -203,7 +216,8 @@ def test_jit_forms_match_the_models(model_name, rng):
 @pytest.mark.parametrize("sampler", list(SAMPLER_CALLS))
 def test_jitted_and_numpy_paths_give_the_same_chains(sampler, model_name):
     m = MODELS[model_name]()
-    x0 = m.sample(37, 3)                      # 37 chains: unequal chunks
+    n = 37                                    # 37 chains: unequal chunks
+    x0 = m.sample(n, 3) if hasattr(m, "sample") else 1.5 * np.random.default_rng(3).standard_normal((n, m.dim))
     a = SAMPLER_CALLS[sampler](m, x0, "numba")
     b = SAMPLER_CALLS[sampler](m, x0, "numpy")
     assert a.settings["backend"] == "numba" and b.settings["backend"] == "numpy"

@@ -39,6 +39,7 @@ __all__ = [
     "MixtureForm",
     "WarpedForm",
     "GBRBMForm",
+    "MLPForm",
     "jit_form",
     "point_energy",
     "point_energy_grad",
@@ -56,6 +57,12 @@ MixtureForm = namedtuple("MixtureForm", ["means", "precisions", "const"])
 WarpedForm = namedtuple("WarpedForm", ["mean", "precision", "b"])
 #: Gaussian–Bernoulli RBM free energy: F(v) = Σᵢ sᵢ(vᵢ−bᵢ)²/2 − Σⱼ softplus(aⱼ), aⱼ = cⱼ + Σᵢ sᵢvᵢWᵢⱼ, s = σ⁻².
 GBRBMForm = namedtuple("GBRBMForm", ["W", "b", "c", "s"])
+#: MLP energy: z₀ = x, aₗ = Wₗzₗ₋₁ + bₗ, zₗ = σ(aₗ) (l < L), E = W_L z_{L−1} + b_L; ∇ₓE by backprop.
+#: ``theta`` holds W₁ (row-major), b₁, W₂, b₂, ... flat (a parallel kernel cannot take a
+#: tuple of arrays inside a namedtuple); ``sizes`` = (h₀ = d, h₁, ..., h_L = 1);
+#: ``act`` codes the activation: 0 tanh, 1 softplus, 2 sigmoid, 3 silu (:data:`MLP_ACTIVATIONS`).
+MLPForm = namedtuple("MLPForm", ["theta", "sizes", "act"])
+MLP_ACTIVATIONS = {"tanh": 0, "softplus": 1, "sigmoid": 2, "silu": 3}
 
 
 def jit_form(model):
@@ -64,6 +71,7 @@ def jit_form(model):
     Only the exact built-in classes get a form: a subclass may override the energy.
     """
     from ..models.gaussian import Gaussian, GaussianMixture, WarpedGaussian
+    from ..models.mlp import MLPEnergy
     from ..models.rbm import GaussianBernoulliRBM
 
     t = type(model)
@@ -79,6 +87,11 @@ def jit_form(model):
         return WarpedForm(p["mean"], p["precision"], float(p["b"]))
     if t is GaussianBernoulliRBM:
         return GBRBMForm(p["W"], p["b"], p["c"], p["sigma"] ** -2.0)
+    if t is MLPEnergy and model.settings.get("activation") in MLP_ACTIVATIONS:
+        L = len(p) // 2
+        theta = np.concatenate([np.concatenate([p[f"W{i}"].ravel(), p[f"b{i}"]]) for i in range(1, L + 1)])
+        sizes = np.array([p["W1"].shape[1]] + [p[f"W{i}"].shape[0] for i in range(1, L + 1)], dtype=np.int64)
+        return MLPForm(theta, sizes, MLP_ACTIVATIONS[model.settings["activation"]])
     return None
 
 
@@ -208,6 +221,77 @@ def _gbrbm_eg(W, b, c, s, x, g, want_grad):
     return F
 
 
+@njit(cache=True, inline="always")
+def _act(code, a):
+    """(σ(a), σ'(a)) for the activation code (0 tanh, 1 softplus, 2 sigmoid, 3 silu)."""
+    if code == 0:
+        t = np.tanh(a)
+        return t, 1.0 - t * t
+    e = np.exp(-abs(a))
+    sg = 1.0 / (1.0 + e) if a >= 0.0 else e / (1.0 + e)          # sigmoid(a), stable
+    if code == 1:
+        return max(a, 0.0) + np.log1p(e), sg                       # softplus' = sigmoid
+    if code == 2:
+        return sg, sg * (1.0 - sg)
+    return a * sg, sg * (1.0 + a * (1.0 - sg))                     # silu = a·s, silu' = s(1 + a(1−s))
+
+
+@njit(cache=True)
+def _mlp_eg(theta, sizes, act, x, g, want_grad):
+    # forward: keep σ'(aₗ) of every hidden layer in one buffer; backward: z̄ₗ₋₁ = Wₗᵀ(σ'(aₗ) ⊙ z̄ₗ)
+    L = sizes.shape[0] - 1
+    total = 0
+    width = 0
+    for l in range(L + 1):
+        width = max(width, sizes[l])
+        if 0 < l < L:
+            total += sizes[l]
+    dsig = np.empty(max(total, 1))
+    z = np.empty(width)
+    znew = np.empty(width)
+    for i in range(sizes[0]):
+        z[i] = x[i]
+    woff = 0                                    # offset of Wₗ in theta (bₗ follows it)
+    doff = 0
+    for l in range(1, L):
+        h, n_in = sizes[l], sizes[l - 1]
+        boff = woff + h * n_in
+        for r in range(h):
+            a = theta[boff + r]
+            for q in range(n_in):
+                a += theta[woff + r * n_in + q] * z[q]
+            sv, dv = _act(act, a)
+            znew[r] = sv
+            dsig[doff + r] = dv
+        for r in range(h):
+            z[r] = znew[r]
+        woff = boff + h
+        doff += h
+    n_in = sizes[L - 1]
+    E = theta[woff + n_in]                      # b_L
+    for q in range(n_in):
+        E += theta[woff + q] * z[q]
+    if want_grad:
+        for q in range(n_in):                   # ā_L = 1 ⇒ z̄_{L−1} = W_Lᵀ
+            z[q] = theta[woff + q]
+        for l in range(L - 1, 0, -1):
+            h, n_prev = sizes[l], sizes[l - 1]
+            woff -= h * n_prev + h
+            doff -= h
+            for r in range(h):
+                z[r] *= dsig[doff + r]
+            for q in range(n_prev):
+                acc = 0.0
+                for r in range(h):
+                    acc += theta[woff + r * n_prev + q] * z[r]
+                znew[q] = acc
+            for q in range(n_prev):
+                z[q] = znew[q]
+        for i in range(sizes[0]):
+            g[i] = z[i]
+    return E
+
+
 def _select(form, grad: bool):
     """The implementation for the family of ``form``: (form, x, g) if grad else (form, x)."""
     fam = _family(form)
@@ -231,6 +315,10 @@ def _select(form, grad: bool):
         if grad:
             return lambda form, x, g: _gbrbm_eg(form.W, form.b, form.c, form.s, x, g, True)
         return lambda form, x: _gbrbm_eg(form.W, form.b, form.c, form.s, x, x, False)
+    if fam is MLPForm:
+        if grad:
+            return lambda form, x, g: _mlp_eg(form.theta, form.sizes, form.act, x, g, True)
+        return lambda form, x: _mlp_eg(form.theta, form.sizes, form.act, x, x, False)
     return None
 
 
