@@ -87,11 +87,12 @@ def jit_form(model):
         return WarpedForm(p["mean"], p["precision"], float(p["b"]))
     if t is GaussianBernoulliRBM:
         return GBRBMForm(p["W"], p["b"], p["c"], p["sigma"] ** -2.0)
-    if t is MLPEnergy and model.settings.get("activation") in MLP_ACTIVATIONS:
+    act = model.settings.get("activation") if t is MLPEnergy else None
+    if isinstance(act, str) and act in MLP_ACTIVATIONS:
         L = len(p) // 2
         theta = np.concatenate([np.concatenate([p[f"W{i}"].ravel(), p[f"b{i}"]]) for i in range(1, L + 1)])
         sizes = np.array([p["W1"].shape[1]] + [p[f"W{i}"].shape[0] for i in range(1, L + 1)], dtype=np.int64)
-        return MLPForm(theta, sizes, MLP_ACTIVATIONS[model.settings["activation"]])
+        return MLPForm(theta, sizes, MLP_ACTIVATIONS[act])
     return None
 
 
