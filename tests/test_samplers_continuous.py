@@ -418,3 +418,27 @@ def test_benchmark_runs_in_quick_mode():
     assert any("RNG floor" in n for n in names) and any("NumPy path" in n for n in names)
     first = next(r for r in rows if r.name.startswith("first metropolis call"))
     assert "cache hits 1, misses 0" in first.detail
+
+
+@numba.njit(cache=True)
+def _scalar_draws(g, m, d):
+    z = np.empty((m, d))
+    u = np.empty(m)
+    for i in range(m):
+        for j in range(d):
+            z[i, j] = g.standard_normal()
+    for i in range(m):
+        u[i] = g.random()
+    return z, u
+
+
+@pytest.mark.exact
+def test_numba_scalar_draws_reproduce_numpy_block_draws():
+    # The fact both paths rest on: a Generator passed into njit code and drawn from one
+    # number at a time gives NumPy's block draws standard_normal((m, d)), random(m), and
+    # leaves the Generator in the same state.
+    a, b = np.random.default_rng(123), np.random.default_rng(123)
+    z, u = _scalar_draws(a, 7, 3)
+    np.testing.assert_array_equal(z, b.standard_normal((7, 3)))
+    np.testing.assert_array_equal(u, b.random(7))
+    assert a.random() == b.random()
