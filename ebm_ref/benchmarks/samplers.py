@@ -51,6 +51,18 @@ def _rng_floor_kernel(gens, bounds, d, n_steps, out):
         out[k] = acc
 
 
+@njit(cache=True, parallel=True)
+def _scaling_control(n):
+    """Embarrassingly parallel arithmetic over the same 8 chunks: the machine's own thread scaling."""
+    out = np.zeros(8)
+    for k in prange(8):
+        s = 0.0
+        for i in range(n):
+            s += np.sin(i * 1e-3 + k)
+        out[k] = s
+    return out
+
+
 @njit(cache=True)
 def _floor_noop(x):
     """A trivial cached function: its first call in a fresh process is numba's start-up floor."""
@@ -180,6 +192,14 @@ def bench_samplers_continuous(quick: bool = False) -> list[Row]:
     rows.append(Row("RWMH 1000 chains d=2: 1 thread / 2 threads (jitted)", t1_wall / tn, ">= 1.8",
                     f"wall time; {n_threads} numba threads available; os.getloadavg()={os.getloadavg()[0]:.1f}",
                     (t1_wall / tn >= 1.8) if n_threads >= 2 else None))
+    # --- control: does this machine give the process a second core right now?
+    _scaling_control(10)
+    n_ctrl = 200_000 if quick else 2_000_000
+    c1 = _with_threads(1, lambda: best_time(lambda: _scaling_control(n_ctrl), repeat))
+    c2 = _with_threads(min(2, n_threads), lambda: best_time(lambda: _scaling_control(n_ctrl), repeat))
+    rows.append(Row("control: trivially parallel prange loop, 1 thread / 2 threads", c1 / c2, "(context)",
+                    "if this is ~1, the machine is saturated by other processes and no thread "
+                    "scaling can be measured"))
     # --- large-batch parallel scaling (where the per-call overhead is amortized)
     xb = g.sample(20000, 0)
 
