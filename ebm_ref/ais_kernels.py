@@ -282,9 +282,12 @@ class RBMPath:
         + \log\prod_j \frac{1 + t_{\beta',j}}{1 + t_{\beta,j}} .
 
     The move at β' reuses :math:`t_{\beta'}` for :math:`\sigma(\beta' a)` (it is
-    :math:`1/(1+t)` where a ≥ 0 and :math:`t/(1+t)` elsewhere), so one temperature step costs
-    two matrix products (:math:`W^\top v` and :math:`W h`), three exponential arrays and the
-    uniforms; all arrays are preallocated and written with ``out=``.
+    :math:`1/(1+t)` where a ≥ 0 and :math:`t/(1+t)` elsewhere: see :meth:`_bernoulli`).  The
+    visible units, with logits x, are drawn as :math:`u(1 + e^{-x}) < 1`; where
+    :math:`e^{-x}` overflows (x < −709) the unit is set to 0, whose exact probability is
+    :math:`\sigma(x) < 10^{-308}`.  One temperature step costs two matrix products
+    (:math:`W^\top v` and :math:`W h`), three exponential arrays and the uniforms, plus
+    about twenty cheap elementwise passes; all arrays are preallocated and written with ``out=``.
     """
 
     def __init__(self, W, b, c, b_A):
@@ -308,8 +311,8 @@ class RBMPath:
         self.a += self.c
         self._abs, self._pos, self._t, self._s, self._r, self._uh, self._h = (np.empty((n, H)) for _ in range(7))
         self._neg, self._hb = np.empty((n, H), dtype=bool), np.empty((n, H), dtype=bool)
-        self._lv, self._uv, self._tv = (np.empty((n, d)) for _ in range(3))
-        self._negv, self._vb = np.empty((n, d), dtype=bool), np.empty((n, d), dtype=bool)
+        self._lv, self._uv = np.empty((n, d)), np.empty((n, d))
+        self._vb = np.empty((n, d), dtype=bool)
         self._prep()
 
     def _prep(self):
@@ -342,32 +345,34 @@ class RBMPath:
             np.multiply(self._abs, -beta, out=self._t)
             np.exp(self._t, out=self._t)
             np.add(self._t, 1.0, out=self._r)
-        t1 = self._r                                       # 1 + e^{−β|a|}
-        self._bernoulli(t1, self._neg, self._uh, self._hb, self._h, rng)
-        # visible logits (1−β) b_A + β (b + W h)
-        lv = self._lv
-        np.matmul(self._h, self.WT, out=lv)
-        lv *= beta
-        lv += (1.0 - beta) * self.b_A + beta * self.b
-        np.less(lv, 0.0, out=self._negv)
-        np.abs(lv, out=self._tv)
-        np.negative(self._tv, out=self._tv)
-        np.exp(self._tv, out=self._tv)
-        self._tv += 1.0
-        self._bernoulli(self._tv, self._negv, self._uv, self._vb, self.x, rng)
+        # hidden: h_j = (u (1 + e^{−β|a_j|}) < 1) XOR (a_j < 0), stored as −β h for the next product
+        hit = self._bernoulli(self._r, self._neg, self._uh, self._hb, rng)
+        np.multiply(hit, -beta, out=self._h)
+        # visible: x = (1−β) b_A + β (b + W h); v_i = (u (1 + e^{−x_i}) < 1)
+        t = self._lv
+        np.matmul(self._h, self.WT, out=t)                 # −β W h
+        t -= (1.0 - beta) * self.b_A + beta * self.b       # −x
+        with np.errstate(over="ignore"):
+            np.exp(t, out=t)                               # e^{−x}; inf where x < −709 (then v = 0)
+        t += 1.0
+        u = self._uv
+        rng.random(out=u)
+        np.multiply(u, t, out=u)
+        np.less(u, 1.0, out=self._vb)
+        np.copyto(self.x, self._vb)
         np.matmul(self.x, self.W, out=self.a)
         self.a += self.c
         self._prep()
 
     @staticmethod
-    def _bernoulli(one_plus_t, neg, u, hit, out, rng):
-        r"""out = Bernoulli(σ(x)) given 1 + e^{−|x|} and the mask x < 0.
+    def _bernoulli(one_plus_t, neg, u, hit, rng):
+        r"""Bernoulli(σ(x)) draws into the bool array ``hit``, given 1 + e^{−|x|} and the mask x < 0.
 
         With q = 1/(1 + e^{−|x|}) = σ(|x|): P(u < q) = σ(|x|), and σ(x) = 1 − σ(|x|) where
-        x < 0, so the draw is ``(u (1 + e^{−|x|}) < 1) XOR (x < 0)``.
+        x < 0, so the draw is ``(u (1 + e^{−|x|}) < 1) XOR (x < 0)``; no exponential can overflow.
         """
         rng.random(out=u)
         np.multiply(u, one_plus_t, out=u)
         np.less(u, 1.0, out=hit)
         np.not_equal(hit, neg, out=hit)
-        np.copyto(out, hit)
+        return hit
