@@ -104,3 +104,49 @@ def make_2d(out_dir, rng, small=False):
     fig.suptitle(f"MLP energy {sizes} trained by NCE: c = {r.log_z:.4f}, log Z of the learned energy by "
                  f"quadrature = {lz_quad:.4f}", y=1.03)
     return save(fig, out_dir, "nce_2d")
+
+
+@figure("fce_2d")
+def make_fce(out_dir, rng, small=False):
+    """Flow contrastive estimation on two moons: the flow (noise) before and after, the EBM's
+    density exp(−E − c), and the NCE loss against log 2 (the value when the classes are
+    indistinguishable)."""
+    from .. import datasets
+    from ..models.flow import Flow
+    from ..models.mlp import MLPEnergy
+    from ..objectives import adversarial, mle
+
+    n = 300 if small else 3000
+    steps = 20 if small else 3000
+    x = datasets.two_moons(n, rng)
+    x_test = datasets.two_moons(n, rng)
+    flow0 = Flow.realnvp(2, 4, 16, rng, scale=0.1, mean=x.mean(0), covariance=np.cov(x.T))
+    model, c, flow, losses = adversarial.fit_fce(MLPEnergy.init([2, 16] if small else [2, 32, 32], rng), flow0, x,
+                                                 rng, n_steps=steps, lr_ebm=0.003, lr_flow=0.001, batch_size=256)
+    box = [(-2.5, 3.5), (-2.0, 2.5)]
+    lz_quad = mle.log_partition(model, method="quadrature", bounds=box)
+    ll_ebm = float(np.mean(-model.energy(x_test)) - lz_quad)
+    ll_f0, ll_f = float(np.mean(flow0.log_prob(x_test))), float(np.mean(flow.log_prob(x_test)))
+    gx, gy = np.linspace(*box[0], 150), np.linspace(*box[1], 120)
+    X, Y = np.meshgrid(gx, gy)
+    pts = np.column_stack([X.ravel(), Y.ravel()])
+    fig, ax = plt.subplots(1, 4, figsize=(14, 3.2))
+    for a, dens, title in ((ax[0], np.exp(flow0.log_prob(pts)), f"flow at start (test log-lik {ll_f0:.3f})"),
+                           (ax[1], np.exp(flow.log_prob(pts)), f"flow after FCE (test log-lik {ll_f:.3f})"),
+                           (ax[2], np.exp(-model.energy(pts) - c), f"EBM exp(−E − c) (test log-lik {ll_ebm:.3f})")):
+        a.contourf(X, Y, dens.reshape(X.shape), levels=30, cmap="viridis")
+        a.scatter(x[:300, 0], x[:300, 1], s=1, color="w", alpha=0.5)
+        a.set_title(title)
+        a.set_aspect("equal")
+        a.set_xticks([])
+        a.set_yticks([])
+    k = max(1, len(losses) // 100)
+    sm = np.convolve(losses, np.ones(k) / k, mode="valid")
+    ax[3].plot(np.arange(len(sm)) + k, sm, color="C0", label=f"NCE loss J (running mean of {k})")
+    ax[3].axhline(np.log(2.0), color="k", ls="--", lw=1, label="log 2: classes indistinguishable")
+    ax[3].set_xlabel("step")
+    ax[3].legend(fontsize=8)
+    ax[3].set_title("the flow pushes J up, the EBM down")
+    fig.suptitle(f"FCE on two moons (n = {n}, ν = 1): c = {c:.3f}, log Z of the EBM by quadrature = {lz_quad:.3f}",
+                 y=1.03)
+    return save(fig, out_dir, "fce_2d")
