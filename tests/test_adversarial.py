@@ -181,3 +181,20 @@ def test_bad_input(rng):
         adv.fit_fce(MODEL, q, np.zeros((4, 2)), rng, lr_flow=0.0)
     with pytest.raises(ValueError, match="data"):
         adv.fit_fce(MODEL, q, np.zeros(4), rng)
+
+
+@pytest.mark.statistical
+def test_bound_ascent_reaches_log_z(rng):
+    """Ascending the Monte Carlo bound over an affine flow (Adam, lr 0.02, 64 draws, 1500 steps)
+    closes the gap KL(q‖p) from its start (0.70 at q = N(0, I)) to below 0.01: the gradient's
+    variance vanishes as q → p (the zero-variance property), Adam's fixed step leaves ~1e-3."""
+    from ebm_ref.train import Adam
+
+    q = Flow([AffineFlow.identity(2)])
+    gap0 = MODEL.log_partition() - adv.variational_bound_exact(MODEL, q)
+    opt = Adam(lr=0.02)
+    for _ in range(1500):
+        _, g = adv.bound_grads_q(MODEL, q, 64, rng)
+        q = q.with_params(opt.step(q.params, {k: -v for k, v in g.items()}))
+    gap = MODEL.log_partition() - adv.variational_bound_exact(MODEL, q)
+    assert gap0 > 0.5 and 0.0 <= gap < 0.01
