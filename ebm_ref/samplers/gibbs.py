@@ -190,15 +190,19 @@ def _rbm_fast(W, b, c, v, beta, t0, t1, burn_in, thin, rng, out, gaussian_sigma=
     n, nv = v.shape
     nh = W.shape[1]
     neg_c, neg_b = -c, -b
-    A = np.empty((n, nh))
-    H = np.empty((n, nh))
-    U = np.empty((n, nh))
-    B = np.empty((n, nv))
-    UV = np.empty((n, nv))
-    if gaussian_sigma is not None:
+    # one workspace allocation per call (each large allocation is an mmap + page faults,
+    # which costs more than a whole sweep on a busy machine); the hidden states overwrite
+    # their uniforms in place, H = U
+    gauss = gaussian_sigma is not None
+    work = np.empty(2 * n * nh + (3 if gauss else 2) * n * nv)
+    A = work[:n * nh].reshape(n, nh)
+    U = H = work[n * nh:2 * n * nh].reshape(n, nh)
+    B = work[2 * n * nh:2 * n * nh + n * nv].reshape(n, nv)
+    UV = work[2 * n * nh + n * nv:2 * n * nh + 2 * n * nv].reshape(n, nv)
+    if gauss:
         s = gaussian_sigma
         s2 = s * s
-        Vs = np.empty((n, nv))
+        Vs = work[2 * n * nh + 2 * n * nv:].reshape(n, nv)
         if beta is not None:
             noise_scale = s[None, :] / np.sqrt(beta)          # σ_i/√β per row
     for t in range(t0 + 1, t1 + 1):
