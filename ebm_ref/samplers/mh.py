@@ -96,7 +96,7 @@ def _rwmh_kernel(form, x, e, h, gens, bounds, t0, t1, burn_in, thin, adapt, targ
                     if t >= burn_in:
                         n_acc[c] += 1
                 if adapt and t < burn_in:
-                    h[c] *= np.exp((alpha - target) / (t + 1.0) ** 0.6)
+                    h[c] *= np.exp((alpha - target) / (t + 1.0) ** ADAPT_KAPPA)
             if stop:
                 break
             s = t + 1
