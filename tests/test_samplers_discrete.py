@@ -647,3 +647,12 @@ def test_tempering_crosses_between_the_modes_of_a_bimodal_rbm(rng):
     assert stats.binomtest(k, 500, 0.7).pvalue > ALPHA
     plain = samplers.gibbs(m, x0, 250, rng)
     assert np.all(plain.samples.mean(axis=2) < 0.5)
+
+
+def test_gibbs_benchmark_runs_in_quick_mode():
+    # timing is never asserted; the benchmark must run and report finite ratios
+    from ebm_ref.benchmarks.gibbs import gibbs_rbm
+
+    rows = gibbs_rbm(quick=True)
+    assert rows[0].name.startswith("binary RBM block-Gibbs sweep / floor")
+    assert all(np.isfinite(r.ratio) for r in rows if "scikit-learn" not in r.name)
