@@ -47,11 +47,14 @@ def ais_rbm(quick: bool = False) -> list[Row]:
             np.exp(lv, out=lv)
             rng.random(out=uv)
 
-    repeat = 7 if not quick else 2
+    repeat = 9 if not quick else 2
     run_steps()
     run_floor()
-    t_step = best_time(run_steps, repeat=repeat) / steps
-    t_floor = best_time(run_floor, repeat=repeat) / steps
+    # interleaved, best of `repeat` each: a burst of load from other processes hits both alike
+    t_step = t_floor = float("inf")
+    for _ in range(repeat):
+        t_step = min(t_step, best_time(run_steps, repeat=1) / steps)
+        t_floor = min(t_floor, best_time(run_floor, repeat=1) / steps)
     ratio = t_step / t_floor
     return [Row(
         f"RBM AIS step / floor ({d}x{H}, {n} chains)", ratio, "<= 1.3",
