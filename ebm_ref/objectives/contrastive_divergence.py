@@ -76,12 +76,13 @@ def _mean_grad(model, x) -> dict:
 def _states_and_weights(model, bounds=None, n_quad: int = 4001):
     """Points and quadrature weights on which sums/integrals over x are exact (or nearly).
 
-    Binary models (with ``n_visible``, or a ``spins`` setting): every state, weight 1.
+    Binary RBMs: every visible state, weight 1.
     Continuous 1-D models: a fine composite Simpson rule on ``bounds``.
     """
+    from ..models.rbm import BernoulliRBM
     from ..partition import MAX_ENUMERATE_DIM, enumerate_states
 
-    if hasattr(model, "n_visible") and not hasattr(model, "sigma_") and type(model).__name__ == "BernoulliRBM":
+    if isinstance(model, BernoulliRBM):
         d = model.n_visible
         if d > MAX_ENUMERATE_DIM:
             raise ValueError(f"model: {d} visible units are too many to enumerate (limit {MAX_ENUMERATE_DIM})")
