@@ -50,9 +50,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
+from .numerics.special import softplus
 
 __all__ = [
-    "softplus",
     "GeometricPath",
     "RBMPath",
     "BaseRateRBM",
@@ -63,12 +63,6 @@ __all__ = [
 TRANSITIONS = ("mh", "mala", "hmc", "gibbs")
 _PROD_BLOCK = 1000
 LOG2 = np.log(2.0)
-
-
-def softplus(x):
-    """log(1 + e^x), stably: max(x, 0) + log1p(e^{-|x|})."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
 # ---------------------------------------------------------------- continuous path

@@ -18,6 +18,8 @@ import numpy as np
 from scipy import integrate
 
 from ._validate import as_float_array, check_positive_int
+from .numerics.enumeration import MAX_ENUMERATE_DIM, enumerate_states, log_partition_enumerate
+from .numerics.special import log_mean_exp, logsumexp
 
 __all__ = [
     "MAX_ENUMERATE_DIM",
@@ -27,22 +29,6 @@ __all__ = [
     "enumerate_states",
     "logsumexp",
 ]
-
-#: 2^24 ≈ 1.7e7 states: about a second of work and a 0.1 GB chunk budget at most.
-#: Beyond it enumeration is refused rather than left to exhaust time or memory.
-MAX_ENUMERATE_DIM = 24
-
-
-def logsumexp(a, axis=None):
-    """Stable log Σ exp(a) (max subtracted first); −inf for an empty or all −inf input."""
-    a = np.asarray(a, dtype=np.float64)
-    if a.size == 0:
-        return np.float64(-np.inf) if axis is None else np.full(np.delete(a.shape, axis), -np.inf)
-    m = np.max(a, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(divide="ignore"):
-        out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
-    return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
 
 
 def log_partition_exact(model) -> float:
@@ -115,63 +101,6 @@ def log_partition_quadrature(model, bounds, *, epsabs: float = 0.0, epsrel: floa
     return float(np.log(val) - E0), float(err / val)
 
 
-def enumerate_states(d: int, start: int = 0, stop: int | None = None) -> np.ndarray:
-    """The binary states with indices ``start..stop-1`` of {0,1}^d, as float rows.
-
-    Row k is the binary expansion of k, most significant bit first.
-    """
-    d = check_positive_int(d, "d", 1)
-    if d > MAX_ENUMERATE_DIM:
-        raise ValueError(f"d: enumerating 2^{d} states is refused (limit d <= {MAX_ENUMERATE_DIM})")
-    stop = 2**d if stop is None else stop
-    k = np.arange(start, stop, dtype=np.int64)
-    shifts = np.arange(d - 1, -1, -1, dtype=np.int64)
-    return ((k[:, None] >> shifts) & 1).astype(np.float64)
-
-
-def log_partition_enumerate(energy_fn: Callable, d: int, *, chunk: int = 1 << 16,
-                            max_dim: int = MAX_ENUMERATE_DIM) -> float:
-    r"""log Z = log Σ_{x∈{0,1}^d} exp(−E(x)), summed in chunks.
-
-    Parameters
-    ----------
-    energy_fn : callable or Energy
-        ``E`` on an ``(m, d)`` batch of 0/1 floats, returning ``(m,)``.
-    d : int
-        Number of binary units; refused above ``max_dim`` (default
-        :data:`MAX_ENUMERATE_DIM`) with a ``ValueError``.
-    chunk : int
-        States per batch; memory is O(chunk · d).
-
-    Notes
-    -----
-    A running log-sum-exp: with :math:`m` the largest −E seen so far and
-    :math:`s = \sum e^{-E-m}`, each chunk updates :math:`m' = \max(m, m_c)`,
-    :math:`s' = s e^{m-m'} + s_c e^{m_c-m'}`; log Z = m + log s.
-    """
-    E, _ = _energy_fn(energy_fn, d)
-    d = check_positive_int(d, "d", 1)
-    if d > max_dim:
-        raise ValueError(
-            f"d: enumerating 2^{d} states is refused (limit d <= {max_dim}); "
-            "estimate log Z with partition.ais instead"
-        )
-    chunk = check_positive_int(chunk, "chunk", 1)
-    m, s = -np.inf, 0.0
-    total = 2**d
-    for start in range(0, total, chunk):
-        x = enumerate_states(d, start, min(total, start + chunk))
-        neg = -np.asarray(E(x), dtype=np.float64)
-        if neg.shape != (x.shape[0],):
-            raise ValueError(f"energy_fn: expected shape ({x.shape[0]},), got {neg.shape}")
-        if np.any(np.isnan(neg)):
-            raise FloatingPointError("energy_fn returned NaN during enumeration")
-        mc = float(np.max(neg))
-        mn = max(m, mc)
-        s = (s * np.exp(m - mn) if np.isfinite(m) else 0.0) + float(np.sum(np.exp(neg - mn)))
-        m = mn
-    return float(m + np.log(s))
-
 
 # =============================================================================
 # Estimators: importance sampling, annealed importance sampling, reverse AIS.
@@ -198,12 +127,6 @@ __all__ += [
     "base_rate_rbm",
     "log_likelihood",
 ]
-
-
-def log_mean_exp(lw) -> float:
-    r""":math:`\log\frac1n\sum_i e^{\ell_i}` of log-weights :math:`\ell`, stably."""
-    lw = np.asarray(lw, dtype=np.float64)
-    return float(logsumexp(lw) - np.log(lw.size))
 
 
 def log_weight_stderr(lw) -> float:

@@ -4,7 +4,8 @@ import pytest
 
 from ebm_ref.check import check_energy, complex_step, richardson
 from ebm_ref.models import MLPEnergy
-from ebm_ref.models.mlp import ACTIVATIONS, MLPMap, activation, sigmoid, softplus
+from ebm_ref.models.mlp import ACTIVATIONS, MLPMap, activation
+from ebm_ref.numerics import sigmoid, softplus
 
 ACTS = ["tanh", "softplus", "sigmoid", "silu"]
 # Acceptance bound of the issue: analytic derivatives against finite differences of the

@@ -80,7 +80,7 @@ def test_enumeration_equals_brute_force(rng):
     for chunk in (7, 100, 1 << 16):
         assert abs(P.log_partition_enumerate(E, d, chunk=chunk) - brute) < ENUM_TOL
     np.testing.assert_array_equal(P.enumerate_states(d), states)
-    np.testing.assert_array_equal(P.enumerate_states(d, 5, 9), states[5:9])
+    np.testing.assert_array_equal(P.enumerate_states(d, start=5, stop=9), states[5:9])
 
 
 @pytest.mark.exact

@@ -159,7 +159,7 @@ def test_check_energy_bernoulli_relaxed(rng, shape):
 
 @pytest.mark.exact
 def test_softplus_stable_at_extremes():
-    from ebm_ref.models.rbm import sigmoid, softplus
+    from ebm_ref.numerics import sigmoid, softplus
 
     z = np.array([-800.0, -30.0, 0.0, 30.0, 800.0])
     # scipy's logaddexp / expit evaluate the same functions by other formulas: a few ulps apart.
@@ -463,7 +463,7 @@ def test_dbn_bad_input(rng):
 @pytest.mark.exact
 def test_expectation_by_enumeration_independent_bits(rng):
     # E(x) = −θ·x factorizes: log Z = Σ softplus(θ_i), E[x_i] = σ(θ_i), E[x_i x_j] = σ_i σ_j (i ≠ j)
-    from ebm_ref.models.rbm import expectation_by_enumeration
+    from ebm_ref.numerics import expectation_by_enumeration
 
     theta = rng.standard_normal(6)
     lz, m = expectation_by_enumeration(lambda x: x @ theta, lambda x, w: {"x": w @ x, "xx": (x * w[:, None]).T @ x},
@@ -480,7 +480,7 @@ def test_expectation_by_enumeration_independent_bits(rng):
 
 @pytest.mark.derivative
 def test_softplus_and_sigmoid_are_complex_step_safe():
-    from ebm_ref.models.rbm import sigmoid, softplus
+    from ebm_ref.numerics import sigmoid, softplus
 
     z = np.array([-40.0, -3.0, -1e-3, 0.0, 2.0, 35.0])
     h = 1e-30

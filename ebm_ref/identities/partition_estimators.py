@@ -12,6 +12,7 @@ import numpy as np
 from scipy import integrate
 
 from .. import partition as P
+from ..numerics import sigmoid
 from ..models import BernoulliRBM, Gaussian, GaussianMixture, WarpedGaussian
 from ..verify import identity
 
@@ -87,10 +88,6 @@ _BETAS = P.linear_schedule(5)
 _AIS_N, _AIS_R = 10, 400
 
 
-def _sigmoid(z):
-    return np.exp(-np.logaddexp(0.0, -z))
-
-
 def _ais_path_moments(model, b_A, betas):
     r"""E[w] and E[w²] of one AIS chain, summed exactly over every path of visible states.
 
@@ -109,9 +106,9 @@ def _ais_path_moments(model, b_A, betas):
         return P.logsumexp(neg, axis=1)
 
     def T(beta):
-        ph = _sigmoid(beta * (c + V @ W))                               # p(h_j=1|v), (2^d, H)
+        ph = sigmoid(beta * (c + V @ W))                               # p(h_j=1|v), (2^d, H)
         Ph = np.prod(np.where(Hs[None] == 1, ph[:, None], 1 - ph[:, None]), axis=2)    # (2^d, 2^H)
-        pv = _sigmoid((1 - beta) * b_A + beta * (b + Hs @ W.T))          # p(v_i=1|h), (2^H, d)
+        pv = sigmoid((1 - beta) * b_A + beta * (b + Hs @ W.T))          # p(v_i=1|h), (2^H, d)
         Pv = np.prod(np.where(V[None] == 1, pv[:, None], 1 - pv[:, None]), axis=2)     # (2^H, 2^d)
         return Ph @ Pv
 

@@ -31,8 +31,9 @@ import numpy as np
 from .. import params as _params
 from .._validate import as_batch, as_float_array, as_generator, check_positive_int
 from ..energy import Energy
-from ..partition import MAX_ENUMERATE_DIM, enumerate_states, log_partition_enumerate, logsumexp
-from .rbm import expectation_by_enumeration, sigmoid
+from ..numerics.enumeration import (MAX_ENUMERATE_DIM, enumerate_states, expectation_by_enumeration,
+                                    log_partition_enumerate)
+from ..numerics.special import logsumexp, sigmoid
 
 __all__ = ["BoltzmannMachine", "ising_as_binary"]
 

@@ -26,7 +26,8 @@ import numpy as np
 
 from .._validate import as_generator, check_positive_int
 from ..energy import Energy
-from .mlp import Activation, MLPMap, _layers_from_params, sigmoid, softplus
+from ..numerics.special import sigmoid, softplus
+from .mlp import Activation, MLPMap, _layers_from_params
 
 __all__ = ["ReconstructionEnergy", "DiscriminatorEnergy"]
 

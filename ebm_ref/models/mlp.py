@@ -54,39 +54,12 @@ import numpy as np
 
 from .._validate import as_float_array, as_generator
 from ..energy import Energy
+from ..numerics.special import sigmoid, softplus
 
-__all__ = ["ACTIVATIONS", "Activation", "MLPMap", "MLPEnergy", "activation", "sigmoid", "softplus"]
+__all__ = ["ACTIVATIONS", "Activation", "MLPMap", "MLPEnergy", "activation"]
 
 
 # --------------------------------------------------------------- activations
-def sigmoid(a):
-    r"""Logistic function :math:`1/(1+e^{-a})`, stable for large |a|, analytic (complex input allowed).
-
-    The branch is chosen by the real part: :math:`1/(1+e^{-a})` when Re a ≥ 0 and
-    :math:`e^{a}/(1+e^{a})` otherwise, so that no exponential overflows.
-    """
-    a = np.asarray(a)
-    out = np.empty_like(a, dtype=np.result_type(a, np.float64))
-    pos = a.real >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-a[pos]))
-    e = np.exp(a[~pos])
-    out[~pos] = e / (1.0 + e)
-    return out
-
-
-def softplus(a):
-    r"""Softplus :math:`\log(1+e^{a})`, stable and analytic.
-
-    Re a > 0: :math:`a + \log(1+e^{-a})`; otherwise :math:`\log(1+e^{a})`.
-    """
-    a = np.asarray(a)
-    out = np.empty_like(a, dtype=np.result_type(a, np.float64))
-    pos = a.real > 0
-    out[pos] = a[pos] + np.log1p(np.exp(-a[pos]))
-    out[~pos] = np.log1p(np.exp(a[~pos]))
-    return out
-
-
 class Activation:
     r"""An elementwise nonlinearity σ with its first three derivatives.
 

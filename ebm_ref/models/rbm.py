@@ -58,47 +58,17 @@ import numpy as np
 
 from .._validate import as_batch, as_float_array, as_generator, check_binary, check_positive_int
 from ..energy import Energy
-from ..partition import MAX_ENUMERATE_DIM, enumerate_states, log_partition_enumerate, logsumexp
+from ..numerics.enumeration import (MAX_ENUMERATE_DIM, enumerate_states, expectation_by_enumeration,
+                                    log_partition_enumerate)
+from ..numerics.special import logsumexp, sigmoid, softplus
 
 __all__ = [
     "BernoulliRBM",
     "GaussianBernoulliRBM",
     "DeepBeliefNet",
-    "softplus",
-    "sigmoid",
-    "expectation_by_enumeration",
 ]
 
 LOG_2PI = np.log(2.0 * np.pi)
-
-
-# --------------------------------------------------------------- scalar maps
-def softplus(z):
-    r"""softplus(z) = log(1 + e^z), stable for any real part, analytic (complex-step safe).
-
-    For Re z > 0 it is computed as :math:`z + \log(1 + e^{-z})`, otherwise as
-    :math:`\log(1 + e^{z})`; each branch is an analytic function of z, so a complex
-    step (which never changes the branch) differentiates it exactly.
-    """
-    z = np.asarray(z)
-    out = np.empty_like(z, dtype=np.complex128 if np.iscomplexobj(z) else np.float64)
-    pos = z.real > 0
-    zp, zn = z[pos], z[~pos]
-    out[pos] = zp + np.log1p(np.exp(-zp))
-    out[~pos] = np.log1p(np.exp(zn))
-    return out
-
-
-def sigmoid(z):
-    r"""σ(z) = 1/(1 + e^{−z}) = d softplus/dz, stable for any real part, analytic."""
-    z = np.asarray(z)
-    out = np.empty_like(z, dtype=np.complex128 if np.iscomplexobj(z) else np.float64)
-    pos = z.real > 0
-    zp, zn = z[pos], z[~pos]
-    out[pos] = 1.0 / (1.0 + np.exp(-zp))
-    e = np.exp(zn)
-    out[~pos] = e / (1.0 + e)
-    return out
 
 
 # ------------------------------------------- the shared softplus term T(v)
@@ -187,47 +157,6 @@ def _soft_grad_hvp(v, a, W, s, z):
 
 
 # ------------------------------------------------------ enumeration helper
-def expectation_by_enumeration(neg_energy: Callable, statistics: Callable, d: int, *,
-                               chunk: int = 1 << 14, what: str = "d") -> tuple[float, dict]:
-    r"""log Z and exact expectations :math:`E_p[T(x)]` over x ∈ {0,1}^d.
-
-    Parameters
-    ----------
-    neg_energy : callable
-        ``(m, d) -> (m,)``, the unnormalized log-probability −E(x).
-    statistics : callable
-        ``(x, w) -> dict``: for a chunk of states x ``(m, d)`` and their probabilities
-        w ``(m,)``, the weighted sums :math:`\sum_k w_k T(x_k)` (written by the caller
-        as matrix products, so no ``(m, ...)`` array of outer products is formed).
-    d : int
-        Number of binary units; refused above :data:`~ebm_ref.partition.MAX_ENUMERATE_DIM`.
-
-    Returns
-    -------
-    log_z : float
-    expectations : dict
-        :math:`\sum_x p(x) T(x)` with :math:`p(x) = e^{-E(x)-\log Z}`.
-
-    Notes
-    -----
-    Two passes over the states in chunks: the first computes log Z
-    (:func:`ebm_ref.partition.log_partition_enumerate`), the second accumulates
-    :math:`\sum_x e^{-E(x)-\log Z} T(x)`; memory stays O(chunk · d).
-    """
-    if d > MAX_ENUMERATE_DIM:
-        raise ValueError(f"{what}: exact enumeration of 2^{d} states is refused "
-                         f"(limit {MAX_ENUMERATE_DIM} units); use a sampler or partition.ais")
-    log_z = log_partition_enumerate(lambda x: -neg_energy(x), d)
-    acc: dict = {}
-    total = 2**d
-    for start in range(0, total, chunk):
-        x = enumerate_states(d, start, min(total, start + chunk))
-        w = np.exp(neg_energy(x) - log_z)
-        for k, t in statistics(x, w).items():
-            acc[k] = acc.get(k, 0.0) + t
-    return log_z, acc
-
-
 def _check_layer_size(d: int, what: str) -> None:
     if d > MAX_ENUMERATE_DIM:
         raise ValueError(

@@ -70,19 +70,14 @@ from scipy.special import expit, logsumexp
 
 from .. import params as _params
 from .._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
+from ..numerics.special import softplus
 
 __all__ = [
-    "softplus", "bayes_optimal_classifier", "bayes_optimal_logit", "model_log_prob", "logit",
+    "bayes_optimal_classifier", "bayes_optimal_logit", "model_log_prob", "logit",
     "discriminator", "classification_log_likelihood", "loss_probability_form", "loss",
     "bayes_optimal_loss", "population_loss_quadrature", "asymptotic_covariance", "fit", "NCEResult",
     "objective", "check_noise",
 ]
-
-
-def softplus(a):
-    r"""Stable :math:`\log(1+e^a) = \max(a,0) + \log(1+e^{-|a|})`."""
-    a = np.asarray(a, dtype=np.float64)
-    return np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a)))
 
 
 # ------------------------------------------------------------- input checks

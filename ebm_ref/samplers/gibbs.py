@@ -51,6 +51,8 @@ from numba import njit, prange
 
 from .._validate import as_batch, as_float_array, check_binary, check_positive_int
 from ..energy import Energy
+from ..numerics.enumeration import SPIN_VALUES as _SPINS, enumerate_states, state_index
+from ..numerics.special import sigmoid
 from . import _common
 from ._common import make_chains
 
@@ -71,7 +73,6 @@ __all__ = [
 #: Largest number of units for which the exact transition matrices are built (2^d states squared).
 MAX_EXACT_UNITS = 12
 
-_SPINS = {"binary": (0.0, 1.0), "ising": (-1.0, 1.0)}
 
 
 # ====================================================================== dispatch
@@ -155,13 +156,6 @@ def _gbrbm_arrays(model):
 
 
 # ============================================================== small helpers
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    r"""σ(a) = 1/(1+e^{−a}), evaluated without overflow (e^{−|a|} only)."""
-    a = np.asarray(a, dtype=np.float64)
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
 def _sigmoid_inplace(a: np.ndarray) -> np.ndarray:
     r"""a ← σ(−a) = 1/(1+e^{a}) in place (the fast path stores the *negated* field).
 
@@ -256,7 +250,7 @@ def _rbm_reference(model, fam, v, t0, t1, burn_in, thin, rng, out):
 
 def _prob_h_given_v(W, c, v_scaled):
     r"""p(h_j = 1 | v) = σ(c_j + Σ_i W_ij ṽ_i), with ṽ = v (binary) or v/σ² (Gaussian–Bernoulli)."""
-    return _sigmoid(v_scaled @ W + c)
+    return sigmoid(v_scaled @ W + c)
 
 
 # ========================== Boltzmann machine: jitted single-site kernels
@@ -369,7 +363,7 @@ def _site_gibbs_numpy(model, lo, hi, x, t0, t1, burn_in, thin, gens, bounds, out
                 x_lo[:, i] = lo
                 e_hi = _energy_checked(model, x_hi, "gibbs", t, c0)
                 e_lo = _energy_checked(model, x_lo, "gibbs", t, c0)
-                p1 = _sigmoid(e_lo - e_hi)
+                p1 = sigmoid(e_lo - e_hi)
                 u = g.random(c1 - c0)
                 xs[:, i] = np.where(u < p1, hi, lo)
             if t > burn_in and (t - burn_in) % thin == 0:
@@ -565,7 +559,7 @@ def conditional_probabilities(model, x, *, spins=None) -> np.ndarray:
         x_hi[:, i] = hi
         x_lo = x.copy()
         x_lo[:, i] = lo
-        p[:, i] = _sigmoid(model.energy(x_lo) - model.energy(x_hi))
+        p[:, i] = sigmoid(model.energy(x_lo) - model.energy(x_hi))
     return p
 
 
@@ -630,37 +624,6 @@ def spin_flip_metropolis(model, x0, n_steps, rng, burn_in=0, thin=1, *, scan="ra
 
 
 # ============================================= exact matrices on small spaces
-def enumerate_states(d: int, spins: str = "binary") -> np.ndarray:
-    """All 2^d states, shape (2^d, d); row k is the binary expansion of k (first unit most significant).
-
-    Ising states map bit 0 → −1 and bit 1 → +1.
-    """
-    d = check_positive_int(d, "d", 1)
-    if d > MAX_EXACT_UNITS:
-        raise ValueError(f"d: exact matrices are built for at most {MAX_EXACT_UNITS} units, got {d}")
-    if spins not in _SPINS:
-        raise ValueError(f"spins: expected 'binary' or 'ising', got {spins!r}")
-    k = np.arange(2**d, dtype=np.int64)
-    bits = ((k[:, None] >> np.arange(d - 1, -1, -1)) & 1).astype(np.float64)
-    lo, hi = _SPINS[spins]
-    return lo + (hi - lo) * bits
-
-
-def state_index(x, spins: str = "binary") -> np.ndarray:
-    """Index k of each row of x in :func:`enumerate_states` order (first unit most significant)."""
-    if spins not in _SPINS:
-        raise ValueError(f"spins: expected 'binary' or 'ising', got {spins!r}")
-    lo, hi = _SPINS[spins]
-    x = as_batch(x, None, "x")
-    if x.shape[1] > 62:
-        raise ValueError(f"x: at most 62 units fit an int64 index, got {x.shape[1]}")
-    if not np.all((x == lo) | (x == hi)):
-        raise ValueError(f"x: {spins} units must be {lo:g} or {hi:g}")
-    bits = ((x - lo) / (hi - lo)).astype(np.int64)
-    d = x.shape[1]
-    return bits @ (1 << np.arange(d - 1, -1, -1, dtype=np.int64))
-
-
 def _softmax_neg(E):
     a = -np.asarray(E, dtype=np.float64)
     a = a - a.max()
@@ -754,7 +717,7 @@ def _site_matrices(model, fam, spins, kind):
         P = np.zeros((n, n))
         if kind == "gibbs":
             # p(x_i = s | x_{-i}) = e^{-E(x_i=s)} / (e^{-E(x_i=s0)} + e^{-E(x_i=s1)})
-            p_stay = _sigmoid(E[flip] - E)                     # e^{-E(x)} / (e^{-E(x)} + e^{-E(flip x)})
+            p_stay = sigmoid(E[flip] - E)                     # e^{-E(x)} / (e^{-E(x)} + e^{-E(flip x)})
             P[np.arange(n), np.arange(n)] = p_stay
             P[np.arange(n), flip] = 1.0 - p_stay
         else:

@@ -94,7 +94,7 @@ def _tempered_free_energy(model, fam, v, beta):
     """:func:`tempered_free_energy` without the input checks (the sampler's inner loop)."""
     bcol = beta[..., None] if beta.ndim else beta
     if fam in ("rbm", "gbrbm"):
-        from ..models.rbm import softplus
+        from ..numerics.special import softplus
 
         W, b, c = _rbm_arrays(model)
         if fam == "rbm":
