@@ -69,6 +69,10 @@ def chi2_pvalue(idx, pi):
     n = idx.size
     obs = np.bincount(idx, minlength=pi.size).astype(float)
     exp = n * pi
+    # a state of probability exactly 0 must never be visited; it then carries no χ² term
+    zero = pi == 0
+    assert not np.any(obs[zero]), "a state of probability 0 was visited"
+    obs, exp = obs[~zero], exp[~zero]
     small = exp < 5
     if small.any():
         obs = np.append(obs[~small], obs[small].sum())
@@ -660,3 +664,191 @@ def test_gibbs_benchmark_runs_in_quick_mode():
     rows = gibbs_rbm(quick=True)
     assert rows[0].name.startswith("binary RBM block-Gibbs sweep / floor")
     assert all(np.isfinite(r.ratio) for r in rows if "scikit-learn" not in r.name)
+
+
+# ================================================= the steps, one per transition
+@pytest.mark.statistical
+def test_rbm_block_gibbs_step_matches_matrix_rows(rng):
+    # false-positive rate ALPHA overall: 3 starting states × 2 temperatures, each χ² at ALPHA/6.
+    # The tempered step (β per row) must follow the sweep matrix of the RBM (βW, βb, βc).
+    m = rbm(rng, 3, 3, scale=1.5)
+    X = enumerate_states(3)
+    for beta in (1.0, 0.4):
+        P = M.transition_matrix_block_gibbs(BernoulliRBM(*(beta * m.params[k] for k in "Wbc")))
+        for k in (0, 3, 6):
+            v = np.repeat(X[k:k + 1], 20000, axis=0)
+            v_new, h = G.rbm_block_gibbs_step(rng, v, m, beta=np.full(20000, beta) if beta != 1.0 else None)
+            assert h.shape == (20000, 3) and set(np.unique(h)) <= {0.0, 1.0}
+            assert chi2_pvalue(state_index(v_new), P[k]) > ALPHA / 6
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("spins", ["binary", "ising"])
+def test_site_gibbs_and_spin_flip_steps_match_matrix_rows(rng, spins):
+    # false-positive rate ALPHA overall per parametrisation: 3 χ² tests at ALPHA/3
+    m = bm(rng, 4, spins, scale=0.8)
+    X = enumerate_states(4, spins)
+    x = np.repeat(X[[9]], 20000, axis=0)
+    x_new, p = G.site_gibbs_step(rng, x, m)
+    assert p.shape == (20000, 4) and np.all((p > 0) & (p < 1))
+    assert chi2_pvalue(state_index(x_new, spins), M.transition_matrix_site_gibbs(m)[9]) > ALPHA / 3
+    for scan in ("random", "systematic"):
+        state, n_acc = G.spin_flip_step(rng, G.spin_flip_init(x, m), m, scan=scan)
+        assert np.array_equal(state.energy, m.energy(state.x)) and n_acc.shape == (20000,)
+        assert chi2_pvalue(state_index(state.x, spins), M.transition_matrix_spin_flip(m, scan=scan)[9]) > ALPHA / 3
+
+
+@pytest.mark.exact
+def test_steps_are_pure_and_reproducible(rng):
+    m, b = rbm(rng), bm(rng, 4)
+    v = (rng.random((7, 4)) < 0.5).astype(float)
+    v_copy = v.copy()
+    a1, h1 = G.rbm_block_gibbs_step(np.random.default_rng(3), v, m)
+    a2, h2 = G.rbm_block_gibbs_step(np.random.default_rng(3), v, m)
+    assert np.array_equal(v, v_copy) and np.array_equal(a1, a2) and np.array_equal(h1, h2)
+    s1, _ = G.site_gibbs_step(np.random.default_rng(4), v, b)
+    st = G.spin_flip_init(v, b)
+    f1, _ = G.spin_flip_step(np.random.default_rng(5), st, b)
+    assert np.array_equal(v, v_copy) and np.array_equal(st.x, v_copy)
+    assert np.array_equal(s1, G.site_gibbs_step(np.random.default_rng(4), v, b)[0])
+    assert np.array_equal(f1.x, G.spin_flip_step(np.random.default_rng(5), st, b)[0].x)
+
+
+@pytest.mark.exact
+def test_fast_block_gibbs_equals_the_step_with_per_row_beta(rng):
+    """The BLAS-buffered sweep and the step consume the same numbers: the same chains (tempered too)."""
+    for model, v in ((rbm(rng, 5, 4), (rng.random((12, 5)) < 0.5).astype(float)),
+                     (gbrbm(rng), rng.normal(size=(12, 3)))):
+        beta = rng.uniform(0.1, 1.0, 12)
+        for bt in (None, beta):
+            fast = G.FastBlockGibbs(model, 12, beta=bt)
+            r1, r2 = np.random.default_rng(8), np.random.default_rng(8)
+            x_fast, x_step = v.copy(), v.copy()
+            for _ in range(5):
+                fast.sweep(r1, x_fast)
+                x_step = G.rbm_block_gibbs_step(r2, x_step, model, beta=bt)[0]
+            assert np.max(np.abs(x_fast - x_step)) < 1e-12   # binary: equal; Gaussian: rounding of b + W h
+
+
+@pytest.mark.exact
+def test_tempering_numpy_backend_gives_the_same_chains(rng):
+    m, g, b = rbm(rng, 4, 3), gbrbm(rng), bm(rng, 4, "ising")
+    betas = [0.3, 0.6, 1.0]
+    cases = [(m, (rng.random((20, 4)) < 0.5).astype(float)), (g, rng.normal(size=(20, 3))),
+             (b, np.where(rng.random((20, 4)) < 0.5, 1.0, -1.0))]
+    for model, x0 in cases:
+        a = samplers.tempering(model, x0, 6, 2, betas=betas, burn_in=1, thin=2)
+        c = samplers.tempering(model, x0, 6, 2, betas=betas, burn_in=1, thin=2, backend="numpy")
+        assert np.max(np.abs(a.samples - c.samples)) < 1e-12
+        assert np.array_equal(a.extras["swap_rate"], c.extras["swap_rate"], equal_nan=True)
+    with pytest.raises(ValueError, match="backend"):
+        samplers.tempering(m, cases[0][1], 3, 0, betas=betas, backend="numba")
+    with pytest.raises(ValueError, match="backend"):
+        samplers.tempering(m, cases[0][1], 3, 0, betas=betas, backend="jax")
+
+
+def test_gibbs_k_returns_chains_with_named_extras(rng):
+    m, b = rbm(rng), bm(rng, 4)
+    x0 = (rng.random((6, 4)) < 0.5).astype(float)
+    ch = samplers.gibbs_k(m, x0, 3, 1)
+    assert ch.samples.shape == (1, 6, 4) and ch.settings["k"] == 3
+    assert np.array_equal(ch.last, samplers.gibbs(m, x0, 3, 1).last)
+    assert np.allclose(ch.extras["prob_h_given_v"], m.prob_h_given_v(ch.last), rtol=1e-15, atol=0)
+    cb = samplers.gibbs_k(b, x0, 2, 1)
+    assert np.allclose(cb.extras["prob_unit_given_rest"], b.conditional_prob(cb.last), rtol=1e-12, atol=0)
+
+
+def test_steps_bad_input(rng):
+    m, b, g = rbm(rng), bm(rng, 4), gbrbm(rng)
+    v = np.zeros((3, 4))
+    with pytest.raises(ValueError, match="model"):
+        G.rbm_block_gibbs_step(rng, v, b)
+    with pytest.raises(ValueError, match="beta"):
+        G.rbm_block_gibbs_step(rng, v, m, beta=np.ones(2))
+    with pytest.raises(ValueError, match="beta"):
+        G.rbm_block_gibbs_step(rng, v, m, beta=0.0)
+    with pytest.raises(ValueError, match="0 or 1"):
+        G.rbm_block_gibbs_step(rng, np.full((3, 4), 0.5), m)
+    with pytest.raises(ValueError, match="rng"):
+        G.rbm_block_gibbs_step(None, v, m)
+    with pytest.raises(ValueError, match="model"):
+        G.FastBlockGibbs(b, 3)
+    with pytest.raises(ValueError, match="beta"):
+        G.FastBlockGibbs(m, 3, beta=[0.5, 1.0])
+    with pytest.raises(ValueError, match="beta"):
+        G.FastBlockGibbs(g, 2, beta=[0.5, 1.5])
+    with pytest.raises(ValueError, match="n"):
+        G.FastBlockGibbs(m, 0)
+    with pytest.raises(ValueError, match="RBM"):
+        G.site_gibbs_step(rng, v, m)
+    with pytest.raises(ValueError, match="binary units"):
+        G.site_gibbs_step(rng, np.full((3, 4), 2.0), b)
+    with pytest.raises(ValueError, match="step"):
+        G.site_gibbs_step(rng, v, b, step=-1)
+    with pytest.raises(ValueError, match="RBM"):
+        G.spin_flip_init(v, m)
+    with pytest.raises(ValueError, match="state"):
+        G.spin_flip_step(rng, (v, np.zeros(3)), b)
+    with pytest.raises(ValueError, match="scan"):
+        G.spin_flip_step(rng, G.spin_flip_init(v, b), b, scan="diagonal")
+    with pytest.raises(ValueError, match="energy"):
+        G.spin_flip_step(rng, G.SpinFlipState(v, np.zeros(2)), b)
+    with pytest.raises(ValueError, match="first_chain"):
+        G.spin_flip_step(rng, G.spin_flip_init(v, b), b, first_chain=-2)
+
+
+def test_dispatch_helpers_bad_input(rng):
+    m, b = rbm(rng), bm(rng, 4, "ising")
+    assert [G.model_family(x) for x in (m, gbrbm(rng), b, UserBM(np.zeros((2, 2)), np.zeros(2)))] == \
+        ["rbm", "gbrbm", "bm", "energy"]
+    with pytest.raises(ValueError, match="model"):
+        G.model_family("rbm")
+    assert G.unit_values(b) == (-1.0, 1.0) and G.unit_values(m) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="spins"):
+        G.unit_values(b, "binary")
+    with pytest.raises(ValueError, match="backend"):
+        G.check_backend("cuda", "bm")
+    with pytest.raises(ValueError, match="numba"):
+        G.check_backend("numba", "rbm")
+    with pytest.raises(ValueError, match="spins"):
+        G.check_start(m, np.zeros((2, 4)), spins="ising")
+    with pytest.raises(ValueError, match="Ising units"):
+        G.check_start(b, np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="x0"):
+        G.check_start(m, np.zeros((2, 3)))
+
+
+def test_swap_log_ratio(rng):
+    # exact: the RBM form (tempered free energies) equals the enumerated log ratio; bad input
+    m = rbm(rng, 3, 2)
+    V, H = enumerate_states(3), enumerate_states(2)
+
+    def log_pi(beta):                                         # log π̃_β(v) by summing e^{−βE(v,h)} over h
+        return np.log(np.exp(-beta * M.rbm_joint_energy(*(m.params[k] for k in "Wbc"), V, H)).sum(axis=1))
+
+    xi, xj = V, V[::-1]
+    idx_i, idx_j = np.arange(8), np.arange(8)[::-1]
+    expected = (log_pi(0.3)[idx_j] + log_pi(1.0)[idx_i]) - (log_pi(0.3)[idx_i] + log_pi(1.0)[idx_j])
+    assert np.allclose(T.swap_log_ratio(m, xi, xj, 0.3, 1.0), expected, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="beta_i"):
+        T.swap_log_ratio(m, xi, xj, 0.0, 1.0)
+    with pytest.raises(ValueError, match="beta_j"):
+        T.swap_log_ratio(m, xi, xj, 0.5, [1.0, 1.0])
+    with pytest.raises(ValueError, match="xj"):
+        T.swap_log_ratio(m, xi, xj[:3], 0.5, 1.0)
+    with pytest.raises(ValueError, match="0 or 1"):
+        T.swap_log_ratio(m, np.full((2, 3), 0.5), xj[:2], 0.5, 1.0)
+    with pytest.raises(ValueError, match="first"):
+        M.swap_transition_matrix(m, [0.5, 1.0], first=2)
+
+
+def test_sampler_modules_import_by_name_and_by_attribute():
+    import ebm_ref
+
+    for name in ("gibbs_sampling", "transition_matrices", "parallel_tempering"):
+        mod = importlib.import_module(f"ebm_ref.samplers.{name}")
+        assert getattr(ebm_ref.samplers, name) is mod
+    assert ebm_ref.samplers.transition_matrices.transition_matrix_block_gibbs is M.transition_matrix_block_gibbs
+    assert ebm_ref.samplers.gibbs_sampling.gibbs is samplers.gibbs
+    assert ebm_ref.samplers.parallel_tempering.tempering is samplers.tempering
+    assert set(samplers.__all__) <= set(dir(samplers))
