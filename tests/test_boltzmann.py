@@ -195,3 +195,14 @@ def test_bad_input(rng):
     for call in (big.log_partition, big.moments, big.marginals, lambda: big.sample(2, rng)):
         with pytest.raises(ValueError, match="refused"):
             call()
+
+
+def test_coupling_arrays_are_symmetrised_fresh_copies(rng):
+    A = rng.normal(size=(4, 4))
+    m = BoltzmannMachine(A + A.T - np.diag(np.diag(A + A.T)), rng.normal(size=4))
+    m2 = m.replace(J=m.params["J"] + np.diag(rng.normal(size=4)))   # a diagonal is allowed by replace
+    for model in (m, m2):
+        J, h = model.coupling_arrays()
+        assert J.flags.c_contiguous and h.flags.c_contiguous and J.flags.writeable and h.flags.writeable
+        assert np.array_equal(J, 0.5 * (model.params["J"] + model.params["J"].T)) and np.array_equal(h, model.params["h"])
+        assert not np.shares_memory(J, model.params["J"]) and not np.shares_memory(h, model.params["h"])

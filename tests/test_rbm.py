@@ -11,6 +11,7 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import expit, logsumexp
 
+from ebm_ref import samplers
 from ebm_ref.check import check_energy, richardson
 from ebm_ref.models import BernoulliRBM, DeepBeliefNet, GaussianBernoulliRBM
 from ebm_ref.partition import MAX_ENUMERATE_DIM
@@ -187,7 +188,7 @@ def test_gibbs_reaches_model_distribution(rng):
     rbm = random_rbm(rng, 3, 2, scale=0.5)
     n = 4000
     v0 = (rng.random((n, 3)) < 0.5).astype(float)
-    x = rbm.gibbs(v0, 60, rng)
+    x = samplers.gibbs(rbm, v0, 60, rng).last
     counts = np.bincount((x @ [4, 2, 1]).astype(int), minlength=8)
     p = np.exp(rbm.log_prob(all_states(3)))
     assert stats.chisquare(counts, n * p / p.sum()).pvalue > ALPHA
@@ -223,7 +224,7 @@ def test_bernoulli_rbm_bad_input(rng):
     for call in (lambda: rbm.energy(half), lambda: rbm.grad_x(half), lambda: rbm.log_prob(half),
                  lambda: rbm.log_likelihood(half), lambda: rbm.exact_grad_log_likelihood(half),
                  lambda: rbm.pseudo_log_likelihood(half), lambda: rbm.prob_h_given_v(half),
-                 lambda: rbm.joint_energy(half, ok_h), lambda: rbm.gibbs(half, 1, rng)):
+                 lambda: rbm.joint_energy(half, ok_h), lambda: rbm.sample_h_given_v(half, rng)):
         with pytest.raises(ValueError, match="0 or 1"):
             call()
     with pytest.raises(ValueError, match="0 or 1"):
@@ -238,8 +239,11 @@ def test_bernoulli_rbm_bad_input(rng):
         rbm.joint_energy(ok_v, np.zeros((3, 2)))
     with pytest.raises(ValueError, match="layer"):
         rbm.log_partition("both")
-    with pytest.raises(ValueError, match="n_steps"):
-        rbm.gibbs(ok_v, -1, rng)
+    for beta in (0.0, 1.5, np.nan, np.ones(3), np.ones((2, 1))):
+        with pytest.raises(ValueError, match="beta"):
+            rbm.sample_h_given_v(ok_v, rng, beta=beta)
+        with pytest.raises(ValueError, match="beta"):
+            rbm.sample_v_given_h(ok_h, rng, beta=beta)
     with pytest.raises(ValueError, match="rng"):
         rbm.sample_h_given_v(ok_v, None)
     with pytest.raises(ValueError, match="n"):
@@ -504,3 +508,40 @@ def test_dbn_layer_sizes_and_repr(rng):
     dbn = stack(rng, [5, 4, 3, 2])
     assert dbn.layer_sizes == (5, 4, 3, 2)
     assert "5, 4, 3, 2" in repr(dbn)
+
+
+@pytest.mark.exact
+def test_layer_arrays_are_fresh_contiguous_copies(rng):
+    rbm = random_rbm(rng, 4, 3)
+    g = GaussianBernoulliRBM(rng.normal(size=(3, 2)), rng.normal(size=3), rng.normal(size=2), np.array([0.5, 1.0, 2.0]))
+    for model, keys in ((rbm, "W b c".split()), (g, "W b c sigma".split())):
+        arrays = model.layer_arrays()
+        assert len(arrays) == len(keys)
+        for a, k in zip(arrays, keys):
+            assert a.dtype == np.float64 and a.flags.c_contiguous and a.flags.writeable
+            assert np.array_equal(a, model.params[k]) and not np.shares_memory(a, model.params[k])
+
+
+@pytest.mark.statistical
+def test_tempered_conditional_samplers_match_probabilities(rng):
+    # one β per row: Bernoulli frequencies against σ(β a) (z-test, Bonferroni over units and
+    # the two β values; false-positive rate ALPHA), and the Gaussian v | h variance σ²/β (the
+    # sample variance of n normals has sd σ²/β·√(2/n); 5 sd bound, false-positive rate < 1e-5).
+    rbm = random_rbm(rng, 3, 2, scale=1.5)
+    n = 6000
+    beta = np.repeat([0.3, 0.8], n // 2)
+    v = np.repeat(all_states(3)[[5]], n, axis=0)
+    h = np.repeat(all_states(2)[[2]], n, axis=0)
+    z_max = stats.norm.isf(ALPHA / (2 * 2 * (3 + 2)))
+    for draws, a in ((rbm.sample_h_given_v(v, rng, beta=beta), rbm.params["c"] + v[0] @ rbm.params["W"]),
+                     (rbm.sample_v_given_h(h, rng, beta=beta), rbm.params["b"] + rbm.params["W"] @ h[0])):
+        for bt in (0.3, 0.8):
+            rows = beta == bt
+            p = 1.0 / (1.0 + np.exp(-bt * a))
+            z = (draws[rows].mean(axis=0) - p) / np.sqrt(p * (1 - p) / rows.sum())
+            assert np.max(np.abs(z)) < z_max
+    g = GaussianBernoulliRBM(rng.normal(size=(2, 2)), rng.normal(size=2), rng.normal(size=2), np.array([0.5, 2.0]))
+    hg = np.repeat(all_states(2)[[1]], n, axis=0)
+    x = g.sample_v_given_h(hg, rng, beta=0.25)
+    var = g.params["sigma"] ** 2 / 0.25
+    assert np.all(np.abs(x.var(axis=0) - var) < 5 * var * np.sqrt(2.0 / n))

@@ -20,10 +20,10 @@ from ebm_ref.energy import Energy
 from ebm_ref.models import gaussian
 from ebm_ref.models.boltzmann import BoltzmannMachine
 from ebm_ref.models.rbm import BernoulliRBM, GaussianBernoulliRBM
-
-# the package attribute samplers.gibbs is the sampler function; the modules by import_module
-G = importlib.import_module("ebm_ref.samplers.gibbs")
-T = importlib.import_module("ebm_ref.samplers.tempering")
+from ebm_ref.numerics.enumeration import enumerate_states, state_index
+from ebm_ref.samplers import gibbs_sampling as G
+from ebm_ref.samplers import parallel_tempering as T
+from ebm_ref.samplers import transition_matrices as M
 
 #: Stationarity / detailed balance of exact matrices: sums of ≤ 256 products of probabilities.
 EXACT_TOL = 1e-12
@@ -61,7 +61,7 @@ class UserBM(Energy):
 
 def exact_states(pi, d, n, rng, spins="binary"):
     """n i.i.d. states of π by inverting the enumeration."""
-    return G.enumerate_states(d, spins)[rng.choice(pi.size, size=n, p=pi)]
+    return enumerate_states(d, spins)[rng.choice(pi.size, size=n, p=pi)]
 
 
 def chi2_pvalue(idx, pi):
@@ -69,6 +69,10 @@ def chi2_pvalue(idx, pi):
     n = idx.size
     obs = np.bincount(idx, minlength=pi.size).astype(float)
     exp = n * pi
+    # a state of probability exactly 0 must never be visited; it then carries no χ² term
+    zero = pi == 0
+    assert not np.any(obs[zero]), "a state of probability 0 was visited"
+    obs, exp = obs[~zero], exp[~zero]
     small = exp < 5
     if small.any():
         obs = np.append(obs[~small], obs[small].sum())
@@ -82,8 +86,8 @@ def chi2_pvalue(idx, pi):
 def test_block_gibbs_matrix_stationary(rng, joint):
     for _ in range(3):
         m = rbm(rng, 4, 3, scale=1.5)                        # 7 units; joint space 128 states
-        P = G.transition_matrix_block_gibbs(m, joint=joint)
-        pi = G.stationary_distribution(m, joint=joint)
+        P = M.transition_matrix_block_gibbs(m, joint=joint)
+        pi = M.stationary_distribution(m, joint=joint)
         assert np.allclose(P.sum(axis=1), 1.0, rtol=0, atol=EXACT_TOL)
         assert np.max(np.abs(pi @ P - pi)) < EXACT_TOL
 
@@ -92,19 +96,19 @@ def test_block_gibbs_matrix_stationary(rng, joint):
 def test_block_gibbs_matrix_equals_sigmoid_conditionals(rng):
     """Matrix from ratios of the joint = Σ_h p(h|v) p(v'|h) from the model's sigmoid conditionals."""
     m = rbm(rng, 3, 4)
-    V, H = G.enumerate_states(3), G.enumerate_states(4)
+    V, H = enumerate_states(3), enumerate_states(4)
     ph = m.prob_h_given_v(V)                                 # (8, 4)
     p_h = np.prod(np.where(H[None] == 1, ph[:, None], 1 - ph[:, None]), axis=2)   # p(h | v), (8, 16)
     pv = m.prob_v_given_h(H)
     p_v = np.prod(np.where(V[None] == 1, pv[:, None], 1 - pv[:, None]), axis=2)   # p(v' | h), (16, 8)
-    assert np.max(np.abs(G.transition_matrix_block_gibbs(m) - p_h @ p_v)) < EXACT_TOL
+    assert np.max(np.abs(M.transition_matrix_block_gibbs(m) - p_h @ p_v)) < EXACT_TOL
 
 
 @pytest.mark.exact
 def test_block_gibbs_visible_chain_is_reversible(rng):
     """P(v,v') = Σ_h p(h|v)p(v'|h) is reversible: π(v)P(v,v') = Σ_h p(v,h)p(v'|h) is symmetric."""
     m = rbm(rng, 4, 3, scale=1.5)
-    P, pi = G.transition_matrix_block_gibbs(m), G.stationary_distribution(m)
+    P, pi = M.transition_matrix_block_gibbs(m), M.stationary_distribution(m)
     F = pi[:, None] * P
     assert np.max(np.abs(F - F.T)) < EXACT_TOL
 
@@ -113,8 +117,8 @@ def test_block_gibbs_visible_chain_is_reversible(rng):
 @pytest.mark.parametrize("spins", ["binary", "ising"])
 def test_site_gibbs_matrix_stationary(rng, spins):
     m = bm(rng, 8, spins, scale=0.8)
-    P = G.transition_matrix_site_gibbs(m)
-    pi = G.stationary_distribution(m)
+    P = M.transition_matrix_site_gibbs(m)
+    pi = M.stationary_distribution(m)
     assert np.allclose(P.sum(axis=1), 1.0, rtol=0, atol=EXACT_TOL)
     assert np.max(np.abs(pi @ P - pi)) < EXACT_TOL
 
@@ -123,13 +127,13 @@ def test_site_gibbs_matrix_stationary(rng, spins):
 @pytest.mark.parametrize("spins", ["binary", "ising"])
 def test_spin_flip_detailed_balance(rng, spins):
     m = bm(rng, 8, spins, scale=0.8)
-    pi = G.stationary_distribution(m)
+    pi = M.stationary_distribution(m)
     for per_proposal in (True, False):
-        P = G.transition_matrix_spin_flip(m, scan="random", per_proposal=per_proposal)
+        P = M.transition_matrix_spin_flip(m, scan="random", per_proposal=per_proposal)
         F = pi[:, None] * P
         assert np.max(np.abs(F - F.T)) < EXACT_TOL
         assert np.max(np.abs(pi @ P - pi)) < EXACT_TOL
-    Ps = G.transition_matrix_spin_flip(m, scan="systematic")
+    Ps = M.transition_matrix_spin_flip(m, scan="systematic")
     assert np.max(np.abs(pi @ Ps - pi)) < EXACT_TOL
 
 
@@ -137,8 +141,8 @@ def test_spin_flip_detailed_balance(rng, spins):
 def test_systematic_sweep_is_stationary_but_not_reversible(rng):
     """The check has power: a product of reversible site kernels is generally not reversible."""
     m = bm(rng, 5, scale=1.0)
-    pi = G.stationary_distribution(m)
-    for P in (G.transition_matrix_site_gibbs(m), G.transition_matrix_spin_flip(m, scan="systematic")):
+    pi = M.stationary_distribution(m)
+    for P in (M.transition_matrix_site_gibbs(m), M.transition_matrix_spin_flip(m, scan="systematic")):
         F = pi[:, None] * P
         assert np.max(np.abs(pi @ P - pi)) < EXACT_TOL
         assert np.max(np.abs(F - F.T)) > 1e-4
@@ -147,22 +151,22 @@ def test_systematic_sweep_is_stationary_but_not_reversible(rng):
 @pytest.mark.exact
 def test_stationary_distribution_matches_log_partition(rng):
     m = bm(rng, 6, "ising")
-    X = G.enumerate_states(6, "ising")
-    assert np.allclose(G.stationary_distribution(m), np.exp(-m.energy(X) - m.log_partition()), rtol=1e-12, atol=0)
-    assert np.array_equal(G.state_index(X, "ising"), np.arange(64))
+    X = enumerate_states(6, "ising")
+    assert np.allclose(M.stationary_distribution(m), np.exp(-m.energy(X) - m.log_partition()), rtol=1e-12, atol=0)
+    assert np.array_equal(state_index(X, "ising"), np.arange(64))
 
 
 @pytest.mark.exact
 def test_tempering_swap_detailed_balance_and_round_stationary(rng):
     m = rbm(rng, 3, 2, scale=1.5)
     betas = np.array([0.25, 0.5, 1.0])
-    pi = T.tempered_product_distribution(m, betas)
-    S0, S1 = T.swap_transition_matrix(m, betas, 0), T.swap_transition_matrix(m, betas, 1)
+    pi = M.tempered_product_distribution(m, betas)
+    S0, S1 = M.swap_transition_matrix(m, betas, 0), M.swap_transition_matrix(m, betas, 1)
     for S in (S0, S1):
         F = pi[:, None] * S
         assert np.max(np.abs(F - F.T)) < EXACT_TOL
     # within-temperature Gibbs: the tempered RBM is the RBM with βW, βb, βc
-    Ps = [G.transition_matrix_block_gibbs(BernoulliRBM(*(beta * m.params[k] for k in "Wbc"))) for beta in betas]
+    Ps = [M.transition_matrix_block_gibbs(BernoulliRBM(*(beta * m.params[k] for k in "Wbc"))) for beta in betas]
     K = np.kron(np.kron(Ps[0], Ps[1]), Ps[2])
     for P in (K @ S0, K @ S1, K @ S0 @ K @ S1):
         assert np.max(np.abs(pi @ P - pi)) < EXACT_TOL
@@ -172,9 +176,9 @@ def test_tempering_swap_detailed_balance_and_round_stationary(rng):
 def test_tempered_free_energy_matches_enumeration(rng):
     """F_β(v) = −log Σ_h e^{−βE(v,h)}: softplus formula vs the enumerated joint (binary and GB)."""
     m = rbm(rng, 3, 3)
-    V, H = G.enumerate_states(3), G.enumerate_states(3)
+    V, H = enumerate_states(3), enumerate_states(3)
     for beta in (0.3, 1.0):
-        negE = -beta * G.rbm_joint_energy(*(m.params[k] for k in "Wbc"), V, H)
+        negE = -beta * M.rbm_joint_energy(*(m.params[k] for k in "Wbc"), V, H)
         assert np.allclose(T.tempered_free_energy(m, V, beta), -np.log(np.exp(negE).sum(axis=1)), rtol=1e-12, atol=1e-12)
     assert np.allclose(T.tempered_free_energy(m, V, 1.0), m.energy(V), rtol=1e-12, atol=1e-12)
     g = gbrbm(rng)
@@ -192,8 +196,10 @@ def test_rbm_fast_equals_reference(rng):
     assert a.samples.shape == (8, 300, 6)
     assert np.array_equal(a.samples, b.samples)
     assert np.array_equal(a.accept_rate, np.ones(300))
-    vk, ph = samplers.gibbs_k(m, v0, 3, 5)
-    vk2, ph2 = samplers.gibbs_k(m, v0, 3, 5, backend="numpy")
+    a, b = samplers.gibbs_k(m, v0, 3, 5), samplers.gibbs_k(m, v0, 3, 5, backend="numpy")
+    assert a.samples.shape == (1, 300, 6)
+    vk, ph = a.last, a.extras["prob_h_given_v"]
+    vk2, ph2 = b.last, b.extras["prob_h_given_v"]
     assert np.array_equal(vk, vk2) and np.allclose(ph, ph2, rtol=1e-14, atol=0)
     assert np.allclose(ph, m.prob_h_given_v(vk), rtol=1e-14, atol=0)
 
@@ -205,7 +211,8 @@ def test_gbrbm_fast_equals_reference(rng):
     a = samplers.gibbs(g, v0, 10, 3)
     b = samplers.gibbs(g, v0, 10, 3, backend="numpy")
     assert np.max(np.abs(a.samples - b.samples)) < 1e-12     # differ only by rounding of b + W h
-    vk, ph = samplers.gibbs_k(g, v0, 2, 9)
+    ch = samplers.gibbs_k(g, v0, 2, 9)
+    vk, ph = ch.last, ch.extras["prob_h_given_v"]
     assert np.allclose(ph, g.prob_h_given_v(vk), rtol=1e-13, atol=0)
 
 
@@ -234,7 +241,8 @@ def test_user_energy_gives_the_same_chains_as_the_jitted_bm(rng):
     assert np.array_equal(samplers.gibbs(m, x0, 8, 1).samples, samplers.gibbs(user, x0, 8, 1).samples)
     assert np.array_equal(samplers.spin_flip_metropolis(m, x0, 8, 1).samples,
                           samplers.spin_flip_metropolis(user, x0, 8, 1).samples)
-    xk, p = samplers.gibbs_k(user, x0, 2, 3)
+    ch = samplers.gibbs_k(user, x0, 2, 3)
+    xk, p = ch.last, ch.extras["prob_unit_given_rest"]
     assert np.allclose(p, m.conditional_prob(xk), rtol=1e-12, atol=0)
 
 
@@ -278,21 +286,21 @@ def test_progress_segments_do_not_change_chains(rng):
 def test_rbm_block_gibbs_from_exact_start_chi2(rng):
     # false-positive rate ALPHA = 1e-3: 20000 chains started i.i.d. from π, end points i.i.d. from π under H0
     m = rbm(rng, 4, 3, scale=1.5)
-    pi = G.stationary_distribution(m)
+    pi = M.stationary_distribution(m)
     v0 = exact_states(pi, 4, 20000, rng)
     ch = samplers.gibbs(m, v0, 5, rng)
-    assert chi2_pvalue(G.state_index(ch.last), pi) > ALPHA
+    assert chi2_pvalue(state_index(ch.last), pi) > ALPHA
 
 
 @pytest.mark.statistical
 def test_rbm_one_sweep_from_a_fixed_state_matches_matrix_row(rng):
     # false-positive rate ALPHA per state (4 states tested, Bonferroni: overall ≤ 4e-3 · ¼ = 1e-3)
     m = rbm(rng, 3, 3, scale=1.5)
-    P = G.transition_matrix_block_gibbs(m)
-    X = G.enumerate_states(3)
+    P = M.transition_matrix_block_gibbs(m)
+    X = enumerate_states(3)
     for k in (0, 3, 5, 7):
         ch = samplers.gibbs(m, np.repeat(X[k:k + 1], 20000, axis=0), 1, rng)
-        assert chi2_pvalue(G.state_index(ch.last), P[k]) > ALPHA / 4
+        assert chi2_pvalue(state_index(ch.last), P[k]) > ALPHA / 4
 
 
 @pytest.mark.statistical
@@ -300,23 +308,23 @@ def test_rbm_one_sweep_from_a_fixed_state_matches_matrix_row(rng):
 def test_bm_samplers_from_exact_start_chi2(rng, spins):
     # false-positive rate ALPHA / 3 per sampler (three samplers, Bonferroni: ALPHA overall)
     m = bm(rng, 6, spins, scale=0.8)
-    pi = G.stationary_distribution(m)
+    pi = M.stationary_distribution(m)
     x0 = exact_states(pi, 6, 20000, rng, spins)
     runs = [samplers.gibbs(m, x0, 3, rng),
             samplers.spin_flip_metropolis(m, x0, 3, rng, scan="random"),
             samplers.spin_flip_metropolis(m, x0, 3, rng, scan="systematic")]
     for ch in runs:
-        assert chi2_pvalue(G.state_index(ch.last, spins), pi) > ALPHA / 3
+        assert chi2_pvalue(state_index(ch.last, spins), pi) > ALPHA / 3
 
 
 @pytest.mark.statistical
 def test_bm_spin_flip_from_fixed_state_matches_matrix_row(rng):
     # false-positive rate ALPHA: one χ² test of one step (d proposals, random scan) from one state
     m = bm(rng, 5, scale=0.8)
-    P = G.transition_matrix_spin_flip(m, scan="random")
-    x0 = np.repeat(G.enumerate_states(5)[[13]], 20000, axis=0)
+    P = M.transition_matrix_spin_flip(m, scan="random")
+    x0 = np.repeat(enumerate_states(5)[[13]], 20000, axis=0)
     ch = samplers.spin_flip_metropolis(m, x0, 1, rng)
-    assert chi2_pvalue(G.state_index(ch.last), P[13]) > ALPHA
+    assert chi2_pvalue(state_index(ch.last), P[13]) > ALPHA
 
 
 @pytest.mark.statistical
@@ -341,11 +349,11 @@ def test_gbrbm_block_gibbs_from_exact_samples_ks(rng):
 def test_gibbs_k_pcd_chain_from_exact_start_chi2(rng):
     # false-positive rate ALPHA: persistent chains carried through 3 calls of gibbs_k stay at π
     m = rbm(rng, 4, 3)
-    pi = G.stationary_distribution(m)
+    pi = M.stationary_distribution(m)
     v = exact_states(pi, 4, 20000, rng)
     for _ in range(3):
-        v, ph = samplers.gibbs_k(m, v, 2, rng)
-    assert chi2_pvalue(G.state_index(v), pi) > ALPHA
+        v = samplers.gibbs_k(m, v, 2, rng).last
+    assert chi2_pvalue(state_index(v), pi) > ALPHA
 
 
 @pytest.mark.statistical
@@ -353,12 +361,12 @@ def test_tempering_rbm_cold_marginal_chi2(rng):
     # false-positive rate ALPHA: replicas started exactly at their tempered targets; β=1 end points i.i.d. π
     m = rbm(rng, 4, 3, scale=2.0)
     betas = np.array([0.2, 0.45, 1.0])
-    x0 = np.stack([exact_states(G.stationary_distribution(BernoulliRBM(*(b * m.params[k] for k in "Wbc"))),
+    x0 = np.stack([exact_states(M.stationary_distribution(BernoulliRBM(*(b * m.params[k] for k in "Wbc"))),
                                 4, 20000, rng) for b in betas])
-    ch = samplers.tempering(m, x0, betas, 6, rng)
+    ch = samplers.tempering(m, x0, 6, rng, betas=betas)
     assert ch.samples.shape == (6, 20000, 4)
     assert np.all((ch.extras["swap_rate"] > 0) & (ch.extras["swap_rate"] <= 1))
-    assert chi2_pvalue(G.state_index(ch.last), G.stationary_distribution(m)) > ALPHA
+    assert chi2_pvalue(state_index(ch.last), M.stationary_distribution(m)) > ALPHA
 
 
 @pytest.mark.exact
@@ -379,7 +387,7 @@ def test_tempering_gbrbm_cold_marginal_ks(rng):
     W, b, c, s = (g.params[k] for k in ("W", "b", "c", "sigma"))
     betas = np.array([0.3, 1.0])
     x0 = np.stack([GaussianBernoulliRBM(W, b, beta * c, s / np.sqrt(beta)).sample(4000, rng) for beta in betas])
-    ch = samplers.tempering(g, x0, betas, 5, rng)
+    ch = samplers.tempering(g, x0, 5, rng, betas=betas)
     H, ph = g.hidden_marginal()
     mu = b + H @ W.T
     for _ in range(2):
@@ -398,10 +406,10 @@ def test_tempering_bm_cold_marginal_chi2(rng):
     # false-positive rate ALPHA: as above for the Boltzmann machine (Ising spins)
     m = bm(rng, 5, "ising", scale=1.0)
     betas = np.array([0.3, 1.0])
-    x0 = np.stack([exact_states(G.stationary_distribution(
+    x0 = np.stack([exact_states(M.stationary_distribution(
         BoltzmannMachine(b * m.params["J"], b * m.params["h"], spins="ising")), 5, 20000, rng, "ising") for b in betas])
-    ch = samplers.tempering(m, x0, betas, 4, rng)
-    assert chi2_pvalue(G.state_index(ch.last, "ising"), G.stationary_distribution(m)) > ALPHA
+    ch = samplers.tempering(m, x0, 4, rng, betas=betas)
+    assert chi2_pvalue(state_index(ch.last, "ising"), M.stationary_distribution(m)) > ALPHA
 
 
 @pytest.mark.statistical
@@ -413,11 +421,11 @@ def test_tempering_continuous_mixture_mode_weights(rng):
     gm = gaussian.GaussianMixture(np.array([0.3, 0.7]), np.array([[-4.0], [4.0]]), np.array([[[0.25]], [[0.25]]]))
     x0 = np.full((2000, 1), -4.0)
     betas = np.array([0.03, 0.12, 0.4, 1.0])
-    ch = samplers.tempering(gm, x0, betas, 300, rng, burn_in=150, step_size=0.6)
+    ch = samplers.tempering(gm, x0, 300, rng, betas=betas, burn_in=150, step_size=0.6)
     assert np.all(ch.extras["swap_rate"] > 0.2)
     k = int(np.sum(ch.last[:, 0] > 0))
     assert stats.binomtest(k, 2000, 0.7).pvalue > ALPHA
-    plain = samplers.tempering(gm, x0, np.array([0.999, 1.0]), 100, rng, step_size=0.6)
+    plain = samplers.tempering(gm, x0, 100, rng, betas=np.array([0.999, 1.0]), step_size=0.6)
     assert np.mean(plain.last[:, 0] > 0) < 0.01
 
 
@@ -515,28 +523,28 @@ def test_nan_energy_stops_with_step_and_chain(rng):
 ])
 def test_tempering_bad_betas(rng, betas, match):
     with pytest.raises(ValueError, match=match):
-        samplers.tempering(rbm(rng), np.zeros((2, 4)), betas, 3, 0)
+        samplers.tempering(rbm(rng), np.zeros((2, 4)), 3, 0, betas=betas)
 
 
 def test_tempering_bad_arguments(rng):
     m = rbm(rng)
     gm = gaussian.Gaussian(np.zeros(2), np.eye(2))
     with pytest.raises(ValueError, match="swap_every"):
-        samplers.tempering(m, np.zeros((2, 4)), [0.5, 1.0], 3, 0, swap_every=0)
+        samplers.tempering(m, np.zeros((2, 4)), 3, 0, betas=[0.5, 1.0], swap_every=0)
     with pytest.raises(ValueError, match="step_size"):
-        samplers.tempering(gm, np.zeros((2, 2)), [0.5, 1.0], 3, 0)
+        samplers.tempering(gm, np.zeros((2, 2)), 3, 0, betas=[0.5, 1.0])
     with pytest.raises(ValueError, match="step_size"):
-        samplers.tempering(gm, np.zeros((2, 2)), [0.5, 1.0], 3, 0, step_size=-1.0)
+        samplers.tempering(gm, np.zeros((2, 2)), 3, 0, betas=[0.5, 1.0], step_size=-1.0)
     with pytest.raises(ValueError, match="step_size"):
-        samplers.tempering(gm, np.zeros((2, 2)), [0.5, 1.0], 3, 0, step_size=[0.1, 0.2, 0.3])
+        samplers.tempering(gm, np.zeros((2, 2)), 3, 0, betas=[0.5, 1.0], step_size=[0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="step_size"):
-        samplers.tempering(m, np.zeros((2, 4)), [0.5, 1.0], 3, 0, step_size=0.1)
+        samplers.tempering(m, np.zeros((2, 4)), 3, 0, betas=[0.5, 1.0], step_size=0.1)
     with pytest.raises(ValueError, match="R=2"):
-        samplers.tempering(m, np.zeros((3, 2, 4)), [0.5, 1.0], 3, 0)
+        samplers.tempering(m, np.zeros((3, 2, 4)), 3, 0, betas=[0.5, 1.0])
     with pytest.raises(ValueError, match="n_chains"):
-        samplers.tempering(m, np.zeros((0, 4)), [0.5, 1.0], 3, 0)
+        samplers.tempering(m, np.zeros((0, 4)), 3, 0, betas=[0.5, 1.0])
     with pytest.raises(ValueError, match="binary units"):
-        samplers.tempering(m, np.full((2, 4), 0.5), [0.5, 1.0], 3, 0)
+        samplers.tempering(m, np.full((2, 4), 0.5), 3, 0, betas=[0.5, 1.0])
 
 
 def test_tempering_nan_energy_stops(rng):
@@ -548,30 +556,30 @@ def test_tempering_nan_energy_stops(rng):
             return np.where(x[:, 0] > 0.5, np.nan, 0.5 * x[:, 0] ** 2)
 
     with pytest.raises(FloatingPointError, match="step"):
-        samplers.tempering(Bad(), np.zeros((5, 1)), [0.5, 1.0], 50, 0, step_size=2.0)
+        samplers.tempering(Bad(), np.zeros((5, 1)), 50, 0, betas=[0.5, 1.0], step_size=2.0)
 
 
 def test_exact_matrix_bad_input(rng):
     with pytest.raises(ValueError, match="at most"):
-        G.transition_matrix_site_gibbs(bm(rng, 13))
+        M.transition_matrix_site_gibbs(bm(rng, 13))
     with pytest.raises(ValueError, match="BernoulliRBM"):
-        G.transition_matrix_block_gibbs(bm(rng, 4))
+        M.transition_matrix_block_gibbs(bm(rng, 4))
     with pytest.raises(ValueError, match="RBM"):
-        G.transition_matrix_site_gibbs(rbm(rng))
+        M.transition_matrix_site_gibbs(rbm(rng))
     with pytest.raises(ValueError, match="scan"):
-        G.transition_matrix_spin_flip(bm(rng, 4), scan="sideways")
+        M.transition_matrix_spin_flip(bm(rng, 4), scan="sideways")
     with pytest.raises(ValueError, match="per_proposal"):
-        G.transition_matrix_spin_flip(bm(rng, 4), scan="systematic", per_proposal=True)
+        M.transition_matrix_spin_flip(bm(rng, 4), scan="systematic", per_proposal=True)
     with pytest.raises(ValueError, match="d"):
-        G.enumerate_states(0)
+        enumerate_states(0)
     with pytest.raises(ValueError, match="Gaussian"):
-        G.stationary_distribution(gbrbm(rng))
+        M.stationary_distribution(gbrbm(rng))
     with pytest.raises(ValueError, match="units in all"):
-        T.swap_transition_matrix(bm(rng, 5), [0.3, 0.6, 1.0])
+        M.swap_transition_matrix(bm(rng, 5), [0.3, 0.6, 1.0])
     with pytest.raises(ValueError, match="betas"):
         T.check_betas([0.5])
     with pytest.raises(ValueError, match="enumerable"):
-        T.swap_transition_matrix(gbrbm(rng), [0.5, 1.0])
+        M.swap_transition_matrix(gbrbm(rng), [0.5, 1.0])
 
 
 @pytest.mark.slow
@@ -584,12 +592,12 @@ def test_kernels_load_from_cache_in_a_fresh_process():
         "import importlib, numpy as np\n"
         "from ebm_ref import samplers\n"
         "from ebm_ref.models.boltzmann import BoltzmannMachine\n"
-        "G = importlib.import_module('ebm_ref.samplers.gibbs')\n"
+        "G = importlib.import_module('ebm_ref.samplers.gibbs_sampling')\n"
         "m = BoltzmannMachine(np.zeros((3, 3)), np.zeros(3))\n"
         "samplers.gibbs(m, np.zeros((4, 3)), 2, 0)\n"
         "samplers.spin_flip_metropolis(m, np.zeros((4, 3)), 2, 0)\n"
-        "print(sum(G._bm_site_gibbs_kernel.stats.cache_hits.values()),"
-        " sum(G._bm_spin_flip_kernel.stats.cache_hits.values()))\n"
+        "print(sum(G.bm_site_gibbs_kernel.stats.cache_hits.values()),"
+        " sum(G.bm_spin_flip_kernel.stats.cache_hits.values()))\n"
     )
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
             for _ in range(2)]
@@ -603,11 +611,11 @@ def test_helpers_bad_input(rng):
     with pytest.raises(ValueError, match="shape"):
         G.conditional_probabilities(g, np.ones((2, 3)))
     with pytest.raises(ValueError, match="spins"):
-        G.state_index(np.zeros((2, 3)), spins="potts")
+        state_index(np.zeros((2, 3)), spins="potts")
     with pytest.raises(ValueError, match="units must be"):
-        G.state_index(np.full((2, 3), 0.5))
+        state_index(np.full((2, 3), 0.5))
     with pytest.raises(ValueError, match="v"):
-        G.rbm_joint_energy(*(m.params[k] for k in "Wbc"), np.zeros((2, 3)), np.zeros((2, 3)))
+        M.rbm_joint_energy(*(m.params[k] for k in "Wbc"), np.zeros((2, 3)), np.zeros((2, 3)))
     with pytest.raises(ValueError, match="beta"):
         T.tempered_free_energy(m, np.zeros((2, 4)), 0.0)
     with pytest.raises(ValueError, match="beta"):
@@ -615,7 +623,7 @@ def test_helpers_bad_input(rng):
     with pytest.raises(ValueError, match="binary units"):
         T.tempered_free_energy(m, np.full((2, 4), 0.5), 0.5)
     with pytest.raises(ValueError, match="betas"):
-        T.tempered_product_distribution(m, [1.0, 0.5])
+        M.tempered_product_distribution(m, [1.0, 0.5])
 
 
 @pytest.mark.exact
@@ -642,7 +650,7 @@ def test_tempering_crosses_between_the_modes_of_a_bimodal_rbm(rng):
     V, a = 16, 3.0
     m = BernoulliRBM(np.full((V, 1), 2 * a), np.full(V, -a), np.array([-a * V + np.log(0.7 / 0.3)]))
     x0 = np.zeros((500, 16))
-    pt = samplers.tempering(m, x0, np.geomspace(0.1, 1.0, 10), 250, rng)
+    pt = samplers.tempering(m, x0, 250, rng, betas=np.geomspace(0.1, 1.0, 10))
     k = int(np.sum(pt.last.mean(axis=1) > 0.5))
     assert stats.binomtest(k, 500, 0.7).pvalue > ALPHA
     plain = samplers.gibbs(m, x0, 250, rng)
@@ -656,3 +664,191 @@ def test_gibbs_benchmark_runs_in_quick_mode():
     rows = gibbs_rbm(quick=True)
     assert rows[0].name.startswith("binary RBM block-Gibbs sweep / floor")
     assert all(np.isfinite(r.ratio) for r in rows if "scikit-learn" not in r.name)
+
+
+# ================================================= the steps, one per transition
+@pytest.mark.statistical
+def test_rbm_block_gibbs_step_matches_matrix_rows(rng):
+    # false-positive rate ALPHA overall: 3 starting states × 2 temperatures, each χ² at ALPHA/6.
+    # The tempered step (β per row) must follow the sweep matrix of the RBM (βW, βb, βc).
+    m = rbm(rng, 3, 3, scale=1.5)
+    X = enumerate_states(3)
+    for beta in (1.0, 0.4):
+        P = M.transition_matrix_block_gibbs(BernoulliRBM(*(beta * m.params[k] for k in "Wbc")))
+        for k in (0, 3, 6):
+            v = np.repeat(X[k:k + 1], 20000, axis=0)
+            v_new, h = G.rbm_block_gibbs_step(rng, v, m, beta=np.full(20000, beta) if beta != 1.0 else None)
+            assert h.shape == (20000, 3) and set(np.unique(h)) <= {0.0, 1.0}
+            assert chi2_pvalue(state_index(v_new), P[k]) > ALPHA / 6
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("spins", ["binary", "ising"])
+def test_site_gibbs_and_spin_flip_steps_match_matrix_rows(rng, spins):
+    # false-positive rate ALPHA overall per parametrisation: 3 χ² tests at ALPHA/3
+    m = bm(rng, 4, spins, scale=0.8)
+    X = enumerate_states(4, spins)
+    x = np.repeat(X[[9]], 20000, axis=0)
+    x_new, p = G.site_gibbs_step(rng, x, m)
+    assert p.shape == (20000, 4) and np.all((p > 0) & (p < 1))
+    assert chi2_pvalue(state_index(x_new, spins), M.transition_matrix_site_gibbs(m)[9]) > ALPHA / 3
+    for scan in ("random", "systematic"):
+        state, n_acc = G.spin_flip_step(rng, G.spin_flip_init(x, m), m, scan=scan)
+        assert np.array_equal(state.energy, m.energy(state.x)) and n_acc.shape == (20000,)
+        assert chi2_pvalue(state_index(state.x, spins), M.transition_matrix_spin_flip(m, scan=scan)[9]) > ALPHA / 3
+
+
+@pytest.mark.exact
+def test_steps_are_pure_and_reproducible(rng):
+    m, b = rbm(rng), bm(rng, 4)
+    v = (rng.random((7, 4)) < 0.5).astype(float)
+    v_copy = v.copy()
+    a1, h1 = G.rbm_block_gibbs_step(np.random.default_rng(3), v, m)
+    a2, h2 = G.rbm_block_gibbs_step(np.random.default_rng(3), v, m)
+    assert np.array_equal(v, v_copy) and np.array_equal(a1, a2) and np.array_equal(h1, h2)
+    s1, _ = G.site_gibbs_step(np.random.default_rng(4), v, b)
+    st = G.spin_flip_init(v, b)
+    f1, _ = G.spin_flip_step(np.random.default_rng(5), st, b)
+    assert np.array_equal(v, v_copy) and np.array_equal(st.x, v_copy)
+    assert np.array_equal(s1, G.site_gibbs_step(np.random.default_rng(4), v, b)[0])
+    assert np.array_equal(f1.x, G.spin_flip_step(np.random.default_rng(5), st, b)[0].x)
+
+
+@pytest.mark.exact
+def test_fast_block_gibbs_equals_the_step_with_per_row_beta(rng):
+    """The BLAS-buffered sweep and the step consume the same numbers: the same chains (tempered too)."""
+    for model, v in ((rbm(rng, 5, 4), (rng.random((12, 5)) < 0.5).astype(float)),
+                     (gbrbm(rng), rng.normal(size=(12, 3)))):
+        beta = rng.uniform(0.1, 1.0, 12)
+        for bt in (None, beta):
+            fast = G.FastBlockGibbs(model, 12, beta=bt)
+            r1, r2 = np.random.default_rng(8), np.random.default_rng(8)
+            x_fast, x_step = v.copy(), v.copy()
+            for _ in range(5):
+                fast.sweep(r1, x_fast)
+                x_step = G.rbm_block_gibbs_step(r2, x_step, model, beta=bt)[0]
+            assert np.max(np.abs(x_fast - x_step)) < 1e-12   # binary: equal; Gaussian: rounding of b + W h
+
+
+@pytest.mark.exact
+def test_tempering_numpy_backend_gives_the_same_chains(rng):
+    m, g, b = rbm(rng, 4, 3), gbrbm(rng), bm(rng, 4, "ising")
+    betas = [0.3, 0.6, 1.0]
+    cases = [(m, (rng.random((20, 4)) < 0.5).astype(float)), (g, rng.normal(size=(20, 3))),
+             (b, np.where(rng.random((20, 4)) < 0.5, 1.0, -1.0))]
+    for model, x0 in cases:
+        a = samplers.tempering(model, x0, 6, 2, betas=betas, burn_in=1, thin=2)
+        c = samplers.tempering(model, x0, 6, 2, betas=betas, burn_in=1, thin=2, backend="numpy")
+        assert np.max(np.abs(a.samples - c.samples)) < 1e-12
+        assert np.array_equal(a.extras["swap_rate"], c.extras["swap_rate"], equal_nan=True)
+    with pytest.raises(ValueError, match="backend"):
+        samplers.tempering(m, cases[0][1], 3, 0, betas=betas, backend="numba")
+    with pytest.raises(ValueError, match="backend"):
+        samplers.tempering(m, cases[0][1], 3, 0, betas=betas, backend="jax")
+
+
+def test_gibbs_k_returns_chains_with_named_extras(rng):
+    m, b = rbm(rng), bm(rng, 4)
+    x0 = (rng.random((6, 4)) < 0.5).astype(float)
+    ch = samplers.gibbs_k(m, x0, 3, 1)
+    assert ch.samples.shape == (1, 6, 4) and ch.settings["k"] == 3
+    assert np.array_equal(ch.last, samplers.gibbs(m, x0, 3, 1).last)
+    assert np.allclose(ch.extras["prob_h_given_v"], m.prob_h_given_v(ch.last), rtol=1e-15, atol=0)
+    cb = samplers.gibbs_k(b, x0, 2, 1)
+    assert np.allclose(cb.extras["prob_unit_given_rest"], b.conditional_prob(cb.last), rtol=1e-12, atol=0)
+
+
+def test_steps_bad_input(rng):
+    m, b, g = rbm(rng), bm(rng, 4), gbrbm(rng)
+    v = np.zeros((3, 4))
+    with pytest.raises(ValueError, match="model"):
+        G.rbm_block_gibbs_step(rng, v, b)
+    with pytest.raises(ValueError, match="beta"):
+        G.rbm_block_gibbs_step(rng, v, m, beta=np.ones(2))
+    with pytest.raises(ValueError, match="beta"):
+        G.rbm_block_gibbs_step(rng, v, m, beta=0.0)
+    with pytest.raises(ValueError, match="0 or 1"):
+        G.rbm_block_gibbs_step(rng, np.full((3, 4), 0.5), m)
+    with pytest.raises(ValueError, match="rng"):
+        G.rbm_block_gibbs_step(None, v, m)
+    with pytest.raises(ValueError, match="model"):
+        G.FastBlockGibbs(b, 3)
+    with pytest.raises(ValueError, match="beta"):
+        G.FastBlockGibbs(m, 3, beta=[0.5, 1.0])
+    with pytest.raises(ValueError, match="beta"):
+        G.FastBlockGibbs(g, 2, beta=[0.5, 1.5])
+    with pytest.raises(ValueError, match="n"):
+        G.FastBlockGibbs(m, 0)
+    with pytest.raises(ValueError, match="RBM"):
+        G.site_gibbs_step(rng, v, m)
+    with pytest.raises(ValueError, match="binary units"):
+        G.site_gibbs_step(rng, np.full((3, 4), 2.0), b)
+    with pytest.raises(ValueError, match="step"):
+        G.site_gibbs_step(rng, v, b, step=-1)
+    with pytest.raises(ValueError, match="RBM"):
+        G.spin_flip_init(v, m)
+    with pytest.raises(ValueError, match="state"):
+        G.spin_flip_step(rng, (v, np.zeros(3)), b)
+    with pytest.raises(ValueError, match="scan"):
+        G.spin_flip_step(rng, G.spin_flip_init(v, b), b, scan="diagonal")
+    with pytest.raises(ValueError, match="energy"):
+        G.spin_flip_step(rng, G.SpinFlipState(v, np.zeros(2)), b)
+    with pytest.raises(ValueError, match="first_chain"):
+        G.spin_flip_step(rng, G.spin_flip_init(v, b), b, first_chain=-2)
+
+
+def test_dispatch_helpers_bad_input(rng):
+    m, b = rbm(rng), bm(rng, 4, "ising")
+    assert [G.model_family(x) for x in (m, gbrbm(rng), b, UserBM(np.zeros((2, 2)), np.zeros(2)))] == \
+        ["rbm", "gbrbm", "bm", "energy"]
+    with pytest.raises(ValueError, match="model"):
+        G.model_family("rbm")
+    assert G.unit_values(b) == (-1.0, 1.0) and G.unit_values(m) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="spins"):
+        G.unit_values(b, "binary")
+    with pytest.raises(ValueError, match="backend"):
+        G.check_backend("cuda", "bm")
+    with pytest.raises(ValueError, match="numba"):
+        G.check_backend("numba", "rbm")
+    with pytest.raises(ValueError, match="spins"):
+        G.check_start(m, np.zeros((2, 4)), spins="ising")
+    with pytest.raises(ValueError, match="Ising units"):
+        G.check_start(b, np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="x0"):
+        G.check_start(m, np.zeros((2, 3)))
+
+
+def test_swap_log_ratio(rng):
+    # exact: the RBM form (tempered free energies) equals the enumerated log ratio; bad input
+    m = rbm(rng, 3, 2)
+    V, H = enumerate_states(3), enumerate_states(2)
+
+    def log_pi(beta):                                         # log π̃_β(v) by summing e^{−βE(v,h)} over h
+        return np.log(np.exp(-beta * M.rbm_joint_energy(*(m.params[k] for k in "Wbc"), V, H)).sum(axis=1))
+
+    xi, xj = V, V[::-1]
+    idx_i, idx_j = np.arange(8), np.arange(8)[::-1]
+    expected = (log_pi(0.3)[idx_j] + log_pi(1.0)[idx_i]) - (log_pi(0.3)[idx_i] + log_pi(1.0)[idx_j])
+    assert np.allclose(T.swap_log_ratio(m, xi, xj, 0.3, 1.0), expected, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="beta_i"):
+        T.swap_log_ratio(m, xi, xj, 0.0, 1.0)
+    with pytest.raises(ValueError, match="beta_j"):
+        T.swap_log_ratio(m, xi, xj, 0.5, [1.0, 1.0])
+    with pytest.raises(ValueError, match="xj"):
+        T.swap_log_ratio(m, xi, xj[:3], 0.5, 1.0)
+    with pytest.raises(ValueError, match="0 or 1"):
+        T.swap_log_ratio(m, np.full((2, 3), 0.5), xj[:2], 0.5, 1.0)
+    with pytest.raises(ValueError, match="first"):
+        M.swap_transition_matrix(m, [0.5, 1.0], first=2)
+
+
+def test_sampler_modules_import_by_name_and_by_attribute():
+    import ebm_ref
+
+    for name in ("gibbs_sampling", "transition_matrices", "parallel_tempering"):
+        mod = importlib.import_module(f"ebm_ref.samplers.{name}")
+        assert getattr(ebm_ref.samplers, name) is mod
+    assert ebm_ref.samplers.transition_matrices.transition_matrix_block_gibbs is M.transition_matrix_block_gibbs
+    assert ebm_ref.samplers.gibbs_sampling.gibbs is samplers.gibbs
+    assert ebm_ref.samplers.parallel_tempering.tempering is samplers.tempering
+    assert set(samplers.__all__) <= set(dir(samplers))

@@ -1,22 +1,19 @@
 """Identities of note 05 (discrete half): Gibbs conditionals, stationarity, detailed balance, tempering.
 
 Every transition matrix here is built on an enumerable space from ratios of the joint
-(:mod:`ebm_ref.samplers.gibbs`), and π comes from enumerating e^{−E}; the two sides are
+(:mod:`ebm_ref.samplers.transition_matrices`), and π comes from enumerating e^{−E}; the two sides are
 independent computations of the same vector or matrix.
 """
 from __future__ import annotations
-
-import importlib
 
 import numpy as np
 
 from ..models.boltzmann import BoltzmannMachine
 from ..models.rbm import BernoulliRBM
+from ..numerics.enumeration import enumerate_states
+from ..samplers import parallel_tempering as pt
+from ..samplers import transition_matrices as tm
 from ..verify import identity
-
-# the package attribute samplers.gibbs is the sampler function; the modules by name
-_G = importlib.import_module("ebm_ref.samplers.gibbs")
-_T = importlib.import_module("ebm_ref.samplers.tempering")
 
 _TOL = 1e-12
 _REASON = "sums of at most 256 products of probabilities in [0, 1]: rounding ~1e-15"
@@ -39,7 +36,7 @@ def _bm(rng, d, spins, scale=0.8):
           tol=_TOL, reason=_REASON)
 def _(rng):
     m = _rbm(rng, 4, 3)
-    P, pi = _G.transition_matrix_block_gibbs(m), _G.stationary_distribution(m)
+    P, pi = tm.transition_matrix_block_gibbs(m), tm.stationary_distribution(m)
     return pi @ P, pi
 
 
@@ -49,7 +46,7 @@ def _(rng):
           tol=_TOL, reason=_REASON)
 def _(rng):
     m = _rbm(rng, 4, 3)
-    P, pi = _G.transition_matrix_block_gibbs(m, joint=True), _G.stationary_distribution(m, joint=True)
+    P, pi = tm.transition_matrix_block_gibbs(m, joint=True), tm.stationary_distribution(m, joint=True)
     return pi @ P, pi
 
 
@@ -59,7 +56,7 @@ def _(rng):
           tol=_TOL, reason=_REASON)
 def _(rng):
     m = _bm(rng, 8, "ising")
-    return _G.stationary_distribution(m) @ _G.transition_matrix_site_gibbs(m), _G.stationary_distribution(m)
+    return tm.stationary_distribution(m) @ tm.transition_matrix_site_gibbs(m), tm.stationary_distribution(m)
 
 
 @identity("mcmc: spin-flip Metropolis detailed balance π_x P_xy = π_y P_yx",
@@ -68,7 +65,7 @@ def _(rng):
           tol=_TOL, reason=_REASON)
 def _(rng):
     m = _bm(rng, 8, "binary")
-    F = _G.stationary_distribution(m)[:, None] * _G.transition_matrix_spin_flip(m, scan="random")
+    F = tm.stationary_distribution(m)[:, None] * tm.transition_matrix_spin_flip(m, scan="random")
     return F, F.T
 
 
@@ -78,8 +75,8 @@ def _(rng):
           tol=_TOL, reason=_REASON)
 def _(rng):
     m = _bm(rng, 8, "binary")
-    pi = _G.stationary_distribution(m)
-    return pi @ _G.transition_matrix_spin_flip(m, scan="systematic"), pi
+    pi = tm.stationary_distribution(m)
+    return pi @ tm.transition_matrix_spin_flip(m, scan="systematic"), pi
 
 
 @identity("mcmc: RBM p(h_j=1|v) = σ(c_j + vᵀW_j) equals a ratio of the joint",
@@ -88,8 +85,8 @@ def _(rng):
           tol=_TOL, reason=_REASON)
 def _(rng):
     m = _rbm(rng, 4, 3)
-    V, H = _G.enumerate_states(4), _G.enumerate_states(3)
-    w = np.exp(-_G.rbm_joint_energy(*(m.params[k] for k in "Wbc"), V, H))       # e^{-E(v,h)}, (16, 8)
+    V, H = enumerate_states(4), enumerate_states(3)
+    w = np.exp(-tm.rbm_joint_energy(*(m.params[k] for k in "Wbc"), V, H))       # e^{-E(v,h)}, (16, 8)
     return m.prob_h_given_v(V), (w @ H) / w.sum(axis=1, keepdims=True)
 
 
@@ -99,8 +96,8 @@ def _(rng):
           tol=_TOL, reason=_REASON)
 def _(rng):
     m = _rbm(rng, 4, 3)
-    V, H = _G.enumerate_states(4), _G.enumerate_states(3)
-    w = np.exp(-_G.rbm_joint_energy(*(m.params[k] for k in "Wbc"), V, H)).T     # (8, 16)
+    V, H = enumerate_states(4), enumerate_states(3)
+    w = np.exp(-tm.rbm_joint_energy(*(m.params[k] for k in "Wbc"), V, H)).T     # (8, 16)
     return m.prob_v_given_h(H), (w @ V) / w.sum(axis=1, keepdims=True)
 
 
@@ -110,7 +107,7 @@ def _(rng):
           tol=_TOL, reason=_REASON)
 def _(rng):
     m = _bm(rng, 6, "ising")
-    X = _G.enumerate_states(6, "ising")
+    X = enumerate_states(6, "ising")
     right = np.empty_like(X)
     for i in range(6):
         up, down = X.copy(), X.copy()
@@ -126,9 +123,9 @@ def _(rng):
           tol=1e-12, reason="softplus of O(1) arguments vs log of a sum of 8 exponentials")
 def _(rng):
     m = _rbm(rng, 4, 3)
-    V, H = _G.enumerate_states(4), _G.enumerate_states(3)
-    negE = -0.35 * _G.rbm_joint_energy(*(m.params[k] for k in "Wbc"), V, H)
-    return _T.tempered_free_energy(m, V, 0.35), -np.log(np.exp(negE).sum(axis=1))
+    V, H = enumerate_states(4), enumerate_states(3)
+    negE = -0.35 * tm.rbm_joint_energy(*(m.params[k] for k in "Wbc"), V, H)
+    return pt.tempered_free_energy(m, V, 0.35), -np.log(np.exp(negE).sum(axis=1))
 
 
 @identity("mcmc: tempering swap move keeps ∏_r π_β_r (detailed balance)",
@@ -138,7 +135,7 @@ def _(rng):
 def _(rng):
     m = _rbm(rng, 3, 2)
     betas = np.array([0.25, 0.5, 1.0])
-    F = _T.tempered_product_distribution(m, betas)[:, None] * _T.swap_transition_matrix(m, betas, 0)
+    F = tm.tempered_product_distribution(m, betas)[:, None] * tm.swap_transition_matrix(m, betas, 0)
     return F, F.T
 
 
@@ -149,8 +146,8 @@ def _(rng):
 def _(rng):
     m = _rbm(rng, 3, 2)
     betas = np.array([0.25, 0.5, 1.0])
-    Ps = [_G.transition_matrix_block_gibbs(BernoulliRBM(*(b * m.params[k] for k in "Wbc"))) for b in betas]
+    Ps = [tm.transition_matrix_block_gibbs(BernoulliRBM(*(b * m.params[k] for k in "Wbc"))) for b in betas]
     K = np.kron(np.kron(Ps[0], Ps[1]), Ps[2])
-    P = K @ _T.swap_transition_matrix(m, betas, 0) @ K @ _T.swap_transition_matrix(m, betas, 1)
-    pi = _T.tempered_product_distribution(m, betas)
+    P = K @ tm.swap_transition_matrix(m, betas, 0) @ K @ tm.swap_transition_matrix(m, betas, 1)
+    pi = tm.tempered_product_distribution(m, betas)
     return pi @ P, pi

@@ -178,6 +178,16 @@ class BoltzmannMachine(Energy):
     def _grad_params_hvp(self, x, v):
         return {"J": -(v.T @ v), "h": np.zeros(self.dim)}
 
+    def coupling_arrays(self) -> tuple:
+        r"""``(J, h)`` as fresh C-contiguous float64 arrays, J symmetrised to :math:`\tfrac12(J + J^\top)`.
+
+        What a compiled single-site sweep needs: the local field
+        :math:`m_i = h_i + \sum_{j\ne i} J_{ij} x_j` reads row i of the symmetric J.
+        """
+        J = np.asarray(self._params["J"], dtype=np.float64)
+        return (np.ascontiguousarray(0.5 * (J + J.T)),
+                np.array(self._params["h"], dtype=np.float64, order="C", copy=True))
+
     # ----------------------------------------------------- conditionals
     def conditional_prob(self, x, i=None) -> np.ndarray:
         r"""p(x_i = 1 | x_{−i}) (binary) or p(x_i = +1 | x_{−i}) (ising).

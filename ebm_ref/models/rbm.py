@@ -184,6 +184,16 @@ def _rbm_params(W, b, c):
     return W, b, c
 
 
+def _beta_column(beta, n: int):
+    """Inverse temperature(s) of a tempered conditional: a scalar, or one β per row as a column (n, 1)."""
+    b = as_float_array(beta, "beta")
+    if b.ndim > 1 or (b.ndim == 1 and b.shape != (n,)):
+        raise ValueError(f"beta: expected a scalar or shape ({n},) (one β per row), got shape {b.shape}")
+    if not np.all(np.isfinite(b)) or np.any(b <= 0) or np.any(b > 1):
+        raise ValueError(f"beta: every β must lie in (0, 1], got {np.ravel(b)[:3].tolist()}")
+    return b[:, None] if b.ndim else b
+
+
 # ===================================================================== RBM
 class BernoulliRBM(Energy):
     r"""Bernoulli–Bernoulli restricted Boltzmann machine.
@@ -291,25 +301,40 @@ class BernoulliRBM(Energy):
         """p(v_i = 1 | h) = σ(b_i + (W h)_i), shape (n, V)."""
         return self._prob_v(self._h(h))
 
-    def sample_h_given_v(self, v, rng) -> np.ndarray:
-        """h ~ p(h | v): independent Bernoulli draws, shape (n, H) of 0/1 floats."""
-        p = self.prob_h_given_v(v)
-        return (as_generator(rng).random(p.shape) < p).astype(np.float64)
+    def sample_h_given_v(self, v, rng, *, beta=None) -> np.ndarray:
+        r"""h ~ p_β(h | v): independent Bernoulli draws, shape (n, H) of 0/1 floats.
 
-    def sample_v_given_h(self, h, rng) -> np.ndarray:
-        """v ~ p(v | h): independent Bernoulli draws, shape (n, V) of 0/1 floats."""
-        p = self.prob_v_given_h(h)
-        return (as_generator(rng).random(p.shape) < p).astype(np.float64)
-
-    def gibbs(self, v, n_steps: int, rng) -> np.ndarray:
-        """Run ``n_steps`` block-Gibbs sweeps v → h ~ p(h|v) → v ~ p(v|h); return the last v."""
+        With ``beta`` (a scalar, or one β per row of shape (n,), each in (0, 1]) the draw is
+        from the tempered joint :math:`e^{-\beta E(v,h)}`,
+        :math:`p_\beta(h_j = 1\mid v) = \sigma(\beta(c_j + (v^\top W)_j))`; ``None`` is β = 1.
+        Random numbers: uniforms u of shape (n, H) from ``rng``, :math:`h_j = [u_j < p_j]`.
+        """
         v = self._v(v)
-        n_steps = check_positive_int(n_steps, "n_steps", 0)
-        rng = as_generator(rng)
-        for _ in range(n_steps):
-            h = (rng.random((v.shape[0], self.n_hidden)) < self._prob_h(v)).astype(np.float64)
-            v = (rng.random(v.shape) < self._prob_v(h)).astype(np.float64)
-        return v
+        if beta is None:
+            p = self._prob_h(v)
+        else:
+            p = sigmoid(_beta_column(beta, v.shape[0]) * (self._params["c"] + v @ self._params["W"]))
+        return (as_generator(rng).random(p.shape) < p).astype(np.float64)
+
+    def sample_v_given_h(self, h, rng, *, beta=None) -> np.ndarray:
+        r"""v ~ p_β(v | h): independent Bernoulli draws, shape (n, V) of 0/1 floats.
+
+        :math:`p_\beta(v_i = 1\mid h) = \sigma(\beta(b_i + (W h)_i))`, ``beta`` as in
+        :meth:`sample_h_given_v`.  Random numbers: uniforms of shape (n, V).
+        """
+        h = self._h(h)
+        if beta is None:
+            p = self._prob_v(h)
+        else:
+            p = sigmoid(_beta_column(beta, h.shape[0]) * (self._params["b"] + h @ self._params["W"].T))
+        return (as_generator(rng).random(p.shape) < p).astype(np.float64)
+
+    def layer_arrays(self) -> tuple:
+        """``(W, b, c)`` as fresh C-contiguous float64 arrays: what a vectorised or compiled sweep needs.
+
+        W has shape (V, H), b (V,), c (H,); :math:`E(v, h) = -v^\top W h - b^\top v - c^\top h`.
+        """
+        return tuple(np.array(self._params[k], dtype=np.float64, order="C", copy=True) for k in ("W", "b", "c"))
 
     # ------------------------------------------ free energy and derivatives
     def _a(self, x):
@@ -551,15 +576,35 @@ class GaussianBernoulliRBM(Energy):
         """E[v | h] = b + W h, shape (n, V) (the covariance is diag σ²)."""
         return self._params["b"] + self._h(h) @ self._params["W"].T
 
-    def sample_h_given_v(self, v, rng) -> np.ndarray:
-        """h ~ p(h | v), shape (n, H) of 0/1 floats."""
-        p = self.prob_h_given_v(v)
+    def sample_h_given_v(self, v, rng, *, beta=None) -> np.ndarray:
+        r"""h ~ p_β(h | v), shape (n, H) of 0/1 floats.
+
+        :math:`p_\beta(h_j = 1\mid v) = \sigma(\beta(c_j + \sum_i v_i W_{ij}/\sigma_i^2))`, from the
+        tempered joint :math:`e^{-\beta E(v,h)}`; ``beta`` is None (β = 1), a scalar or one β
+        per row (shape (n,)), each in (0, 1].  Random numbers: uniforms of shape (n, H).
+        """
+        v = as_batch(v, self.n_visible, "v")
+        a = self._a(v)
+        p = sigmoid(a) if beta is None else sigmoid(_beta_column(beta, v.shape[0]) * a)
         return (as_generator(rng).random(p.shape) < p).astype(np.float64)
 
-    def sample_v_given_h(self, h, rng) -> np.ndarray:
-        """v ~ N(b + W h, diag σ²), shape (n, V)."""
+    def sample_v_given_h(self, h, rng, *, beta=None) -> np.ndarray:
+        r"""v ~ N(b + W h, diag σ²/β), shape (n, V); ``beta`` as in :meth:`sample_h_given_v`.
+
+        Random numbers: standard normals z of shape (n, V), :math:`v = b + Wh + (\sigma/\sqrt\beta)\,z`.
+        """
         mu = self.mean_v_given_h(h)
-        return mu + self._params["sigma"] * as_generator(rng).standard_normal(mu.shape)
+        sigma = self._params["sigma"]
+        scale = sigma if beta is None else sigma / np.sqrt(_beta_column(beta, mu.shape[0]))
+        return mu + scale * as_generator(rng).standard_normal(mu.shape)
+
+    def layer_arrays(self) -> tuple:
+        """``(W, b, c, sigma)`` as fresh C-contiguous float64 arrays: what a vectorised sweep needs.
+
+        W has shape (V, H), b and sigma (V,), c (H,); v | h ~ N(b + W h, diag σ²).
+        """
+        return tuple(np.array(self._params[k], dtype=np.float64, order="C", copy=True)
+                     for k in ("W", "b", "c", "sigma"))
 
     # ------------------------------------------ free energy and derivatives
     def _energy(self, x):
@@ -759,8 +804,11 @@ class DeepBeliefNet:
             x = top.sample(n, rng)
         else:
             n_gibbs = check_positive_int(n_gibbs, "n_gibbs", 0)
-            x0 = (rng.random((n, top.n_visible)) < 0.5).astype(np.float64)
-            x = top.gibbs(x0, n_gibbs, rng)
+            x = (rng.random((n, top.n_visible)) < 0.5).astype(np.float64)
+            # ancestral generation: block-Gibbs sweeps of the top RBM from its own conditionals
+            # (models do not import samplers; ebm_ref.samplers.gibbs runs the same sweeps)
+            for _ in range(n_gibbs):
+                x = top.sample_v_given_h(top.sample_h_given_v(x, rng), rng)
         return self.down_pass(x, rng)
 
     @classmethod

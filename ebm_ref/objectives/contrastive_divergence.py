@@ -196,7 +196,7 @@ def cd_k(model, x_data, k: int, rng, *, sampler: str = "auto", step_size: float 
     if sampler == "auto":
         sampler = "gibbs" if _is_gibbs_model(model) else "mala"
     if sampler == "gibbs":
-        x_model, _ = samplers.gibbs_k(model, x_data, k, rng)
+        x_model = samplers.gibbs_k(model, x_data, k, rng).last
     elif sampler in ("mala", "ula"):
         if step_size is None:
             raise ValueError(f"step_size: required for sampler={sampler!r}")
@@ -294,7 +294,7 @@ def exact_cd_expected_gradient(rbm, v_data, k: int) -> dict:
     r"""The expectation of the CD-k gradient over the Gibbs chains, exactly.
 
     With :math:`T(v, v') = \sum_h p(h\mid v)p(v'\mid h)` the block-Gibbs kernel on visible
-    states (``samplers.gibbs.transition_matrix_block_gibbs``), the chain started at a
+    states (``samplers.transition_matrices.transition_matrix_block_gibbs``), the chain started at a
     data point :math:`v_i` is at :math:`v'` after k sweeps with probability
     :math:`(T^k)_{v_i v'}`, so
 

@@ -39,7 +39,7 @@ def make(out_dir, rng, small: bool = False):
     betas = np.geomspace(0.1, 1.0, 10)
     x0 = np.zeros((n_chains, V))                             # every chain starts in the "off" mode
     g = gibbs(model, x0, n_steps, rng)
-    pt = tempering(model, x0, betas, n_steps, rng)
+    pt = tempering(model, x0, n_steps, rng, betas=betas)
     ind_g = g.samples.mean(axis=2)                           # mode indicator: fraction of units on
     ind_pt = pt.samples.mean(axis=2)
     t = np.arange(1, n_steps + 1)

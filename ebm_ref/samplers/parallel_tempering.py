@@ -37,19 +37,17 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import as_batch, as_float_array, check_binary, check_positive_int
+from ..numerics.special import softplus
 from . import _common
-# (from-imports: the package attribute ``samplers.gibbs`` is the function, not this module)
-from .gibbs import (MAX_EXACT_UNITS, _bm_arrays, _bm_site_gibbs_kernel, _check_states, _family,
-                    _gbrbm_arrays, _rbm_arrays, _rbm_fast, _rbm_start, _spin_values, enumerate_states,
-                    rbm_joint_energy)
-from ._common import make_chains
+from ._common import kept_index, make_chains
+from .gibbs_sampling import (FastBlockGibbs, bm_site_gibbs_kernel, check_backend, check_start, model_family,
+                             rbm_block_gibbs_step, site_gibbs_step, unit_values)
 
 __all__ = [
     "tempering",
     "check_betas",
     "tempered_free_energy",
-    "swap_transition_matrix",
-    "tempered_product_distribution",
+    "swap_log_ratio",
 ]
 
 
@@ -78,7 +76,7 @@ def tempered_free_energy(model, v, beta) -> np.ndarray:
 
     ``beta`` is a scalar or an array of shape (n,), one β per row; every β in (0, 1].
     """
-    fam = _family(model)
+    fam = model_family(model)
     v = as_batch(v, model.dim, "v")
     if fam == "rbm":
         check_binary(v, "v")
@@ -94,9 +92,7 @@ def _tempered_free_energy(model, fam, v, beta):
     """:func:`tempered_free_energy` without the input checks (the sampler's inner loop)."""
     bcol = beta[..., None] if beta.ndim else beta
     if fam in ("rbm", "gbrbm"):
-        from ..numerics.special import softplus
-
-        W, b, c = _rbm_arrays(model)
+        W, b, c = model.layer_arrays()[:3]
         if fam == "rbm":
             a = v @ W + c
             vis = -(v @ b)
@@ -108,14 +104,37 @@ def _tempered_free_energy(model, fam, v, beta):
     return beta * model.energy(v)
 
 
-def _swap_log_ratio(model, xi, xj, beta_i, beta_j) -> np.ndarray:
-    r"""log of the swap ratio :math:`\pi_{\beta_i}(x_j)\pi_{\beta_j}(x_i) / (\pi_{\beta_i}(x_i)\pi_{\beta_j}(x_j))`, per row."""
-    fam = _family(model)
+def _swap_log_ratio(model, fam, xi, xj, beta_i, beta_j) -> np.ndarray:
+    """:func:`swap_log_ratio` without the input checks (the sampler's inner loop)."""
+    if fam in ("rbm", "gbrbm"):
+        def F(x, beta):
+            return _tempered_free_energy(model, fam, x, np.asarray(beta, dtype=np.float64))
 
-    def F(x, beta):
-        return _tempered_free_energy(model, fam, x, np.asarray(beta, dtype=np.float64))
+        return (F(xi, beta_i) + F(xj, beta_j)) - (F(xj, beta_i) + F(xi, beta_j))
+    # log r = (β_i − β_j)(E(x_i) − E(x_j))
+    return (beta_i - beta_j) * (model.energy(xi) - model.energy(xj))
 
-    return (F(xi, beta_i) + F(xj, beta_j)) - (F(xj, beta_i) + F(xi, beta_j))
+
+def swap_log_ratio(model, xi, xj, beta_i, beta_j) -> np.ndarray:
+    r"""log of the swap ratio :math:`r = \frac{\pi_{\beta_i}(x_j)\,\pi_{\beta_j}(x_i)}{\pi_{\beta_i}(x_i)\,\pi_{\beta_j}(x_j)}`, per row.
+
+    RBMs: :math:`\log r = F_{\beta_i}(x_i) + F_{\beta_j}(x_j) - F_{\beta_i}(x_j) - F_{\beta_j}(x_i)`
+    with the tempered free energy :func:`tempered_free_energy`; any other energy:
+    :math:`\log r = (\beta_i - \beta_j)(E(x_i) - E(x_j))`.  Z(β) cancels.  ``xi``, ``xj``
+    have shape (n, d); ``beta_i``, ``beta_j`` are scalars in (0, 1].
+    """
+    fam = model_family(model)
+    xi, xj = as_batch(xi, model.dim, "xi"), as_batch(xj, model.dim, "xj")
+    if xi.shape != xj.shape:
+        raise ValueError(f"xj: expected the shape of xi {xi.shape}, got {xj.shape}")
+    if fam == "rbm":
+        check_binary(xi, "xi")
+        check_binary(xj, "xj")
+    for name, b in (("beta_i", beta_i), ("beta_j", beta_j)):
+        b = np.asarray(b, dtype=np.float64)
+        if b.ndim != 0 or not np.isfinite(b) or not 0 < b <= 1:
+            raise ValueError(f"{name}: expected a scalar in (0, 1], got {b!r}")
+    return _swap_log_ratio(model, fam, xi, xj, float(beta_i), float(beta_j))
 
 
 def _swap_round(model, fam, X, betas, rnd, rng, n_att, n_acc, step):
@@ -128,11 +147,7 @@ def _swap_round(model, fam, X, betas, rnd, rng, n_att, n_acc, step):
     u = rng.random((pairs.size, n))
     for k, i in enumerate(pairs):
         j = i + 1
-        if fam in ("rbm", "gbrbm"):
-            logr = _swap_log_ratio(model, X[i], X[j], betas[i], betas[j])
-        else:
-            # log r = (β_i − β_j)(E(x_i) − E(x_j))
-            logr = (betas[i] - betas[j]) * (model.energy(X[i]) - model.energy(X[j]))
+        logr = _swap_log_ratio(model, fam, X[i], X[j], betas[i], betas[j])
         if np.any(np.isnan(logr)):
             raise _common.nonfinite_error("tempering", step, int(np.flatnonzero(np.isnan(logr))[0]), "a swap ratio")
         acc = u[k] < np.exp(np.minimum(logr, 0.0))
@@ -143,74 +158,33 @@ def _swap_round(model, fam, X, betas, rnd, rng, n_att, n_acc, step):
         n_acc[i] += int(acc.sum())
 
 
-def swap_transition_matrix(model, betas, first: int = 0) -> np.ndarray:
-    r"""Exact matrix of one swap round on the product space of R small binary replicas.
-
-    State index: replica states :math:`(x_1, \dots, x_R)` with index
-    :math:`\sum_r k_r 2^{d(R-1-r)}`, :math:`k_r` the index of :math:`x_r` in
-    :func:`ebm_ref.samplers.gibbs.enumerate_states`.  Pairs (i, i+1) with i ≡ ``first``
-    (mod 2) are swapped independently, each with probability
-    :math:`\min(1, e^{\log r})`, with log r the log swap ratio of the module docstring.
-    """
-    fam = _family(model)
-    if fam == "gbrbm":
-        raise ValueError("model: the swap matrix needs enumerable (binary) states")
-    betas = check_betas(betas)
-    lo, hi = _spin_values(model, fam, None)
-    d = model.dim
-    R = betas.size
-    if d * R > MAX_EXACT_UNITS:
-        raise ValueError(f"model: the product space has 2^{d * R} states; at most {MAX_EXACT_UNITS} units in all")
-    X = enumerate_states(d, "binary" if lo == 0.0 else "ising")
-    S = 2**d
-    digits = np.array(np.unravel_index(np.arange(S**R), (S,) * R)).T    # (S^R, R) replica state indices
-    P = np.eye(S**R)
-    for i in range(first, R - 1, 2):
-        j = i + 1
-        xi, xj = X[digits[:, i]], X[digits[:, j]]
-        a = np.exp(np.minimum(_swap_log_ratio(model, xi, xj, betas[i], betas[j]), 0.0))
-        swapped = digits.copy()
-        swapped[:, [i, j]] = digits[:, [j, i]]
-        target = np.ravel_multi_index(swapped.T, (S,) * R)
-        Pi = np.zeros((S**R, S**R))
-        rows = np.arange(S**R)
-        Pi[rows, target] += a
-        Pi[rows, rows] += 1.0 - a
-        P = P @ Pi
-    return P
-
-
-def tempered_product_distribution(model, betas) -> np.ndarray:
-    r"""∏_r π_{β_r}(x_r) over the product space (order of :func:`swap_transition_matrix`), by enumeration.
-
-    For a Bernoulli RBM each factor is the visible marginal of the enumerated tempered
-    joint :math:`e^{-\beta E(v,h)}` (summed over h directly, not via the softplus formula).
-    """
-    fam = _family(model)
-    betas = check_betas(betas)
-    lo, hi = _spin_values(model, fam, None)
-    X = enumerate_states(model.dim, "binary" if lo == 0.0 else "ising")
-    factors = []
-    for beta in betas:
-        if fam == "rbm":
-            W, b, c = _rbm_arrays(model)
-            H = enumerate_states(W.shape[1])
-            negE = -beta * rbm_joint_energy(W, b, c, X, H)
-            m = negE.max()
-            w = np.exp(negE - m).sum(axis=1)
-        else:
-            e = -beta * model.energy(X)
-            w = np.exp(e - e.max())
-        factors.append(w / w.sum())
-    p = factors[0]
-    for f in factors[1:]:
-        p = np.outer(p, f).ravel()
-    return p
-
-
 # ================================================================ the sampler
-def tempering(model, x0, betas, n_steps, rng, swap_every=1, burn_in=0, thin=1, *, step_size=None,
-              progress=None):
+def _mh_move(model, X, E, eps, betas, rng, t):
+    r"""Random-walk Metropolis within every temperature, in place on X (R, n, d) and E (R, n).
+
+    MERGE NOTE: this is the random-walk MH transition written locally; at merge it is
+    replaced by the shared NumPy step of :mod:`ebm_ref.samplers.metropolis_hastings`
+    (same arithmetic, same stream).  Proposal :math:`y = x + \epsilon_r z`, accepted with
+    :math:`\min(1, e^{-\beta_r(E(y) - E(x))})`; draws normals (R, n, d), then uniforms (R, n).
+    Returns the accepted mask (R, n).
+    """
+    R, n, d = X.shape
+    Z = rng.standard_normal((R, n, d))
+    Y = X + eps[:, None, None] * Z
+    EY = model.energy(Y.reshape(R * n, d)).reshape(R, n)
+    badmask = np.isnan(EY) | (EY == -np.inf)
+    if np.any(badmask):
+        raise _common.nonfinite_error("tempering", t, int(np.argwhere(badmask)[0][1]), "the energy")
+    u = rng.random((R, n))
+    with np.errstate(invalid="ignore"):   # E(y) = +inf (outside the support): rejected
+        acc = u < np.exp(np.minimum(-betas[:, None] * (EY - E), 0.0))
+    X[acc] = Y[acc]
+    E[...] = np.where(acc, EY, E)
+    return acc
+
+
+def tempering(model, x0, n_steps, rng, *, betas, swap_every=1, burn_in=0, thin=1, step_size=None,
+              progress=None, backend="auto"):
     r"""Parallel tempering; returns the chain of the β = 1 replica.
 
     Parameters
@@ -222,11 +196,11 @@ def tempering(model, x0, betas, n_steps, rng, swap_every=1, burn_in=0, thin=1, *
         :math:`\min(1, e^{-\beta_r(E(x') - E(x))})`.
     x0 : array, shape (n_chains, d) or (R, n_chains, d)
         Starting states, the same for every replica or one batch per replica.
-    betas : array, shape (R,)
-        Inverse temperatures, strictly increasing in (0, 1], the last exactly 1.
     n_steps : int
         Steps; each moves every replica once and, every ``swap_every`` steps, makes a swap round.
     rng : numpy.random.Generator or int
+    betas : array, shape (R,)
+        Inverse temperatures, strictly increasing in (0, 1], the last exactly 1.
     swap_every : int, >= 1
     burn_in, thin : int
         As for every sampler (step t kept when t > burn_in and (t − burn_in) % thin == 0).
@@ -234,6 +208,11 @@ def tempering(model, x0, betas, n_steps, rng, swap_every=1, burn_in=0, thin=1, *
         Random-walk scale ε. A float ε gives :math:`\epsilon_r = \epsilon/\sqrt{\beta_r}`
         (a tempered quadratic well widens by :math:`1/\sqrt\beta`); an array is used as is.
     progress : callable, optional
+    backend : {'auto', 'numba', 'numpy'}
+        'numpy' runs the steps (:func:`~ebm_ref.samplers.gibbs_sampling.rbm_block_gibbs_step`
+        with one β per row, :func:`~ebm_ref.samplers.gibbs_sampling.site_gibbs_step` on each
+        tempered Boltzmann machine); 'auto' the fast paths (BLAS-buffered sweep, numba
+        kernel); 'numba' insists on the kernel (BoltzmannMachine only).  Same chains.
 
     Returns
     -------
@@ -248,14 +227,15 @@ def tempering(model, x0, betas, n_steps, rng, swap_every=1, burn_in=0, thin=1, *
     -----
     Random numbers: RBMs and continuous targets draw from ``rng`` (RBM: one block-Gibbs
     sweep of the stacked replicas; RWMH: normals (R, n, d) then uniforms (R, n)); the
-    Boltzmann machine runs its jitted kernel per replica with one set of chunk
-    Generators per replica.  Each swap round draws uniforms (n_pairs, n_chains).
+    Boltzmann machine runs its sweep per replica with one set of chunk Generators per
+    replica.  Each swap round draws uniforms (n_pairs, n_chains).
     """
     rng = _common.as_generator(rng)
     betas = check_betas(betas)
     swap_every = check_positive_int(swap_every, "swap_every", 1)
     n_steps, burn_in, thin, n_keep = _common.check_schedule(n_steps, burn_in, thin)
-    fam = _family(model)
+    fam = model_family(model)
+    backend = check_backend(backend, fam)
     R = betas.size
     d = model.dim
     X = _start(model, fam, x0, R, d)
@@ -276,18 +256,20 @@ def tempering(model, x0, betas, n_steps, rng, swap_every=1, burn_in=0, thin=1, *
     elif step_size is not None:
         raise ValueError("step_size: only for continuous targets; RBMs and Boltzmann machines use Gibbs moves")
 
+    use_fast = backend != "numpy"
     if fam == "bm":
-        J, hvec = _bm_arrays(model)
-        lo, hi = _spin_values(model, fam, None)
+        lo, hi = unit_values(model)
         gens = [_common.spawn_generators(rng) for _ in range(R)]
         bounds = _common.chunk_bounds(n)
-        tempered = [(beta * J, beta * hvec) for beta in betas]      # the BM at β: (βJ, βh)
-        dummy = np.empty((1, n, d))
+        if use_fast:
+            J, hvec = model.coupling_arrays()
+            tempered = [(beta * J, beta * hvec) for beta in betas]      # the BM at β: (βJ, βh)
+            dummy = np.empty((1, n, d))
+        else:
+            tempered = [model.replace(J=beta * model.params["J"], h=beta * model.params["h"]) for beta in betas]
     if fam in ("rbm", "gbrbm"):
-        W, b, c, *rest = (_rbm_arrays(model) if fam == "rbm" else _gbrbm_arrays(model))
-        sig = rest[0] if rest else None
-        beta_col = np.repeat(betas, n)[:, None]
-        V = X.reshape(R * n, d)            # a view: the sweeps update X in place
+        beta_rows = np.repeat(betas, n)    # the replicas stacked (R·n rows), one β per row
+        fast = FastBlockGibbs(model, R * n, beta=beta_rows) if use_fast else None
 
     out = np.empty((n_keep, n, d))
     n_acc_within = np.zeros((R, n))
@@ -298,30 +280,30 @@ def tempering(model, x0, betas, n_steps, rng, swap_every=1, burn_in=0, thin=1, *
         for t in range(t0 + 1, t1 + 1):
             # 1. a move within every temperature
             if fam in ("rbm", "gbrbm"):
-                _rbm_fast(W, b, c, V, beta_col, t - 1, t, 0, 1, rng, None, gaussian_sigma=sig)
+                V = X.reshape(R * n, d)            # a view of the stacked replicas
+                if fast is not None:
+                    fast.sweep(rng, V)
+                else:
+                    V[...] = rbm_block_gibbs_step(rng, V, model, beta=beta_rows)[0]
                 if fam == "gbrbm":
                     _common.raise_if_nonfinite("tempering", t, V, what="a replica's state")
                 if t > burn_in:
                     n_acc_within += 1
             elif fam == "bm":
                 for r in range(R):
-                    # burn_in = t keeps nothing: the kernel only moves the states
-                    Jr, hr = tempered[r]
-                    _bm_site_gibbs_kernel(Jr, hr, lo, hi, X[r], t - 1, t, t, 1, gens[r], bounds, dummy)
+                    if use_fast:
+                        # burn_in = t keeps nothing: the kernel only moves the states
+                        Jr, hr = tempered[r]
+                        bm_site_gibbs_kernel(Jr, hr, lo, hi, X[r], t - 1, t, t, 1, gens[r], bounds, dummy)
+                    else:
+                        for k, g in enumerate(gens[r]):
+                            c0, c1 = int(bounds[k]), int(bounds[k + 1])
+                            if c1 > c0:
+                                X[r, c0:c1] = site_gibbs_step(g, X[r, c0:c1], tempered[r], step=t, first_chain=c0)[0]
                 if t > burn_in:
                     n_acc_within += 1
             else:
-                Z = rng.standard_normal((R, n, d))
-                Y = X + eps[:, None, None] * Z
-                EY = model.energy(Y.reshape(R * n, d)).reshape(R, n)
-                badmask = np.isnan(EY) | (EY == -np.inf)
-                if np.any(badmask):
-                    raise _common.nonfinite_error("tempering", t, int(np.argwhere(badmask)[0][1]), "the energy")
-                u = rng.random((R, n))
-                with np.errstate(invalid="ignore"):   # E(y) = +inf (outside the support): rejected
-                    acc = u < np.exp(np.minimum(-betas[:, None] * (EY - E), 0.0))
-                X[acc] = Y[acc]
-                E = np.where(acc, EY, E)
+                acc = _mh_move(model, X, E, eps, betas, rng, t)
                 if t > burn_in:
                     n_acc_within += acc
             # 2. a swap round
@@ -330,7 +312,7 @@ def tempering(model, x0, betas, n_steps, rng, swap_every=1, burn_in=0, thin=1, *
                 if fam == "energy":
                     E = model.energy(X.reshape(R * n, d)).reshape(R, n)
                 rnd += 1
-            k = _common.kept_index(t, burn_in, thin)
+            k = kept_index(t, burn_in, thin)
             if k >= 0:
                 out[k] = X[-1]
     n_after = n_steps - burn_in
@@ -338,7 +320,7 @@ def tempering(model, x0, betas, n_steps, rng, swap_every=1, burn_in=0, thin=1, *
     with np.errstate(invalid="ignore", divide="ignore"):
         swap_rate = np.where(n_att > 0, n_swapacc / np.maximum(n_att, 1), np.nan)
     settings = {"sampler": "tempering", "n_steps": n_steps, "burn_in": burn_in, "thin": thin,
-                "swap_every": swap_every, "betas": betas.tolist(),
+                "swap_every": swap_every, "betas": betas.tolist(), "backend": backend,
                 "move": {"rbm": "block gibbs", "gbrbm": "block gibbs", "bm": "single-site gibbs"}.get(fam, "rwmh")}
     if fam == "energy":
         settings["step_size"] = eps.tolist()
@@ -361,9 +343,6 @@ def _start(model, fam, x0, R, d):
 
 
 def _start_batch(model, fam, x, d, name):
-    if fam in ("rbm", "gbrbm"):
-        return _rbm_start(model, fam, x, name)
-    if fam == "bm":
-        lo, hi = _spin_values(model, fam, None)
-        return _check_states(x, d, lo, hi, name)
-    return _common.check_x0(x, d, name)
+    if fam == "energy":
+        return _common.check_x0(x, d, name)          # a continuous target
+    return check_start(model, x, name)
