@@ -1,4 +1,4 @@
-"""Tests of ebm_ref.partition (exact log Z and its estimators) and ebm_ref.ais_kernels.
+"""Tests of ebm_ref.partition (exact log Z and its estimators) and ebm_ref.partition.paths.
 
 Expected values come from closed forms (Gaussian log Z), brute-force enumeration over
 every state, or scipy.stats.  Statistical tests state their false-positive rates.
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from ebm_ref import ais_kernels as K
+from ebm_ref.partition import paths as K
 from ebm_ref import partition as P
 from ebm_ref.models import BernoulliRBM, Gaussian, GaussianMixture, WarpedGaussian
 
