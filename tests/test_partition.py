@@ -1,4 +1,4 @@
-"""Tests of ebm_ref.partition (exact log Z and its estimators) and ebm_ref.ais_kernels.
+"""Tests of ebm_ref.partition (exact log Z and its estimators) and ebm_ref.partition.paths.
 
 Expected values come from closed forms (Gaussian log Z), brute-force enumeration over
 every state, or scipy.stats.  Statistical tests state their false-positive rates.
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from ebm_ref import ais_kernels as K
+from ebm_ref.partition import paths as K
 from ebm_ref import partition as P
 from ebm_ref.models import BernoulliRBM, Gaussian, GaussianMixture, WarpedGaussian
 
@@ -535,3 +535,32 @@ def test_log_likelihood_bad_input(rng):
         P.log_likelihood(g, np.zeros((3, 2)), np.nan)
     with pytest.raises(ValueError, match="x"):
         P.log_likelihood(g, np.zeros(2), 0.0)
+
+
+# ------------------------------------------------------------ package structure
+def test_models_do_not_import_partition():
+    # partition sits above models: importing the models must not pull it in
+    import subprocess
+    import sys
+
+    code = "import sys, ebm_ref.models; print('ebm_ref.partition' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_star_import_gives_every_public_name_once():
+    import inspect
+
+    from ebm_ref.partition import estimators, exact, paths, schedules
+
+    assert len(P.__all__) == len(set(P.__all__))
+    ns = {}
+    exec("from ebm_ref.partition import *", ns)
+    assert set(P.__all__) <= set(ns)
+    for mod in (exact, estimators, schedules, paths):
+        defined = {name for name, obj in vars(mod).items()
+                   if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
+                   and obj.__module__ == mod.__name__}
+        assert defined <= set(mod.__all__), (mod.__name__, defined - set(mod.__all__))
+        assert set(mod.__all__) <= set(P.__all__), (mod.__name__, set(mod.__all__) - set(P.__all__))
+        assert getattr(P, mod.__name__.rsplit(".", 1)[1]) is mod    # no function shadows its module

@@ -3,7 +3,7 @@
 Floor = the work no implementation of one Gibbs-annealing step can avoid, timed in the
 same process on the same arrays: the two matrix products (Wᵀv for the hidden units, W h
 for the visible ones), drawing the uniforms of both layers and one exponential array per
-layer, all with ``out=`` buffers.  The step itself (``ebm_ref.ais_kernels.RBMPath``)
+layer, all with ``out=`` buffers.  The step itself (``ebm_ref.partition.paths.RBMPath``)
 adds the weight update (one more exponential array on the hidden layer, a product and a
 log) and the Bernoulli comparisons.
 """
@@ -16,7 +16,7 @@ from . import Row, benchmark, best_time
 
 @benchmark("ais_rbm")
 def ais_rbm(quick: bool = False) -> list[Row]:
-    from ..ais_kernels import RBMPath
+    from ..partition.paths import RBMPath
 
     d, H, n = (784, 500, 100) if not quick else (100, 50, 20)
     steps = 200 if not quick else 20

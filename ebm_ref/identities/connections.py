@@ -20,7 +20,7 @@ from scipy.special import logsumexp
 from .._validate import check_positive, check_positive_int
 from ..models import Gaussian, GaussianMixture
 from ..objectives import nce
-from ..objectives.mle import quadrature_grid
+from ..numerics.quadrature import gauss_legendre_grid as quadrature_grid
 from ..verify import identity
 
 __all__ = ["optimal_denoiser_quadrature", "smoothed_mixture", "mixture_posterior_mean",

@@ -8,7 +8,7 @@ from ..check import richardson
 from ..models import Gaussian
 from ..models.rbm import BernoulliRBM
 from ..objectives import contrastive_divergence as cd
-from ..partition import enumerate_states
+from ..numerics.enumeration import enumerate_states
 from ..verify import identity
 
 

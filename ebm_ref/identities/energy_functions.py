@@ -7,7 +7,8 @@ from ..models import Gaussian, WarpedGaussian
 from ..models.compose import ConditionalEnergy, Mixture, ProductOfExperts, Tempered
 from ..models.designs import DiscriminatorEnergy, ReconstructionEnergy
 from ..models.mlp import MLPEnergy
-from ..partition import log_partition_quadrature, logsumexp
+from ..numerics.special import logsumexp
+from ..partition import log_partition_quadrature
 from ..verify import identity
 
 

@@ -9,7 +9,9 @@ import numpy as np
 
 from ..check import richardson
 from ..models import BernoulliRBM, BoltzmannMachine, GaussianBernoulliRBM
-from ..partition import enumerate_states, log_partition_quadrature, logsumexp
+from ..numerics.enumeration import enumerate_states
+from ..numerics.special import logsumexp
+from ..partition import log_partition_quadrature
 from ..verify import identity
 
 

@@ -319,7 +319,7 @@ def _(rng):
           tol=1e-6, reason="optimizer stopped at gradient norm < 1e-10 on a strongly convex neighbourhood")
 def _(rng):
     from ..models.boltzmann import BoltzmannMachine
-    from ..partition import enumerate_states
+    from ..numerics.enumeration import enumerate_states
 
     truth = _ising()
     X = enumerate_states(4)

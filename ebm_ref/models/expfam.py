@@ -46,11 +46,11 @@ The multivariate Gaussian is :class:`ebm_ref.models.gaussian.Gaussian`.
 from __future__ import annotations
 
 import numpy as np
-from scipy import integrate
 from scipy.special import digamma, expit, gammaln, logsumexp, polygamma
 
 from .._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
 from ..energy import Energy
+from ..numerics.quadrature import adaptive_quad_vec, tanh_sinh, tanh_sinh_refine
 
 __all__ = [
     "ExponentialFamily",
@@ -360,56 +360,11 @@ def _scalar_data(x, name="x") -> np.ndarray:
     return as_batch(x, 1, name)
 
 
-def _tanh_sinh_01(h: float = 1.0 / 16, tmax: float = 4.5):
-    r"""Tanh–sinh (double-exponential) nodes on (0, 1): returns (u, 1 − u, weights).
-
-    :math:`u = \sigma(\pi\sinh t)`, :math:`t = -t_{max}, \dots, t_{max}` in steps h,
-    :math:`du/dt = \pi\cosh t\,u(1-u)`.  The nodes crowd into both endpoints doubly
-    exponentially, so integrands with algebraic or logarithmic endpoint singularities
-    (Beta and Dirichlet densities times log x) converge exponentially in 1/h; u and
-    1 − u are both formed without cancellation.  At h = 1/16 the error on the
-    families' moments is ~1e-13.
-    """
-    t = np.arange(-tmax, tmax + 0.5 * h, h)
-    s = np.pi * np.sinh(t)
-    u, uc = expit(s), expit(-s)
-    return u, uc, h * np.pi * np.cosh(t) * u * uc
-
-
-#: tanh–sinh refinement stops when halving h changes every integral by less than this
-#: (relative to the largest): the error of the finer rule is then far smaller still.
-#: Not tighter: for a Beta the nodes that round to x = 1 are dropped, and the mass they
-#: carry, ~(1e-16)^β, shifts with h (1e-13 at β = 0.8).
-TANH_SINH_TOL = 1e-11
-
-
-def _tanh_sinh_refine(rule, what: str, h_min: float):
-    """Evaluate ``rule(h)`` (an integral by the tanh–sinh rule of step h) at h = 1/16, 1/32, ...
-    until two successive values agree to ``TANH_SINH_TOL``; raise if h would drop below ``h_min``.
-
-    Concentrated densities (large α) are narrow spikes that the coarse middle spacing
-    (≈ πh/2) misses; halving h resolves them.
-    """
-    h = 1.0 / 16
-    prev = rule(h)
-    while h / 2 >= h_min:
-        h /= 2
-        cur = rule(h)
-        if np.max(np.abs(cur - prev)) <= TANH_SINH_TOL * np.max(np.abs(cur)):
-            return cur
-        prev = cur
-    raise ValueError(f"{what}: the tanh-sinh rule did not converge down to step {h_min:g} "
-                     "(a very concentrated density, or mass the rule cannot represent)")
-
-
 def _quad_vec(fn, a, b, points=()):
-    """∫ₐᵇ fn over pieces split at ``points``; fn maps (n,1) points to (n, m)."""
-    edges = [a, *points, b]
-    total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        val, _err = integrate.quad_vec(lambda t: fn(np.array([[t]]))[0], lo, hi, epsabs=1e-14, epsrel=1e-13, limit=400)
-        total = total + val
-    return np.asarray(total)
+    """∫ₐᵇ fn over pieces split at ``points``; fn maps (n,1) points to (n, m) (the families' batch form)."""
+    val, _err = adaptive_quad_vec(lambda t: fn(np.array([[t]]))[0], a, b, points=points,
+                                  epsabs=1e-14, epsrel=1e-13, limit=400)
+    return val
 
 
 # ============================================================================ Normal
@@ -1049,13 +1004,13 @@ class Beta(ExponentialFamily):
         c = float(self._shifted_log_q(np.array([[a / (a + b)]]))[0])       # shift: e^{log q - c} near 1 at the mean
 
         def rule(h):
-            u, _, w = _tanh_sinh_01(h)
+            u, _, w = tanh_sinh(h)
             keep = u < 1.0
             x, w = u[keep][:, None], w[keep]
             return (fn(x) * (w * np.exp(self._shifted_log_q(x) - c))[:, None]).sum(axis=0)
 
-        return _tanh_sinh_refine(rule, "Beta integral (needs beta >= ~0.8: mass within 1e-16 of x = 1 "
-                                       "is not representable in x)", 1.0 / 1024), c
+        return tanh_sinh_refine(rule, "Beta integral (needs beta >= ~0.8: mass within 1e-16 of x = 1 "
+                                      "is not representable in x)", 1.0 / 1024), c
 
     # energy view: T = (log x, log(1−x)), ∂T = (1/x, −1/(1−x)), ∂²T = (−1/x², −1/(1−x)²);
     # log h = −T₁ − T₂
@@ -1303,7 +1258,7 @@ class Dirichlet(ExponentialFamily):
         c = float(self._shifted_log_q((alpha / alpha.sum())[None, :])[0])   # shift: e^{log q - c} near 1 at the mean
 
         def rule(h):
-            u, uc, w = _tanh_sinh_01(h)
+            u, uc, w = tanh_sinh(h)
             if K == 2:
                 x, jac = np.stack([u, uc], axis=1), w
             else:
@@ -1314,7 +1269,7 @@ class Dirichlet(ExponentialFamily):
             return (fn(x) * (jac * np.exp(self._shifted_log_q(x) - c))[:, None]).sum(axis=0)
 
         # 2-D: h = 1/128 is 1151² nodes; below that the memory grows past ~1 GB
-        return _tanh_sinh_refine(rule, "Dirichlet integral", 1.0 / 1024 if K == 2 else 1.0 / 128), c
+        return tanh_sinh_refine(rule, "Dirichlet integral", 1.0 / 1024 if K == 2 else 1.0 / 128), c
 
     # energy view in y = (x_1..x_{K-1}), x_K = 1 − Σy:
     # T_k = log y_k (k<K), T_K = log x_K; ∂T_k/∂y_j = δ_kj/y_k, ∂T_K/∂y_j = −1/x_K;

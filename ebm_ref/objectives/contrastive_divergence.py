@@ -80,6 +80,7 @@ def _states_and_weights(model, bounds=None, n_quad: int = 4001):
     Continuous 1-D models: a fine composite Simpson rule on ``bounds``.
     """
     from ..models.rbm import BernoulliRBM
+    from ..numerics.quadrature import composite_simpson
     from ..partition import MAX_ENUMERATE_DIM, enumerate_states
 
     if isinstance(model, BernoulliRBM):
@@ -92,12 +93,8 @@ def _states_and_weights(model, bounds=None, n_quad: int = 4001):
     b = np.asarray(bounds, dtype=np.float64)
     if b.shape != (1, 2) or model.dim != 1:
         raise ValueError("bounds: only 1-D continuous models are integrated here; give [(low, high)]")
-    n_quad = n_quad + (n_quad % 2 == 0)
-    x = np.linspace(b[0, 0], b[0, 1], n_quad)
-    h = (b[0, 1] - b[0, 0]) / (n_quad - 1)
-    w = np.ones(n_quad)
-    w[1:-1:2], w[2:-1:2] = 4.0, 2.0
-    return x[:, None], w * h / 3.0
+    x, w = composite_simpson(b[0, 0], b[0, 1], n_quad)
+    return x[:, None], w
 
 
 # ------------------------------------------------------------------ derivation

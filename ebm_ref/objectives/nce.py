@@ -63,13 +63,13 @@ models, with applications to natural image statistics", JMLR 13 (2012).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from scipy.special import expit, logsumexp
 
 from .. import params as _params
 from .._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
+from ..numerics.quadrature import gauss_legendre
 from ..numerics.special import softplus
 
 __all__ = [
@@ -274,12 +274,6 @@ def bayes_optimal_loss(p_data_logpdf, p_noise_logpdf, x_data, x_noise, nu) -> fl
     return float((np.mean(softplus(-Gx)) + nu * np.mean(softplus(Gy))) / (1.0 + nu))
 
 
-@lru_cache(maxsize=8)
-def _leggauss(n):
-    # the nodes are an eigenvalue problem of size n: worth computing once
-    return np.polynomial.legendre.leggauss(n)
-
-
 def population_loss_quadrature(model, log_z, p_data_logpdf, noise, nu, bounds, n_nodes: int = 400) -> float:
     r"""Population J for 1-D models: :math:`\int [p_d\,\operatorname{softplus}(-G) + \nu p_n\,\operatorname{softplus}(G)]\,dx/(1+\nu)`
     by Gauss–Legendre quadrature on ``bounds = (a, b)``."""
@@ -290,9 +284,8 @@ def population_loss_quadrature(model, log_z, p_data_logpdf, noise, nu, bounds, n
     if not b > a:
         raise ValueError(f"bounds: expected (a, b) with b > a, got {bounds}")
     n_nodes = check_positive_int(n_nodes, "n_nodes", 2)
-    t, w = _leggauss(n_nodes)
-    x = (0.5 * (b - a) * t + 0.5 * (a + b))[:, None]
-    w = 0.5 * (b - a) * w
+    x, w = gauss_legendre(n_nodes, a, b)
+    x = x[:, None]
     G = logit(model, log_z, x, noise, nu)
     pd = np.exp(np.asarray(p_data_logpdf(x), dtype=np.float64))
     pn = np.exp(_noise_log_prob(noise, x))

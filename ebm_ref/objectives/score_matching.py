@@ -41,10 +41,10 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from scipy import integrate
 from scipy.special import expit
 
 from .._validate import as_batch, as_float_array, as_generator, check_binary, check_positive, check_positive_int
+from ..numerics.quadrature import adaptive_quad, gauss_hermite, gauss_legendre_grid
 
 __all__ = [
     # derivation of score matching
@@ -83,7 +83,7 @@ __all__ = [
 N_NODES_2D = 200
 #: probabilists' Gauss–Hermite nodes for the noise integral of denoising score matching.
 N_HERMITE = 120
-#: relative accuracy asked of scipy.integrate.quad in 1-D.
+#: relative accuracy asked of adaptive quadrature (scipy.integrate.quad) in 1-D.
 QUAD_EPSREL = 1e-12
 
 
@@ -104,12 +104,10 @@ def _bounds(bounds, d):
 def _integrate(fn, b):
     """∫_box fn(x) dx for fn mapping (m, d) → (m,): quad in 1-D, Gauss–Legendre grid in 2-D."""
     if b.shape[0] == 1:
-        val, _ = integrate.quad(lambda t: float(fn(np.array([[t]]))[0]), b[0, 0], b[0, 1],
-                                epsabs=0.0, epsrel=QUAD_EPSREL, limit=400)
+        val, _ = adaptive_quad(lambda t: float(fn(np.array([[t]]))[0]), b[0, 0], b[0, 1],
+                               epsabs=0.0, epsrel=QUAD_EPSREL, limit=400)
         return val
-    from .mle import quadrature_grid
-
-    pts, w = quadrature_grid(b, N_NODES_2D)
+    pts, w = gauss_legendre_grid(b, N_NODES_2D)
     return float(np.sum(w * fn(pts)))
 
 
@@ -444,8 +442,7 @@ def denoising_expectation(p_data, model, sigma, bounds) -> float:
     sigma = check_positive(sigma, "sigma")
     if p_data.dim != 1:
         raise ValueError("denoising_expectation: offered for 1-D densities only")
-    t, w = np.polynomial.hermite_e.hermegauss(N_HERMITE)
-    w = w / np.sqrt(2.0 * np.pi)
+    t, w = gauss_hermite(N_HERMITE)                    # E_ε g(ε) ≈ Σ_j w_j g(t_j)
 
     def inner(x):  # x: (k, 1) → (k,)
         xt = (x[:, None, 0] + sigma * t[None, :]).reshape(-1, 1)

@@ -1,13 +1,18 @@
 r"""Annealing paths and the transitions that leave each intermediate distribution invariant.
 
-Annealed importance sampling (``ebm_ref.partition.ais``) moves samples along a path of
+Annealed importance sampling (:func:`ebm_ref.partition.ais`) moves samples along a path of
 unnormalized densities from a normalized base :math:`p_0` to the target
 :math:`p_1^* = e^{-E_1}`.  This module holds the path objects: each knows
 
 * ``log_ratio(beta_new, beta_old)`` — :math:`\log f_{\beta_{new}}(x) - \log f_{\beta_{old}}(x)`
   at the current states, the factor a chain's weight gains at one temperature;
 * ``move(beta, rng)`` — one transition :math:`T_\beta` that leaves
-  :math:`p_\beta \propto f_\beta` invariant.
+  :math:`p_\beta \propto f_\beta` invariant.  Each transition's arithmetic sits in one
+  method named after it (``GeometricPath.rw_mh_step``, ``.mala_step``, ``.hmc_step``;
+  ``RBMPath.gibbs_sweep``); ``move`` only dispatches and keeps the caches.
+
+:func:`make_path` chooses the path for a model by its type (a ``BernoulliRBM`` gets the
+:class:`RBMPath`, any other ``Energy`` the :class:`GeometricPath`).
 
 Two paths:
 
@@ -49,14 +54,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
-from .numerics.special import softplus
+from .._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
+from ..energy import Energy
+from ..models.rbm import BernoulliRBM
+from ..numerics.special import softplus
 
 __all__ = [
     "GeometricPath",
     "RBMPath",
     "BaseRateRBM",
+    "base_rate_rbm",
     "rbm_arrays",
+    "make_path",
     "TRANSITIONS",
 ]
 
@@ -74,8 +83,9 @@ class GeometricPath:
     model : Energy
         Target energy :math:`E_1` (``energy``; ``grad_x`` for MALA and HMC).
     base : normalized model
-        :math:`p_0` with ``log_prob`` and ``sample`` (and ``grad_x`` or ``score`` for MALA/HMC);
-        :math:`E_0 = -\log p_0`, hence :math:`Z_0 = 1`.
+        :math:`p_0` with ``log_prob`` and ``sample`` (and ``grad_x`` :math:`= -\nabla\log p_0`
+        for MALA/HMC, as an ``Energy`` or a ``Flow`` has); :math:`E_0 = -\log p_0`, hence
+        :math:`Z_0 = 1`.  For an ``Energy`` base, :math:`E_0 = E_{base} + \log Z_{base}`.
     transition : {"mh", "mala", "hmc"}
     step_size : float
         ε.  MH proposes :math:`x' = x + \varepsilon\xi`; MALA
@@ -102,16 +112,16 @@ class GeometricPath:
         self.step_size = check_positive(step_size, "step_size")
         self.n_leapfrog = check_positive_int(n_leapfrog, "n_leapfrog")
         self.need_grad = transition != "mh"
-        self._log_z0 = None                            # log Z of the base, once, when it has energy + log_partition
-        if callable(getattr(base, "energy", None)) and callable(getattr(base, "log_partition", None)):
+        if not isinstance(model, Energy):
+            raise ValueError(f"model: expected an Energy, got {type(model).__name__}")
+        self._log_z0 = None                            # log Z of an Energy base, once
+        if isinstance(base, Energy):
             try:
                 self._log_z0 = float(base.log_partition())
             except NotImplementedError:
                 self._log_z0 = None
-        if self.need_grad and not (hasattr(base, "grad_x") or hasattr(base, "score")):
-            raise ValueError(f"base: transition {transition!r} needs the base's gradient (grad_x or score)")
-        if self.need_grad and not hasattr(model, "grad_x"):
-            raise ValueError(f"model: transition {transition!r} needs model.grad_x")
+        if self.need_grad and not callable(getattr(base, "grad_x", None)):
+            raise ValueError(f"base: transition {transition!r} needs the base's gradient grad_x = -grad log p_0")
 
     # energies of the two ends and of the path
     def _e(self, x):
@@ -120,8 +130,7 @@ class GeometricPath:
         return -self.base.log_prob(x), self.model.energy(x)
 
     def _g(self, x):
-        g0 = self.base.grad_x(x) if hasattr(self.base, "grad_x") else -self.base.score(x)
-        return g0, self.model.grad_x(x)
+        return self.base.grad_x(x), self.model.grad_x(x)
 
     def start(self, x):
         self.x = np.array(x, dtype=np.float64)
@@ -140,11 +149,11 @@ class GeometricPath:
         """One MH / MALA / HMC transition leaving p_β invariant (updates the states)."""
         self.moves += 1
         if self.transition == "mh":
-            self._mh(beta, rng)
+            self.rw_mh_step(beta, rng)
         elif self.transition == "mala":
-            self._mala(beta, rng)
+            self.mala_step(beta, rng)
         else:
-            self._hmc(beta, rng)
+            self.hmc_step(beta, rng)
 
     def _accept(self, log_alpha, rng, x1, e0, e1, g0=None, g1=None):
         acc = np.log(rng.random(log_alpha.shape[0])) < log_alpha
@@ -154,7 +163,8 @@ class GeometricPath:
             self.g0[acc], self.g1[acc] = g0[acc], g1[acc]
         self.accepted += acc
 
-    def _mh(self, beta, rng):
+    def rw_mh_step(self, beta, rng):
+        """Random-walk Metropolis–Hastings on E_β: x' = x + εξ, accept with min(1, e^{−(E_β(x') − E_β(x))})."""
         eps = self.step_size
         x1 = self.x + eps * rng.standard_normal(self.x.shape)
         e0, e1 = self._e(x1)
@@ -162,7 +172,8 @@ class GeometricPath:
         log_alpha = -((1 - beta) * (e0 - self.e0) + beta * (e1 - self.e1))
         self._accept(log_alpha, rng, x1, e0, e1)
 
-    def _mala(self, beta, rng):
+    def mala_step(self, beta, rng):
+        """MALA on E_β: x' = x − ε∇E_β(x) + √(2ε) ξ, with the MH correction of the Langevin proposal."""
         eps = self.step_size
         g = (1 - beta) * self.g0 + beta * self.g1                      # ∇E_β(x)
         x1 = self.x - eps * g + np.sqrt(2 * eps) * rng.standard_normal(self.x.shape)
@@ -176,7 +187,8 @@ class GeometricPath:
         log_alpha = -dE + (fwd - bwd) / (4 * eps)
         self._accept(log_alpha, rng, x1, e0, e1, g0, g1)
 
-    def _hmc(self, beta, rng):
+    def hmc_step(self, beta, rng):
+        """HMC on E_β: fresh momentum p ~ N(0, I), L leapfrog steps of size ε, accept with min(1, e^{H − H'})."""
         eps, L = self.step_size, self.n_leapfrog
         p = rng.standard_normal(self.x.shape)
         h_old = (1 - beta) * self.e0 + beta * self.e1 + 0.5 * np.sum(p * p, axis=1)
@@ -244,15 +256,27 @@ class BaseRateRBM:
         return (rng.random((n, self.dim)) < p).astype(np.float64)
 
 
+def base_rate_rbm(data=None, b_A=None, pseudocount: float = 1.0) -> BaseRateRBM:
+    r"""The base-rate RBM of Salakhutdinov & Murray: independent visible units, no weights.
+
+    Give exactly one of ``data`` (binary, ``(N, d)``: biases from the smoothed marginals,
+    :math:`b_{A,i} = \operatorname{logit}\frac{\sum_n v_{ni} + \alpha}{N + 2\alpha}`) or
+    ``b_A`` (the biases themselves; zeros give the uniform distribution).
+    Returns a :class:`BaseRateRBM` (``log_prob``, ``sample``, ``log_partition``).
+    """
+    if (data is None) == (b_A is None):
+        raise ValueError("base_rate_rbm: give exactly one of data or b_A")
+    if data is not None:
+        return BaseRateRBM.from_data(data, pseudocount)
+    return BaseRateRBM(b_A)
+
+
 def rbm_arrays(model):
-    """``(W, b, c)`` of a binary RBM: a model whose ``params`` are exactly W (d, H), b (d,), c (H,)."""
-    p = getattr(model, "params", None)
-    if not isinstance(p, dict) or set(p) != {"W", "b", "c"}:
-        raise ValueError("model: expected a binary RBM with params W (n_visible, n_hidden), b, c")
-    W, b, c = (np.ascontiguousarray(p[k], dtype=np.float64) for k in ("W", "b", "c"))
-    if W.ndim != 2 or b.shape != (W.shape[0],) or c.shape != (W.shape[1],):
-        raise ValueError(f"model: inconsistent RBM shapes W {W.shape}, b {b.shape}, c {c.shape}")
-    return W, b, c
+    """``(W, b, c)`` of a ``BernoulliRBM`` as contiguous float64 arrays: W (d, H), b (d,), c (H,)."""
+    if not isinstance(model, BernoulliRBM):
+        raise ValueError(f"model: expected a BernoulliRBM, got {type(model).__name__}")
+    p = model.params
+    return tuple(np.ascontiguousarray(p[k], dtype=np.float64) for k in ("W", "b", "c"))
 
 
 class RBMPath:
@@ -334,7 +358,14 @@ class RBMPath:
         return (beta_new - beta_old) * (self._db_v + self._sum_pos) + log_prod
 
     def move(self, beta, rng):
-        """One Gibbs sweep h ~ p_β(h|v), v ~ p_β(v|h) (leaves p_β(v) invariant)."""
+        """One Gibbs sweep at β (leaves p_β(v) invariant), then refresh a = c + Wᵀv and its caches."""
+        self.gibbs_sweep(beta, rng)
+        np.matmul(self.x, self.W, out=self.a)
+        self.a += self.c
+        self._prep()
+
+    def gibbs_sweep(self, beta, rng):
+        """Block Gibbs on p_β: h ~ σ(β a) given v, then v ~ σ((1−β) b_A + β (b + W h)); writes v into ``x``."""
         if self._t_beta != beta:                           # t_β not cached by log_ratio
             np.multiply(self._abs, -beta, out=self._t)
             np.exp(self._t, out=self._t)
@@ -354,9 +385,6 @@ class RBMPath:
         np.multiply(u, t, out=u)
         np.less(u, 1.0, out=self._vb)
         np.copyto(self.x, self._vb)
-        np.matmul(self.x, self.W, out=self.a)
-        self.a += self.c
-        self._prep()
 
     @staticmethod
     def _bernoulli(one_plus_t, neg, u, hit, rng):
@@ -370,3 +398,31 @@ class RBMPath:
         np.less(u, 1.0, out=hit)
         np.not_equal(hit, neg, out=hit)
         return hit
+
+
+def make_path(model, base, transition: str = "mala", step_size: float = 0.1, n_leapfrog: int = 5):
+    """The annealing path for ``model``, chosen by its type, and the base it starts from.
+
+    A ``BernoulliRBM`` with ``transition="gibbs"`` gets an :class:`RBMPath` from a
+    :class:`BaseRateRBM` (``None`` → zero biases, the uniform base); any other ``Energy``
+    gets a :class:`GeometricPath` from a normalized ``base`` (``log_prob`` and ``sample``).
+    Returns ``(path, base)``.
+    """
+    if transition not in TRANSITIONS:
+        raise ValueError(f"transition: expected one of {TRANSITIONS}, got {transition!r}")
+    if transition == "gibbs":
+        if not isinstance(model, BernoulliRBM):
+            raise ValueError("transition: 'gibbs' is for binary RBMs (BernoulliRBM); "
+                             "use 'mh', 'mala' or 'hmc' for a continuous model")
+        W, b, c = rbm_arrays(model)
+        if base is None:
+            base = BaseRateRBM(np.zeros(W.shape[0]))
+        if not isinstance(base, BaseRateRBM):
+            raise ValueError("base: Gibbs annealing of an RBM needs a base-rate RBM (partition.base_rate_rbm)")
+        return RBMPath(W, b, c, base.b_A), base
+    if base is None:
+        raise ValueError("base: a continuous model needs a normalized base (log_prob and sample), e.g. a Gaussian")
+    for attr in ("log_prob", "sample"):
+        if not callable(getattr(base, attr, None)):
+            raise ValueError(f"base: must be a normalized model with log_prob and sample; it has no {attr}")
+    return GeometricPath(model, base, transition, step_size, n_leapfrog), base

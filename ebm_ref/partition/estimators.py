@@ -1,130 +1,33 @@
-r"""The partition function :math:`Z = \int e^{-E(x)}\,dx` and its logarithm.
+r"""Estimators of log Z from weighted samples: importance sampling, annealed importance
+sampling (forward and reverse), their bidirectional sandwich, and the log-likelihood that
+an estimated log Z gives.
 
-Exact routes (this module's first part):
-
-* :func:`log_partition_exact` — the model's closed form;
-* :func:`log_partition_quadrature` — adaptive quadrature in 1-D and 2-D
-  (``scipy.integrate.quad`` / ``dblquad``) with an error estimate on log Z;
-* :func:`log_partition_enumerate` — a sum over :math:`\{0,1\}^d` in chunks, with a
-  running log-sum-exp so that no :math:`2^d` array is ever formed.
-
-Estimators (importance sampling, AIS) are added beside them.
+Every estimator returns log-weights :math:`\ell_i`, one unbiased estimate :math:`e^{\ell_i}`
+of Z (or of :math:`1/Z` for reverse AIS) per sample or chain, summarised by
+:class:`LogZEstimate`.  The annealing paths and their transitions are in
+:mod:`ebm_ref.partition.paths`, the schedules in :mod:`ebm_ref.partition.schedules`.
 """
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import integrate
 
-from ._validate import as_float_array, check_positive_int
-from .numerics.enumeration import MAX_ENUMERATE_DIM, enumerate_states, log_partition_enumerate
-from .numerics.special import log_mean_exp, logsumexp
+from .._validate import as_batch, as_generator, check_positive, check_positive_int
+from ..numerics.special import log_mean_exp, logsumexp
+from .paths import GeometricPath, RBMPath, make_path
+from .schedules import validate_schedule
 
 __all__ = [
-    "MAX_ENUMERATE_DIM",
-    "log_partition_exact",
-    "log_partition_quadrature",
-    "log_partition_enumerate",
-    "enumerate_states",
-    "logsumexp",
-]
-
-
-def log_partition_exact(model) -> float:
-    """log Z in closed form; raises ``NotImplementedError`` naming an estimator otherwise."""
-    return float(model.log_partition())
-
-
-def _energy_fn(model_or_fn, d_expected=None):
-    if callable(model_or_fn) and not hasattr(model_or_fn, "energy"):
-        return model_or_fn, d_expected
-    if not hasattr(model_or_fn, "energy"):
-        raise ValueError("model: expected an Energy (with .energy) or a callable E(x) on (n, d) batches")
-    return model_or_fn.energy, getattr(model_or_fn, "dim", d_expected)
-
-
-def log_partition_quadrature(model, bounds, *, epsabs: float = 0.0, epsrel: float = 1e-11,
-                             limit: int = 200) -> tuple[float, float]:
-    r"""log Z by adaptive quadrature over a box, in 1-D or 2-D.
-
-    Parameters
-    ----------
-    model : Energy or callable
-        An ``Energy`` of dimension 1 or 2, or a function ``E(x)`` on ``(n, d)`` batches.
-    bounds : sequence of (low, high) pairs, one per dimension
-        The integration box; infinite limits are allowed in 1-D (``quad`` maps them).
-        The mass outside the box is not counted: choose it so that it is negligible.
-
-    Returns
-    -------
-    log_z : float
-    err : float
-        Error estimate on log Z, from quadrature's absolute error on Z:
-        :math:`\delta\log Z \approx \delta Z / Z`.
-
-    Notes
-    -----
-    The integrand :math:`e^{-E(x)}` is shifted by :math:`E_0 = E(x_c)` at the box
-    centre (or 0 for infinite limits) to keep it near 1:
-    :math:`\log Z = -E_0 + \log\int e^{-(E(x)-E_0)}dx`.
-    """
-    b = as_float_array(bounds, "bounds")
-    if b.ndim != 2 or b.shape[1] != 2 or b.shape[0] not in (1, 2):
-        raise ValueError(f"bounds: expected [(low, high)] for 1-D or two pairs for 2-D, got shape {b.shape}")
-    if np.any(b[:, 0] >= b[:, 1]):
-        raise ValueError(f"bounds: each low must be < high, got {b.tolist()}")
-    d = b.shape[0]
-    E, dim = _energy_fn(model, d)
-    if dim is not None and dim != d:
-        raise ValueError(f"bounds: model has dimension {dim} but {d} interval(s) were given")
-    finite = np.isfinite(b).all(axis=1)
-    centre = np.zeros(d)
-    centre[finite] = 0.5 * (b[finite, 0] + b[finite, 1])
-    E0 = float(E(centre[None, :])[0])
-
-    if d == 1:
-        def f(t):
-            return np.exp(-(E(np.array([[t]]))[0] - E0))
-
-        val, err = integrate.quad(f, b[0, 0], b[0, 1], epsabs=epsabs, epsrel=epsrel, limit=limit)
-    else:
-        if not np.all(np.isfinite(b)):
-            raise ValueError("bounds: 2-D quadrature needs a finite box")
-
-        def f2(y, x):
-            return np.exp(-(E(np.array([[x, y]]))[0] - E0))
-
-        val, err = integrate.dblquad(f2, b[0, 0], b[0, 1], b[1, 0], b[1, 1], epsabs=epsabs, epsrel=epsrel)
-    if not val > 0:
-        raise ValueError("quadrature gave a non-positive integral: the box misses the mass of exp(-E)")
-    return float(np.log(val) - E0), float(err / val)
-
-
-
-# =============================================================================
-# Estimators: importance sampling, annealed importance sampling, reverse AIS.
-# =============================================================================
-from dataclasses import dataclass, field  # noqa: E402
-
-from . import ais_kernels as _k  # noqa: E402
-from ._validate import as_batch, as_generator  # noqa: E402
-
-__all__ += [
     "LogZEstimate",
     "Sandwich",
     "LogLikelihood",
-    "log_mean_exp",
     "log_weight_stderr",
     "effective_sample_size",
     "importance_sampling",
     "ais",
     "reverse_ais",
     "bidirectional",
-    "validate_schedule",
-    "linear_schedule",
-    "salakhutdinov_murray_schedule",
-    "base_rate_rbm",
     "log_likelihood",
 ]
 
@@ -235,83 +138,6 @@ def importance_sampling(model, proposal, n: int, rng) -> LogZEstimate:
 
 
 # ------------------------------------------------------------------------ AIS
-def validate_schedule(betas) -> np.ndarray:
-    """Check a β schedule: a 1-D array, strictly increasing, from exactly 0 to exactly 1."""
-    b = as_float_array(betas, "betas")
-    if b.ndim != 1 or b.size < 2:
-        raise ValueError(f"betas: expected a 1-D schedule of at least 2 temperatures, got shape {b.shape}")
-    if not np.all(np.isfinite(b)):
-        raise ValueError("betas: contains NaN or inf")
-    if b[0] != 0.0 or b[-1] != 1.0:
-        raise ValueError(f"betas: must start at exactly 0 and end at exactly 1, got {b[0]!r} ... {b[-1]!r}")
-    if np.any(np.diff(b) <= 0):
-        k = int(np.argmax(np.diff(b) <= 0))
-        raise ValueError(f"betas: must be strictly increasing; betas[{k + 1}] = {b[k + 1]!r} <= betas[{k}] = {b[k]!r}")
-    return b
-
-
-def linear_schedule(n_temperatures: int) -> np.ndarray:
-    """``n_temperatures`` equally spaced β from 0 to 1 (both included)."""
-    n = check_positive_int(n_temperatures, "n_temperatures", 2)
-    b = np.linspace(0.0, 1.0, n)
-    b[-1] = 1.0
-    return b
-
-
-def salakhutdinov_murray_schedule() -> np.ndarray:
-    """The schedule of Salakhutdinov & Murray (2008): 14,500 temperatures.
-
-    500 equally spaced in [0, 0.5), 4,000 in [0.5, 0.9) and 10,000 in [0.9, 1] — denser
-    where the distributions change fastest, near the target.
-    """
-    return np.concatenate([
-        np.linspace(0.0, 0.5, 500, endpoint=False),
-        np.linspace(0.5, 0.9, 4000, endpoint=False),
-        np.linspace(0.9, 1.0, 10000),
-    ])
-
-
-def base_rate_rbm(data=None, b_A=None, pseudocount: float = 1.0) -> "_k.BaseRateRBM":
-    r"""The base-rate RBM of Salakhutdinov & Murray: independent visible units, no weights.
-
-    Give exactly one of ``data`` (binary, ``(N, d)``: biases from the smoothed marginals,
-    :math:`b_{A,i} = \operatorname{logit}\frac{\sum_n v_{ni} + \alpha}{N + 2\alpha}`) or
-    ``b_A`` (the biases themselves; zeros give the uniform distribution).
-    Returns an ``ebm_ref.ais_kernels.BaseRateRBM`` (``log_prob``, ``sample``, ``log_partition``).
-    """
-    if (data is None) == (b_A is None):
-        raise ValueError("base_rate_rbm: give exactly one of data or b_A")
-    if data is not None:
-        return _k.BaseRateRBM.from_data(data, pseudocount)
-    return _k.BaseRateRBM(b_A)
-
-
-def _is_binary_rbm(model) -> bool:
-    p = getattr(model, "params", None)
-    return isinstance(p, dict) and set(p) == {"W", "b", "c"}
-
-
-def _make_path(model, base, transition, step_size, n_leapfrog):
-    if transition not in _k.TRANSITIONS:
-        raise ValueError(f"transition: expected one of {_k.TRANSITIONS}, got {transition!r}")
-    if transition == "gibbs":
-        if not _is_binary_rbm(model):
-            raise ValueError("transition: 'gibbs' is for binary RBMs (params W, b, c); "
-                             "use 'mh', 'mala' or 'hmc' for a continuous model")
-        W, b, c = _k.rbm_arrays(model)
-        if base is None:
-            base = _k.BaseRateRBM(np.zeros(W.shape[0]))
-        if not isinstance(base, _k.BaseRateRBM):
-            raise ValueError("base: Gibbs annealing of an RBM needs a base-rate RBM (partition.base_rate_rbm)")
-        return _k.RBMPath(W, b, c, base.b_A), base
-    if base is None:
-        raise ValueError("base: a continuous model needs a normalized base (log_prob and sample), e.g. a Gaussian")
-    for attr in ("log_prob", "sample"):
-        if not callable(getattr(base, attr, None)):
-            raise ValueError(f"base: must be a normalized model with log_prob and sample; it has no {attr}")
-    return _k.GeometricPath(model, base, transition, step_size, n_leapfrog), base
-
-
 def _anneal(path, betas, x0, n_inner, rng, direction: str):
     r"""Run one annealing sweep over ``betas`` (either direction) from states ``x0``.
 
@@ -332,7 +158,7 @@ def _anneal(path, betas, x0, n_inner, rng, direction: str):
 
 
 def _accept_rate(path):
-    if isinstance(path, _k.GeometricPath) and path.moves:
+    if isinstance(path, GeometricPath) and path.moves:
         return float(np.mean(path.accepted) / path.moves)
     return None
 
@@ -344,7 +170,7 @@ def ais(model, base, betas, n_chains: int, rng, transition: str = "mala", step_s
     Parameters
     ----------
     model : Energy
-        Target :math:`p_1^* = e^{-E_1}`.  A binary RBM (params W, b, c) with ``transition="gibbs"``.
+        Target :math:`p_1^* = e^{-E_1}`.  A ``BernoulliRBM`` with ``transition="gibbs"``.
     base : normalized model, or BaseRateRBM, or None
         Continuous: :math:`p_0` with ``log_prob``/``sample`` (gradients for MALA/HMC), e.g. a
         ``Gaussian``.  RBM: a :func:`base_rate_rbm` (``None`` → zero biases, the uniform base).
@@ -354,7 +180,7 @@ def ais(model, base, betas, n_chains: int, rng, transition: str = "mala", step_s
     rng : Generator or int
     transition : {"mh", "mala", "hmc", "gibbs"}
     step_size : float
-        ε of the continuous moves (see ``ebm_ref.ais_kernels.GeometricPath``).
+        ε of the continuous moves (see :class:`ebm_ref.partition.paths.GeometricPath`).
     n_inner : int
         Moves per intermediate temperature.
     n_leapfrog : int
@@ -389,7 +215,7 @@ def ais(model, base, betas, n_chains: int, rng, transition: str = "mala", step_s
     n_chains = check_positive_int(n_chains, "n_chains", 1)
     n_inner = check_positive_int(n_inner, "n_inner", 1)
     rng = as_generator(rng)
-    path, base = _make_path(model, base, transition, step_size, n_leapfrog)
+    path, base = make_path(model, base, transition, step_size, n_leapfrog)
     x0 = np.asarray(base.sample(n_chains, rng), dtype=np.float64)
     lw = _anneal(path, betas, x0, n_inner, rng, "forward") + path.log_z_base
     return LogZEstimate.from_log_weights(lw, samples=path.x.copy(), accept_rate=_accept_rate(path))
@@ -441,9 +267,8 @@ def reverse_ais(model, base, betas, exact_samples, rng, transition: str = "mala"
     betas = validate_schedule(betas)
     n_inner = check_positive_int(n_inner, "n_inner", 1)
     rng = as_generator(rng)
-    path, base = _make_path(model, base, transition, step_size, n_leapfrog)
-    x = as_batch(exact_samples, getattr(model, "dim", None) if not _is_binary_rbm(model) else path.d,
-                 "exact_samples")
+    path, base = make_path(model, base, transition, step_size, n_leapfrog)
+    x = as_batch(exact_samples, path.d if isinstance(path, RBMPath) else model.dim, "exact_samples")
     rho = _anneal(path, betas[::-1], x, n_inner, rng, "reverse")
     log_r = log_mean_exp(rho)
     u = path.log_z_base - rho
@@ -530,8 +355,6 @@ def log_likelihood(model, x, log_z: float, log_z_stderr: float = 0.0) -> LogLike
     log_z = float(log_z)
     if not np.isfinite(log_z):
         raise ValueError(f"log_z: must be finite, got {log_z}")
-    from ._validate import check_positive
-
     se_z = check_positive(log_z_stderr, "log_z_stderr", strict=False)
     x = as_batch(x, getattr(model, "dim", None), "x")
     ll = -np.asarray(model.energy(x), dtype=np.float64) - log_z

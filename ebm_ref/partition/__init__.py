@@ -1,0 +1,76 @@
+r"""The partition function :math:`Z = \int e^{-E(x)}\,dx`: exact routes and estimators.
+
+This package sits *above* :mod:`ebm_ref.models` (it recognises an RBM by its type);
+models never import it.  One module per idea:
+
+* :mod:`~ebm_ref.partition.exact` — closed form, adaptive quadrature in 1-D/2-D, and
+  enumeration of :math:`\{0,1\}^d` (from :mod:`ebm_ref.numerics.enumeration`);
+* :mod:`~ebm_ref.partition.estimators` — importance sampling, AIS, reverse AIS, the
+  bidirectional sandwich, log-likelihood with an estimated log Z;
+* :mod:`~ebm_ref.partition.schedules` — β schedules for annealing;
+* :mod:`~ebm_ref.partition.paths` — annealing paths and their transitions
+  (:class:`~ebm_ref.partition.paths.GeometricPath`, :class:`~ebm_ref.partition.paths.RBMPath`,
+  the base-rate RBM).
+
+The numerical helpers that callers have always found here (``logsumexp``,
+``log_mean_exp``, ``enumerate_states``, ``MAX_ENUMERATE_DIM``) are re-exported from
+:mod:`ebm_ref.numerics`.
+"""
+from . import estimators, exact, paths, schedules
+from ..numerics.enumeration import MAX_ENUMERATE_DIM, enumerate_states
+from ..numerics.special import log_mean_exp, logsumexp
+from .estimators import (
+    LogLikelihood,
+    LogZEstimate,
+    Sandwich,
+    ais,
+    bidirectional,
+    effective_sample_size,
+    importance_sampling,
+    log_likelihood,
+    log_weight_stderr,
+    reverse_ais,
+)
+from .exact import log_partition_enumerate, log_partition_exact, log_partition_quadrature
+from .paths import TRANSITIONS, BaseRateRBM, GeometricPath, RBMPath, base_rate_rbm, make_path, rbm_arrays
+from .schedules import linear_schedule, salakhutdinov_murray_schedule, validate_schedule
+
+__all__ = [
+    # submodules
+    "exact",
+    "estimators",
+    "schedules",
+    "paths",
+    # exact routes
+    "log_partition_exact",
+    "log_partition_quadrature",
+    "log_partition_enumerate",
+    # estimators
+    "LogZEstimate",
+    "Sandwich",
+    "LogLikelihood",
+    "log_weight_stderr",
+    "effective_sample_size",
+    "importance_sampling",
+    "ais",
+    "reverse_ais",
+    "bidirectional",
+    "log_likelihood",
+    # schedules
+    "validate_schedule",
+    "linear_schedule",
+    "salakhutdinov_murray_schedule",
+    # annealing paths
+    "GeometricPath",
+    "RBMPath",
+    "BaseRateRBM",
+    "base_rate_rbm",
+    "rbm_arrays",
+    "make_path",
+    "TRANSITIONS",
+    # re-exported from ebm_ref.numerics
+    "MAX_ENUMERATE_DIM",
+    "enumerate_states",
+    "logsumexp",
+    "log_mean_exp",
+]
