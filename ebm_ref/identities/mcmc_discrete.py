@@ -12,7 +12,7 @@ import numpy as np
 
 from ..models.boltzmann import BoltzmannMachine
 from ..models.rbm import BernoulliRBM
-from ..verify import identity
+from .registry import identity
 
 # the package attribute samplers.gibbs is the sampler function; the modules by name
 _G = importlib.import_module("ebm_ref.samplers.gibbs")

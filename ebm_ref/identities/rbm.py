@@ -10,7 +10,7 @@ import numpy as np
 from ..check import richardson
 from ..models import BernoulliRBM, BoltzmannMachine, GaussianBernoulliRBM
 from ..partition import enumerate_states, log_partition_quadrature, logsumexp
-from ..verify import identity
+from .registry import identity
 
 
 def _rbm(rng, V, H, scale=1.0):
