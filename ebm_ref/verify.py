@@ -1,23 +1,9 @@
 """``ebm-ref verify``: evaluate every registered identity and print the table.
 
-An identity is a derivation step turned into a number: a *left* side and a *right*
-side, computed two independent ways on a case whose answer is known (closed form,
-enumeration, quadrature), and a tolerance with its reason.  Topic modules under
-``ebm_ref.identities`` register them with the decorator
-:func:`ebm_ref.identities.registry.identity`::
-
-    @identity("gaussian log Z: closed form = quadrature", step="Z = ∫ exp(-E(x)) dx",
-              case="1-D Gaussian, precision 2.5", tol=1e-10,
-              reason="adaptive quadrature converges to ~1e-13 on a smooth integrand")
-    def _(rng):
-        g = Gaussian(...)
-        return g.log_partition(), log_partition_quadrature(g, bounds)[0]
-
-The function takes a ``numpy.random.Generator`` (seeded from the identity's name, so
-a statistical identity is reproducible and its seed is not chosen by hand) and
-returns ``(left, right)`` — scalars or arrays of one shape.  The error is
-``max|left − right|`` (``kind='abs'``) or that divided by ``max|right|``
-(``kind='rel'``).  The test suite evaluates the same registry.
+The identities and their decorator live in :mod:`ebm_ref.identities.registry` (an identity
+is ``fn(rng) -> (left, right)`` with a tolerance and its reason); this module only runs
+them: :func:`evaluate` one, :func:`run` all, printing name, left, right, error and
+tolerance.  The test suite evaluates the same registry.
 """
 from __future__ import annotations
 
