@@ -3,19 +3,21 @@
 p(x) = exp(-E(x)) / Z,  Z = ∫ exp(-E(x)) dx.  Every identity of the lecture is code
 that ``ebm-ref verify`` evaluates on a case with a known answer.
 """
-from . import check, params
-from .energy import Energy
+from . import check, energy, params
+from .energy import Energy, Normalized, Trainable
 
 __version__ = "0.1.0"
 
-__all__ = ["Energy", "check", "params", "models", "samplers", "partition", "objectives", "diagnostics"]
+# Modules served on first use (some import numba or matplotlib): ``ebm_ref.<name>``.
+_LAZY = ("numerics", "models", "samplers", "partition", "objectives", "diagnostics", "inference",
+         "train", "datasets", "identities", "verify", "golden", "plots", "benchmarks", "cli")
+
+__all__ = ["Energy", "Normalized", "Trainable", "check", "energy", "params", *_LAZY]
 
 
 def __getattr__(name):
-    # submodules that import numba or matplotlib load on first use
-    import importlib
+    if name in _LAZY:
+        import importlib
 
-    if name in ("models", "samplers", "partition", "objectives", "diagnostics", "train",
-                "datasets", "golden", "verify", "plots"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'ebm_ref' has no attribute {name!r}")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
+from .energy import Energy
 
 __all__ = ["autocorrelation", "ess", "split_rhat", "ksd", "ksd_test", "mmd", "mmd_test", "median_bandwidth"]
 
@@ -137,7 +138,7 @@ def split_rhat(samples) -> np.ndarray:
 
 # ------------------------------------------------------------------ kernel Stein discrepancy
 def _score_values(score, x):
-    if hasattr(score, "score") and hasattr(score, "grad_x"):      # an Energy: s = −∇ₓE
+    if isinstance(score, Energy):                                  # s = −∇ₓE
         s = score.score(x)
     elif callable(score):
         s = score(x)

@@ -24,18 +24,63 @@ method                                      returns              meaning
 ``log_partition()``                         float                :math:`\log Z`, only where known exactly
 ==========================================  ===================  =========================================
 
+``hvp_x(x, v)``                              ``(n, d)``           :math:`\nabla_x^2E(x_n)\,v_n`, Hessian-vector products
+==========================================  ===================  =========================================
+
 ``u`` and ``v`` are held fixed when differentiating in θ.
+
+Optional capabilities.  ``Energy`` declares them with defaults that raise
+``NotImplementedError`` saying which models have them; a model *has* one when its class
+overrides the default, which :func:`has_capability` checks (never ``hasattr``: every
+``Energy`` has the attribute, so ``hasattr`` would always say yes):
+
+==========================  =================  ==========================================================
+capability                  returns            models that have it
+==========================  =================  ==========================================================
+``log_partition()``         float              log Z where it is known exactly (Gaussian, mixtures, RBMs
+                                               by enumeration, Boltzmann machines, exponential families)
+``grad_log_partition()``    dict like params   :math:`\nabla_\theta\log Z` (Gaussian, RBMs, Boltzmann
+                                               machines, ``ExpFamEnergy``, ``Mixture``)
+``sample(n, rng)``          ``(n, d)``         exact samples (Gaussian, mixtures, RBMs and Boltzmann
+                                               machines by enumeration, ``ExpFamEnergy``, ``WarpedGaussian``)
+==========================  =================  ==========================================================
+
+Two protocols sit beside ``Energy``; objects need not be ``Energy`` subclasses to keep them
+(a flow, an exponential family or a user's own class may):
+
+===============  ===========================================  ==================================================
+protocol         members                                      used by
+===============  ===========================================  ==================================================
+``Normalized``   ``log_prob(x) -> (n,)``,                     the NCE noise, the adversarial q, the proposal of
+                 ``sample(n, rng) -> (n, d)``                 importance sampling, the base of AIS
+``Trainable``    ``params`` (dict of arrays),                 ``train.fit`` and every optimizer step:
+                 ``with_params(params) -> same kind``         θ ← θ − η g, then ``model.with_params(θ)``
+===============  ===========================================  ==================================================
+
+:func:`require_normalized` is the one check of the ``Normalized`` protocol: it raises a
+``ValueError`` naming the argument and the missing method.  (``ebm_ref.check`` duck-types
+on purpose, since ``check_energy`` must work on other people's objects; it is the one
+place that does.)
+
+Models that must be built without their constructor's checks (a derivative check moves
+a Gaussian mixture's weights off the simplex or a Boltzmann machine's diagonal off zero)
+are built by :meth:`Energy._from_checked`; quantities derived from the parameters (a
+precision, a normalizing constant) are computed in ``_derive()``, which both the
+constructor and that hook run.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Protocol, runtime_checkable
 
 import numpy as np
 
 from . import params as _params
 from ._validate import as_batch
 
-__all__ = ["Energy"]
+__all__ = ["Energy", "Normalized", "Trainable", "has_capability", "require_normalized"]
+
+#: The optional capabilities declared on ``Energy`` with raising defaults.
+CAPABILITIES = ("log_partition", "grad_log_partition", "sample", "hvp_x")
 
 
 class Energy:
@@ -70,6 +115,25 @@ class Energy:
             frozen[k] = a
         self._params = frozen
         self._settings = dict(settings)
+        self._derive()
+
+    def _derive(self) -> None:
+        """Compute quantities derived from ``params`` and ``settings`` (none by default).
+
+        Run at the end of ``Energy.__init__``, so both the constructor and
+        :meth:`_from_checked` get them from this one place.
+        """
+
+    @classmethod
+    def _from_checked(cls, dim: int, params: Mapping[str, np.ndarray], /, **settings) -> "Energy":
+        """Build a model from parameters already checked, without running ``cls.__init__``.
+
+        The one hook for models whose ``replace`` accepts values the public constructor
+        refuses (used by derivative checks); ``_derive`` still runs.
+        """
+        obj = cls.__new__(cls)
+        Energy.__init__(obj, dim, params, **settings)
+        return obj
 
     # ------------------------------------------------------------------ values
     @property
@@ -177,6 +241,37 @@ class Energy:
         """log p(x) = −E(x) − log Z (only where log Z is known exactly)."""
         return -self.energy(x) - self.log_partition()
 
+    def grad_log_partition(self) -> dict:
+        """∇θ log Z = −E_p[∇θE], a dict like ``params``, where it is known exactly.
+
+        Raises ``NotImplementedError`` otherwise.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no closed-form grad_log_partition(); the Gaussian, the "
+            "RBMs, BoltzmannMachine, ExpFamEnergy and Mixture have one; otherwise use "
+            "objectives.mle with method='enumerate' or bounds=..., or contrastive divergence")
+
+    def sample(self, n: int, rng) -> np.ndarray:
+        """Exact samples, shape ``(n, d)``, where the model can draw them.
+
+        Raises ``NotImplementedError`` otherwise.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot draw exact samples; the Gaussian, GaussianMixture, "
+            "WarpedGaussian, Mixture, the RBMs, BoltzmannMachine and ExpFamEnergy can; "
+            "otherwise use ebm_ref.samplers (MCMC)")
+
+    def hvp_x(self, x, v) -> np.ndarray:
+        r"""Hessian-vector products :math:`\nabla_x^2E(x_n)\,v_n`, shape ``(n, d)``.
+
+        The default uses the complex step on the gradient,
+        :math:`\operatorname{Im}\nabla_xE(x + i h v)/h` with h = 1e-30 (exact to rounding
+        for energies written with analytic operations, ``supports_complex_step``), and
+        otherwise the full Hessian; models override ``_hvp_x`` where a cheaper form exists.
+        """
+        x, v = self._xu(x, v, "v")
+        return self._hvp_x(x, v)
+
     # ----------------------------------------------------- default derivations
     def _energy(self, x):
         raise NotImplementedError(f"{type(self).__name__} does not define its energy")
@@ -189,6 +284,14 @@ class Energy:
 
     def _laplacian_x(self, x):
         return np.trace(self._hessian_x(x), axis1=1, axis2=2)
+
+    def _hvp_x(self, x, v):
+        if self.supports_complex_step:
+            h = 1e-30
+            out = np.asarray(self.grad_x(x + 1j * h * v))
+            if np.iscomplexobj(out):
+                return out.imag / h
+        return np.einsum("nij,nj->ni", self._hessian_x(x), v)
 
     def _grad_params(self, x):
         raise NotImplementedError(f"{type(self).__name__} does not define grad_params")
@@ -205,3 +308,55 @@ class Energy:
 
     def _grad_params_hvp(self, x, v):
         raise NotImplementedError(f"{type(self).__name__} does not define grad_params_hvp")
+
+
+# ------------------------------------------------------------------ protocols
+@runtime_checkable
+class Normalized(Protocol):
+    """A normalized density: ``log_prob(x)`` of shape ``(n,)`` and ``sample(n, rng)`` of shape ``(n, d)``."""
+
+    def log_prob(self, x) -> np.ndarray: ...
+
+    def sample(self, n: int, rng) -> np.ndarray: ...
+
+
+@runtime_checkable
+class Trainable(Protocol):
+    """A model an optimizer can step: ``params`` (dict of arrays) and ``with_params(params)``."""
+
+    @property
+    def params(self) -> dict: ...
+
+    def with_params(self, params): ...
+
+
+def has_capability(model, name: str) -> bool:
+    """Whether ``model`` really provides the optional method ``name``.
+
+    For an ``Energy`` the class must override the raising default declared on ``Energy``
+    (``log_prob`` counts when either it or ``log_partition`` is overridden, since the
+    default derives it from log Z); any other object has it when the attribute is callable.
+    """
+    if isinstance(model, Energy):
+        cls = type(model)
+        if name == "log_prob":
+            return cls.log_prob is not Energy.log_prob or cls.log_partition is not Energy.log_partition
+        if name not in CAPABILITIES:
+            raise ValueError(f"name: expected one of {CAPABILITIES + ('log_prob',)}, got {name!r}")
+        return getattr(cls, name) is not getattr(Energy, name)
+    return callable(getattr(model, name, None))
+
+
+def require_normalized(obj, name: str):
+    """Check that ``obj`` keeps the ``Normalized`` protocol (``log_prob`` and ``sample``); return it.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument ``name`` and the first missing method.
+    """
+    for method in ("log_prob", "sample"):
+        if not has_capability(obj, method):
+            raise ValueError(f"{name}: expected a normalized model with log_prob(x) and sample(n, rng); "
+                             f"{type(obj).__name__} has no {method}()")
+    return obj

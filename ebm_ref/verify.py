@@ -1,55 +1,21 @@
-"""The registry of identities that ``ebm-ref verify`` evaluates.
+"""``ebm-ref verify``: evaluate every registered identity and print the table.
 
-An identity is a derivation step turned into a number: a *left* side and a *right*
-side, computed two independent ways on a case whose answer is known (closed form,
-enumeration, quadrature), and a tolerance with its reason.  Topic modules under
-``ebm_ref.identities`` register them with the :func:`identity` decorator::
-
-    @identity("gaussian log Z: closed form = quadrature", step="Z = ∫ exp(-E(x)) dx",
-              case="1-D Gaussian, precision 2.5", tol=1e-10,
-              reason="adaptive quadrature converges to ~1e-13 on a smooth integrand")
-    def _(rng):
-        g = Gaussian(...)
-        return g.log_partition(), log_partition_quadrature(g, bounds)[0]
-
-The function takes a ``numpy.random.Generator`` (seeded from the identity's name, so
-a statistical identity is reproducible and its seed is not chosen by hand) and
-returns ``(left, right)`` — scalars or arrays of one shape.  The error is
-``max|left − right|`` (``kind='abs'``) or that divided by ``max|right|``
-(``kind='rel'``).  The test suite evaluates the same registry.
+The identities and their decorator live in :mod:`ebm_ref.identities.registry` (an identity
+is ``fn(rng) -> (left, right)`` with a tolerance and its reason); this module only runs
+them: :func:`evaluate` one, :func:`run` all, printing name, left, right, error and
+tolerance.  The test suite evaluates the same registry.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import sys
 import time
-import zlib
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
+from .identities.registry import REGISTRY, Identity, identity, load_all
+
 __all__ = ["Identity", "Result", "identity", "registry", "evaluate", "run", "load_all"]
-
-
-@dataclass(frozen=True)
-class Identity:
-    """One registered identity."""
-
-    name: str
-    step: str
-    case: str
-    fn: Callable
-    tol: float
-    reason: str
-    kind: str
-    topic: str
-
-    @property
-    def seed(self) -> int:
-        """Seed derived from the name alone (crc32), never chosen by hand."""
-        return zlib.crc32(self.name.encode("utf8"))
 
 
 @dataclass
@@ -63,38 +29,10 @@ class Result:
     failure: str = ""
 
 
-_REGISTRY: dict[str, Identity] = {}
-
-
-def identity(name: str, *, step: str, case: str, tol: float, reason: str, kind: str = "abs"):
-    """Decorator registering ``fn(rng) -> (left, right)`` as an identity."""
-    if kind not in ("abs", "rel"):
-        raise ValueError(f"kind: expected 'abs' or 'rel', got {kind!r}")
-    if not tol > 0:
-        raise ValueError(f"tol: must be > 0, got {tol}")
-
-    def register(fn):
-        if name in _REGISTRY and _REGISTRY[name].fn.__qualname__ != fn.__qualname__:
-            raise ValueError(f"identity {name!r} registered twice")
-        topic = fn.__module__.rsplit(".", 1)[-1]
-        _REGISTRY[name] = Identity(name, step, case, fn, float(tol), reason, kind, topic)
-        return fn
-
-    return register
-
-
-def load_all() -> None:
-    """Import every module of ``ebm_ref.identities`` so that they register."""
-    from . import identities
-
-    for mod in sorted(m.name for m in pkgutil.iter_modules(identities.__path__)):
-        importlib.import_module(f"{identities.__name__}.{mod}")
-
-
 def registry() -> list[Identity]:
     """All identities, in topic then registration order."""
     load_all()
-    return sorted(_REGISTRY.values(), key=lambda i: i.topic)
+    return sorted(REGISTRY.values(), key=lambda i: i.topic)
 
 
 def evaluate(ident: Identity) -> Result:

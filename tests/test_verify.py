@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from ebm_ref import verify
+from ebm_ref.identities import registry
 
 IDENTITIES = verify.registry()
 
@@ -24,18 +25,18 @@ def test_registry_entries_are_complete():
 
 
 def test_a_false_identity_fails_and_is_reported():
-    @verify.identity("test: deliberately false", step="1 = 2", case="none", tol=1e-12, reason="test")
+    @registry.identity("test: deliberately false", step="1 = 2", case="none", tol=1e-12, reason="test")
     def _(rng):
         return 1.0, 2.0
 
     try:
-        ident = verify._REGISTRY["test: deliberately false"]
+        ident = registry.REGISTRY["test: deliberately false"]
         assert not verify.evaluate(ident).passed
         out = io.StringIO()
         assert verify.run(only="test: deliberately", out=out) == 1
         assert "FAIL" in out.getvalue() and "1 = 2" in out.getvalue()
     finally:
-        del verify._REGISTRY["test: deliberately false"]
+        del registry.REGISTRY["test: deliberately false"]
 
 
 def test_exceptions_and_nan_are_failures():
@@ -46,12 +47,12 @@ def test_exceptions_and_nan_are_failures():
         return np.nan, 1.0
 
     for fn in (boom, nan):
-        ident = verify.Identity("x", "s", "c", fn, 1.0, "r", "abs", "t")
+        ident = registry.Identity("x", "s", "c", fn, 1.0, "r", "abs", "t")
         assert not verify.evaluate(ident).passed
 
 
 def test_bad_registration():
     with pytest.raises(ValueError, match="kind"):
-        verify.identity("x", step="s", case="c", tol=1.0, reason="r", kind="weird")
+        registry.identity("x", step="s", case="c", tol=1.0, reason="r", kind="weird")
     with pytest.raises(ValueError, match="tol"):
-        verify.identity("x", step="s", case="c", tol=0.0, reason="r")
+        registry.identity("x", step="s", case="c", tol=0.0, reason="r")

@@ -21,7 +21,7 @@ from .._validate import check_positive, check_positive_int
 from ..models import Gaussian, GaussianMixture
 from ..objectives import nce
 from ..numerics.quadrature import gauss_legendre_grid as quadrature_grid
-from ..verify import identity
+from .registry import identity
 
 __all__ = ["optimal_denoiser_quadrature", "smoothed_mixture", "mixture_posterior_mean",
            "infonce_loss_enumerated", "mutual_information", "ula_stationary_variance"]

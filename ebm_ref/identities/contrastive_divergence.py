@@ -9,7 +9,7 @@ from ..models import Gaussian
 from ..models.rbm import BernoulliRBM
 from ..objectives import contrastive_divergence as cd
 from ..numerics.enumeration import enumerate_states
-from ..verify import identity
+from .registry import identity
 
 
 def _small_rbm(rng, V=6, H=4, scale=0.7):

@@ -9,7 +9,7 @@ from ..models.designs import DiscriminatorEnergy, ReconstructionEnergy
 from ..models.mlp import MLPEnergy
 from ..numerics.special import logsumexp
 from ..partition import log_partition_quadrature
-from ..verify import identity
+from .registry import identity
 
 
 def _grid_log_z(model, bounds, m=(300, 600)):

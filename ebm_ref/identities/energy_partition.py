@@ -6,7 +6,7 @@ from scipy import integrate
 
 from ..models import Gaussian, GaussianMixture, WarpedGaussian
 from ..partition import log_partition_quadrature
-from ..verify import identity
+from .registry import identity
 
 
 @identity("energy: p(x)/p(x') = exp(E(x') - E(x)), any Z",

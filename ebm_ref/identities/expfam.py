@@ -22,7 +22,7 @@ from scipy import integrate
 
 from ..models.expfam import Bernoulli, Beta, Categorical, Dirichlet, Exponential, Gamma, Normal, Poisson
 from ..partition import log_partition_quadrature
-from ..verify import identity
+from .registry import identity
 
 CASES = {
     "Normal": (lambda: Normal(0.7, 1.3), "Normal(mu=0.7, sigma=1.3)"),

@@ -6,7 +6,7 @@ from scipy import linalg, stats
 
 from ..models.gaussian import Gaussian, GaussianMixture
 from ..samplers import acceptance_probability, hmc, leapfrog, mala, ula_gaussian_covariance
-from ..verify import identity
+from .registry import identity
 
 _P = np.array([[2.0, 0.6, 0.0], [0.6, 1.0, 0.3], [0.0, 0.3, 0.5]])
 _H = 0.3

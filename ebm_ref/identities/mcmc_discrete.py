@@ -13,7 +13,7 @@ from ..models.rbm import BernoulliRBM
 from ..numerics.enumeration import enumerate_states
 from ..samplers import parallel_tempering as pt
 from ..samplers import transition_matrices as tm
-from ..verify import identity
+from .registry import identity
 
 _TOL = 1e-12
 _REASON = "sums of at most 256 products of probabilities in [0, 1]: rounding ~1e-15"

@@ -12,7 +12,7 @@ from ..models.mlp import MLPEnergy
 from ..objectives import adversarial as adv
 from ..objectives import nce
 from ..numerics.quadrature import gauss_legendre_grid as quadrature_grid
-from ..verify import identity
+from .registry import identity
 
 TRUTH_1D = Gaussian([0.7], [[1.0 / 0.8**2]])
 NOISE_1D = Gaussian([0.0], [[1.0 / 1.5**2]])

@@ -14,7 +14,7 @@ from scipy import integrate
 from .. import partition as P
 from ..numerics import sigmoid
 from ..models import BernoulliRBM, Gaussian, GaussianMixture, WarpedGaussian
-from ..verify import identity
+from .registry import identity
 
 # ----------------------------------------------------------------- exact: Z two ways
 _G1 = Gaussian(np.array([0.4]), np.array([[2.5]]))

@@ -12,7 +12,7 @@ from ..models import BernoulliRBM, BoltzmannMachine, GaussianBernoulliRBM
 from ..numerics.enumeration import enumerate_states
 from ..numerics.special import logsumexp
 from ..partition import log_partition_quadrature
-from ..verify import identity
+from .registry import identity
 
 
 def _rbm(rng, V, H, scale=1.0):

@@ -7,7 +7,7 @@ from scipy import linalg, special
 from .. import train
 from ..models import Gaussian, GaussianMixture
 from ..objectives import score_matching as sm
-from ..verify import identity
+from .registry import identity
 
 #: 1-D adaptive quadrature at epsrel 1e-12 of smooth integrands of size O(1).
 TOL_QUAD_1D = 1e-10

@@ -1,14 +1,26 @@
 """The energies.  Each module is one model family; none knows of samplers or objectives."""
-from .gaussian import Gaussian, GaussianMixture, WarpedGaussian
-from .expfam import Bernoulli, Beta, Categorical, Dirichlet, Exponential, ExpFamEnergy, Gamma, Normal, Poisson  # noqa: F401
-from .rbm import BernoulliRBM, GaussianBernoulliRBM, DeepBeliefNet  # noqa: F401
-from .boltzmann import BoltzmannMachine  # noqa: F401
+from .boltzmann import BoltzmannMachine, ising_as_binary
+from .compose import ConditionalEnergy, Mixture, ProductOfExperts, Tempered
+from .designs import DiscriminatorEnergy, ReconstructionEnergy
+from .expfam import (Bernoulli, Beta, Categorical, ConvergenceError, Dirichlet, Exponential, ExpFamEnergy,
+                     ExponentialFamily, Gamma, Normal, Poisson)
+from .flow import AffineFlow, CouplingFlow, Flow
+from .gaussian import Gaussian, GaussianMixture, WarpedGaussian, check_spd
+from .mlp import ACTIVATIONS, Activation, MLPEnergy, MLPMap, activation
+from .rbm import BernoulliRBM, DeepBeliefNet, GaussianBernoulliRBM
 
-__all__ = ["Gaussian", "GaussianMixture", "WarpedGaussian"]
-from .mlp import MLPEnergy, MLPMap  # noqa: E402
-__all__ += ["MLPEnergy", "MLPMap"]
-from .flow import AffineFlow, CouplingFlow, Flow  # noqa: E402
-__all__ += ["AffineFlow", "CouplingFlow", "Flow"]
-from .compose import ConditionalEnergy, Mixture, ProductOfExperts, Tempered  # noqa: E402
-from .designs import DiscriminatorEnergy, ReconstructionEnergy  # noqa: E402
-__all__ += ["ProductOfExperts", "Mixture", "Tempered", "ConditionalEnergy", "ReconstructionEnergy", "DiscriminatorEnergy"]
+__all__ = [
+    # gaussian.py
+    "Gaussian", "GaussianMixture", "WarpedGaussian", "check_spd",
+    # expfam.py: the 8 families, their energy form, the base class
+    "ExponentialFamily", "ExpFamEnergy", "ConvergenceError",
+    "Normal", "Poisson", "Exponential", "Bernoulli", "Categorical", "Beta", "Gamma", "Dirichlet",
+    # rbm.py, boltzmann.py
+    "BernoulliRBM", "GaussianBernoulliRBM", "DeepBeliefNet", "BoltzmannMachine", "ising_as_binary",
+    # mlp.py
+    "MLPEnergy", "MLPMap", "Activation", "ACTIVATIONS", "activation",
+    # flow.py
+    "AffineFlow", "CouplingFlow", "Flow",
+    # compose.py, designs.py
+    "ProductOfExperts", "Mixture", "Tempered", "ConditionalEnergy", "ReconstructionEnergy", "DiscriminatorEnergy",
+]

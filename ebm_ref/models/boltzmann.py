@@ -55,6 +55,17 @@ def _check_J(J, name="J", zero_diagonal=True):
     return J
 
 
+def _check_fields(h, d, spins, relaxed):
+    h = as_float_array(h, "h", (d,))
+    if not np.all(np.isfinite(h)):
+        raise ValueError("h: contains NaN or inf")
+    if spins not in _SPINS:
+        raise ValueError(f"spins: expected 'binary' or 'ising', got {spins!r}")
+    if not isinstance(relaxed, (bool, np.bool_)):
+        raise ValueError(f"relaxed: expected True or False, got {relaxed!r}")
+    return h, spins, bool(relaxed)
+
+
 class BoltzmannMachine(Energy):
     r"""Fully visible Boltzmann machine / Ising model.
 
@@ -95,25 +106,15 @@ class BoltzmannMachine(Energy):
 
     def __init__(self, J, h, spins: str = "binary", relaxed: bool = False):
         J = _check_J(J)
-        self._setup(J, h, spins, relaxed)
-
-    def _setup(self, J, h, spins, relaxed):
-        d = J.shape[0]
-        h = as_float_array(h, "h", (d,))
-        if not np.all(np.isfinite(h)):
-            raise ValueError("h: contains NaN or inf")
-        if spins not in _SPINS:
-            raise ValueError(f"spins: expected 'binary' or 'ising', got {spins!r}")
-        if not isinstance(relaxed, (bool, np.bool_)):
-            raise ValueError(f"relaxed: expected True or False, got {relaxed!r}")
-        Energy.__init__(self, d, {"J": J, "h": h}, spins=spins, relaxed=bool(relaxed))
+        h, spins, relaxed = _check_fields(h, J.shape[0], spins, relaxed)
+        super().__init__(J.shape[0], {"J": J, "h": h}, spins=spins, relaxed=relaxed)
 
     def replace(self, **new_params) -> "BoltzmannMachine":
         """A new machine with some parameters replaced; J must stay symmetric, its diagonal may move."""
         p = _params.replace(self._params, **new_params)
-        obj = object.__new__(type(self))
-        obj._setup(_check_J(p["J"], zero_diagonal=False), p["h"], **self._settings)
-        return obj
+        J = _check_J(p["J"], zero_diagonal=False)
+        h, spins, relaxed = _check_fields(p["h"], J.shape[0], **self._settings)
+        return type(self)._from_checked(J.shape[0], {"J": J, "h": h}, spins=spins, relaxed=relaxed)
 
     @property
     def spins(self) -> str:
@@ -125,9 +126,7 @@ class BoltzmannMachine(Energy):
 
     def as_relaxed(self) -> "BoltzmannMachine":
         """The same machine whose energy accepts real-valued x (for derivative checks)."""
-        obj = object.__new__(type(self))
-        obj._setup(self._params["J"], self._params["h"], self.spins, True)
-        return obj
+        return type(self)._from_checked(self.dim, self._params, spins=self.spins, relaxed=True)
 
     def _check_spins(self, x, name):
         ok = (x == 0) | (x == 1) if self.spins == "binary" else (x == -1) | (x == 1)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import as_float_array, as_generator, check_positive
-from ..energy import Energy
+from ..energy import Energy, has_capability
 from .gaussian import Gaussian, GaussianMixture
 
 __all__ = ["ProductOfExperts", "Mixture", "Tempered", "ConditionalEnergy"]
@@ -300,6 +300,23 @@ class ProductOfExperts(Energy):
 
 
 # ------------------------------------------------------------------ mixture
+def _check_mixture(weights, components, overrides, check_sum):
+    """Checked components (with prefixed overrides applied) and weights of a ``Mixture``."""
+    comps = _check_parts(components, "components")
+    overrides = dict(overrides)
+    if "weights" in overrides:
+        weights = overrides.pop("weights")
+    comps = _apply_overrides(comps, overrides, "Mixture")
+    w = as_float_array(weights, "weights")
+    if w.shape != (len(comps),):
+        raise ValueError(f"weights: expected shape ({len(comps)},), one per component, got {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise ValueError(f"weights: must be finite and > 0, got {w}")
+    if check_sum and abs(w.sum() - 1.0) > 1e-10:
+        raise ValueError(f"weights: must sum to 1, got sum {w.sum():.12g}")
+    return comps, w
+
+
 class Mixture(_SoftMin):
     r"""Mixture of normalized models: :math:`p(x) = \sum_k w_k p_k(x)`.
 
@@ -328,21 +345,11 @@ class Mixture(_SoftMin):
     """
 
     def __init__(self, weights, components, **params):
-        self._setup(weights, components, params, check_sum=True)
+        comps, w = _check_mixture(weights, components, params, check_sum=True)
+        Energy.__init__(self, comps[0].dim, {"weights": w, **_prefixed(comps)}, components=comps)
 
-    def _setup(self, weights, components, overrides, check_sum):
-        comps = _check_parts(components, "components")
-        overrides = dict(overrides)
-        if "weights" in overrides:
-            weights = overrides.pop("weights")
-        comps = _apply_overrides(comps, overrides, "Mixture")
-        w = as_float_array(weights, "weights")
-        if w.shape != (len(comps),):
-            raise ValueError(f"weights: expected shape ({len(comps)},), one per component, got {w.shape}")
-        if not np.all(np.isfinite(w)) or np.any(w <= 0):
-            raise ValueError(f"weights: must be finite and > 0, got {w}")
-        if check_sum and abs(w.sum() - 1.0) > 1e-10:
-            raise ValueError(f"weights: must sum to 1, got sum {w.sum():.12g}")
+    def _derive(self):
+        comps = self._settings["components"]
         log_z = []
         for i, c in enumerate(comps):
             try:
@@ -350,7 +357,6 @@ class Mixture(_SoftMin):
             except NotImplementedError:
                 raise ValueError(f"components[{i}]: a mixture needs normalized components with an exact "
                                  f"log_partition(); {type(c).__name__} has none") from None
-        Energy.__init__(self, comps[0].dim, {"weights": w, **_prefixed(comps)}, components=comps)
         self._parts = comps
         self._log_z = np.array(log_z)
         self.supports_complex_step = all(getattr(c, "supports_complex_step", False) for c in comps)
@@ -362,9 +368,8 @@ class Mixture(_SoftMin):
         from .. import params as _p
 
         p = _p.replace(self._params, **new_params)
-        obj = object.__new__(type(self))
-        obj._setup(p.pop("weights"), self._parts, p, check_sum=False)
-        return obj
+        comps, w = _check_mixture(p.pop("weights"), self._parts, p, check_sum=False)
+        return type(self)._from_checked(self.dim, {"weights": w, **_prefixed(comps)}, components=comps)
 
     def with_params(self, params):
         from .. import params as _p
@@ -384,7 +389,7 @@ class Mixture(_SoftMin):
 
     def _grad_offsets(self, k):
         c = self._parts[k]
-        if hasattr(c, "grad_log_partition"):
+        if has_capability(c, "grad_log_partition"):
             return c.grad_log_partition()
         if isinstance(c, GaussianMixture):
             return {key: np.zeros_like(v) for key, v in c.params.items()}

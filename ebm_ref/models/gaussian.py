@@ -206,10 +206,14 @@ class GaussianMixture(Energy):
         for k in range(K):
             check_spd(covariances[k], f"covariances[{k}]", d)
         super().__init__(d, {"weights": weights, "means": means, "covariances": covariances})
-        self._prec = np.linalg.inv(covariances)
-        self._chol_cov = np.linalg.cholesky(covariances)
+
+    def _derive(self):
+        # P_k = Σ_k⁻¹, the Cholesky factors, and the constants ½ log det(2πΣ_k) − log w_k of e_k
+        p = self._params
+        self._prec = np.linalg.inv(p["covariances"])
+        self._chol_cov = np.linalg.cholesky(p["covariances"])
         logdet = 2.0 * np.sum(np.log(np.diagonal(self._chol_cov, axis1=1, axis2=2)), axis=1)
-        self._const = 0.5 * (d * LOG_2PI + logdet) - np.log(weights)
+        self._const = 0.5 * (self.dim * LOG_2PI + logdet) - np.log(p["weights"])
 
     def replace(self, **new_params):
         # weights perturbed in a derivative check need not sum to one; the energy
@@ -217,14 +221,7 @@ class GaussianMixture(Energy):
         from .. import params as _p
 
         p = _p.replace(self._params, **new_params)
-        obj = object.__new__(type(self))
-        d = p["means"].shape[1]
-        Energy.__init__(obj, d, p)
-        obj._prec = np.linalg.inv(p["covariances"])
-        obj._chol_cov = np.linalg.cholesky(p["covariances"])
-        logdet = 2.0 * np.sum(np.log(np.diagonal(obj._chol_cov, axis1=1, axis2=2)), axis=1)
-        obj._const = 0.5 * (d * LOG_2PI + logdet) - np.log(p["weights"])
-        return obj
+        return type(self)._from_checked(p["means"].shape[1], p)
 
     def _parts(self, x):
         r = x[:, None, :] - self._params["means"][None]           # (n, K, d)

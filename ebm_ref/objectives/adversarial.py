@@ -64,6 +64,7 @@ import numpy as np
 from scipy.special import expit
 
 from .._validate import as_batch, as_generator, check_positive, check_positive_int
+from ..energy import require_normalized
 from ..models.flow import AffineFlow, Flow
 from ..models.gaussian import Gaussian
 from . import nce as _nce
@@ -78,10 +79,7 @@ LOG_2PI = np.log(2.0 * np.pi)
 
 
 def _check_q(q, dim):
-    for attr in ("log_prob", "sample"):
-        if not callable(getattr(q, attr, None)):
-            raise ValueError(f"q: expected a normalized model with log_prob(x) and sample(n, rng); "
-                             f"{type(q).__name__} has no {attr}()")
+    require_normalized(q, "q")
     if getattr(q, "dim", dim) != dim:
         raise ValueError(f"q: has dimension {q.dim}, the model has dimension {dim}")
     return q

@@ -42,6 +42,8 @@ import numpy as np
 
 from .. import params as _params
 from .._validate import as_batch, as_generator, check_positive, check_positive_int
+from ..models.boltzmann import BoltzmannMachine
+from ..models.rbm import BernoulliRBM, GaussianBernoulliRBM
 
 __all__ = [
     "grad_log_likelihood_split",
@@ -165,7 +167,7 @@ def loss(model, x_data, x_model) -> tuple[float, dict]:
 
 
 def _is_gibbs_model(model) -> bool:
-    return type(model).__name__ in ("BernoulliRBM", "GaussianBernoulliRBM", "BoltzmannMachine")
+    return isinstance(model, (BernoulliRBM, GaussianBernoulliRBM, BoltzmannMachine))
 
 
 def cd_k(model, x_data, k: int, rng, *, sampler: str = "auto", step_size: float | None = None) -> tuple[float, dict, np.ndarray]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import as_batch
+from ..energy import has_capability
 from ..numerics.quadrature import gauss_legendre_grid as quadrature_grid  # tensor Gauss–Legendre on a box
 
 __all__ = ["loss", "log_likelihood", "log_partition", "grad_log_partition", "quadrature_grid"]
@@ -51,7 +52,7 @@ def _resolve(model, method, bounds):
     if method == "auto":
         if bounds is not None:
             return "quadrature"
-        if hasattr(model, "grad_log_partition"):
+        if has_capability(model, "grad_log_partition"):
             return "closed_form"
         raise NotImplementedError(
             f"{type(model).__name__} has no grad_log_partition(); pass method='enumerate' for a small "
@@ -135,7 +136,7 @@ def loss(model, x, method: str = "auto", bounds=None, n_nodes: int = N_NODES_DEF
 def log_likelihood(model, x, method: str = "auto", bounds=None, n_nodes: int = N_NODES_DEFAULT) -> float:
     """Exact mean log-likelihood :math:`\\frac1n\\sum_i \\log p_\\theta(x_i)` (for ``fit``'s history)."""
     x = as_batch(x, model.dim, "x")
-    if method == "auto" and bounds is None and not hasattr(model, "grad_log_partition"):
+    if method == "auto" and bounds is None and not has_capability(model, "grad_log_partition"):
         return float(np.mean(-model.energy(x)) - model.log_partition())
     return float(np.mean(-model.energy(x)) - log_partition(model, method, bounds, n_nodes))
 

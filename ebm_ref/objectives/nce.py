@@ -70,6 +70,7 @@ from scipy.special import expit, logsumexp
 from .. import params as _params
 from .._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
 from ..numerics.quadrature import gauss_legendre
+from ..energy import require_normalized
 from ..numerics.special import softplus
 
 __all__ = [
@@ -83,11 +84,7 @@ __all__ = [
 # ------------------------------------------------------------- input checks
 def check_noise(noise, dim: int | None = None):
     """A noise model must be normalized with ``log_prob`` and ``sample``; check and return it."""
-    for attr in ("log_prob", "sample"):
-        if not callable(getattr(noise, attr, None)):
-            raise ValueError(
-                f"noise: expected a normalized model with log_prob(x) and sample(n, rng); "
-                f"{type(noise).__name__} has no {attr}()")
+    require_normalized(noise, "noise")
     nd = getattr(noise, "dim", None)
     if dim is not None and nd is not None and int(nd) != dim:
         raise ValueError(f"noise: has dimension {nd}, the model has dimension {dim}")

@@ -43,6 +43,7 @@ from typing import Sequence
 import numpy as np
 from scipy.special import expit
 
+from ..energy import Energy
 from .._validate import as_batch, as_float_array, as_generator, check_binary, check_positive, check_positive_int
 from ..numerics.quadrature import adaptive_quad, gauss_hermite, gauss_legendre_grid
 
@@ -128,7 +129,7 @@ def _expect(p_data, fn, bounds):
 
 def _check_pair(p_data, model):
     for name, m in (("p_data", p_data), ("model", model)):
-        if not (hasattr(m, "energy") and hasattr(m, "dim")):
+        if not isinstance(m, Energy):
             raise ValueError(f"{name}: expected an Energy, got {type(m).__name__}")
     if p_data.dim != model.dim:
         raise ValueError(f"model: dimension {model.dim} differs from p_data's {p_data.dim}")
@@ -272,23 +273,16 @@ def loss(model, x):
 def hvp_x(model, x, v) -> np.ndarray:
     r"""Hessian-vector products :math:`\nabla_x^2E(x_n)\,v_n`, shape (n, d).
 
-    Uses ``model.hvp_x`` when the model has one; otherwise the complex step on the
+    The model's own :meth:`ebm_ref.energy.Energy.hvp_x`: by default the complex step on the
     gradient, :math:`\operatorname{Im}\nabla_xE(x + i h v)/h` with h = 1e-30 (exact to
-    rounding for energies written with analytic operations, ``supports_complex_step``);
-    otherwise the full Hessian.
+    rounding for energies written with analytic operations, ``supports_complex_step``),
+    otherwise the full Hessian; a model overrides it where a cheaper form exists.
     """
     x = as_batch(x, model.dim, "x")
     v = as_batch(v, model.dim, "v")
     if v.shape != x.shape:
         raise ValueError(f"v: expected shape {x.shape} to match x, got {v.shape}")
-    if hasattr(model, "hvp_x"):
-        return np.asarray(model.hvp_x(x, v), dtype=np.float64)
-    if getattr(model, "supports_complex_step", False):
-        h = 1e-30
-        out = np.asarray(model.grad_x(x + 1j * h * v))
-        if np.iscomplexobj(out):
-            return out.imag / h
-    return np.einsum("nij,nj->ni", model.hessian_x(x), v)
+    return np.asarray(model.hvp_x(x, v), dtype=np.float64)
 
 
 def _projections(rng, shape, dist):

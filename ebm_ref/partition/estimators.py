@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validate import as_batch, as_generator, check_positive, check_positive_int
+from ..energy import require_normalized
 from ..numerics.special import log_mean_exp, logsumexp
 from .paths import GeometricPath, RBMPath, make_path
 from .schedules import validate_schedule
@@ -125,9 +126,7 @@ def importance_sampling(model, proposal, n: int, rng) -> LogZEstimate:
     covers p's mass and is not much narrower than p anywhere.  In high dimension
     :math:`\chi^2` grows exponentially, which is why AIS exists.
     """
-    for attr in ("log_prob", "sample"):
-        if not callable(getattr(proposal, attr, None)):
-            raise ValueError(f"proposal: must be a normalized model with log_prob and sample; it has no {attr}")
+    require_normalized(proposal, "proposal")
     n = check_positive_int(n, "n", 1)
     rng = as_generator(rng)
     x = proposal.sample(n, rng)

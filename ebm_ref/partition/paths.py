@@ -55,7 +55,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
-from ..energy import Energy
+from ..energy import Energy, require_normalized
 from ..models.rbm import BernoulliRBM
 from ..numerics.special import softplus
 
@@ -422,7 +422,5 @@ def make_path(model, base, transition: str = "mala", step_size: float = 0.1, n_l
         return RBMPath(W, b, c, base.b_A), base
     if base is None:
         raise ValueError("base: a continuous model needs a normalized base (log_prob and sample), e.g. a Gaussian")
-    for attr in ("log_prob", "sample"):
-        if not callable(getattr(base, attr, None)):
-            raise ValueError(f"base: must be a normalized model with log_prob and sample; it has no {attr}")
+    require_normalized(base, "base")
     return GeometricPath(model, base, transition, step_size, n_leapfrog), base

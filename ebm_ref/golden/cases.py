@@ -1,128 +1,28 @@
-r"""Reference cases for checking another implementation, and the comparer.
+r"""The catalogue of reference cases and :func:`export`, which writes them.
 
-Two halves:
-
-* :func:`export` writes a suite of *cases*.  A case is one model (or one objective on
-  one model) with fixed parameters and fixed inputs, and every quantity this package
-  computes for it.  The layout, under a directory ``DIR``::
-
-      DIR/manifest.json              what every case and quantity means (below)
-      DIR/<case>/inputs.npz          x, u, v, fixed negative samples, noise, projections, ...
-      DIR/<case>/params.npz          the model's parameters θ (+ NCE's c as ``log_z``)
-      DIR/<case>/outputs.npz         the reference values, one key per quantity
-
-  A parameter-dict quantity is stored one key per parameter, ``<quantity>.<param>``
-  (e.g. ``grad_params.W1``).  Every array is float64; binary states are 0/1 floats.
-
-* :func:`check` reads results written by another implementation in the same layout,
-  ``RESULTS/<case>/outputs.npz`` with the same keys, and compares them quantity by
-  quantity.  Cases absent from RESULTS are skipped (check only what you implemented);
-  a present case must hold every key unless ``allow_missing`` is set.
-
-Conventions (also written into the manifest):
-
-* energy sign: :math:`p(x) = e^{-E(x)}/Z`; the score is :math:`s = \nabla_x\log p = -\nabla_xE`;
-* ``hessian_x[n, i, j]`` is :math:`\partial^2E/\partial x_i\partial x_j` at point n;
-* ``grad_params`` is per point, shape ``(n, *param.shape)``; the second-order primitives
-  ``grad_params_dot_grad_x`` (:math:`\nabla_\theta\sum_n u_n\cdot\nabla_xE(x_n)`, u fixed),
-  ``grad_params_laplacian`` (:math:`\nabla_\theta\sum_n\operatorname{tr}\nabla_x^2E(x_n)`) and
-  ``grad_params_hvp`` (:math:`\nabla_\theta\sum_n v_n^\top\nabla_x^2E(x_n)v_n`, v fixed) are
-  summed over the batch;
-* symmetric-matrix parameters (a Gaussian's precision, a mixture's covariances, a
-  Boltzmann machine's J) have the symmetric gradient :math:`\tfrac12(A + A^\top)` of the
-  entry-wise gradient A; symmetrize yours before saving if your framework treats the
-  matrix as free;
-* MLP weights ``Wl`` have the linear-layer layout ``(out, in)``: :math:`a_l = W_l z_{l-1} + b_l`.
-
-A quantity passes when :math:`\max|r - \text{ref}| \le \text{atol} + \text{rtol}\cdot\max|\text{ref}|`
-(norm-wise, as :mod:`ebm_ref.check` compares derivatives: small entries do not inflate
-the error).  The report gives the maximum absolute error, the norm-wise relative error
-``max|r − ref| / max|ref|`` and the index where the absolute error is largest.
-
-Every file is read with ``np.load(..., allow_pickle=False)``.  A missing or corrupt
-file, a missing or unknown key, a wrong shape, a non-float array or a pickle inside an
-archive raises :class:`GoldenError` naming the file and key and what was expected.
+A case is one model (or one objective on one model) with fixed parameters and fixed
+inputs, and every quantity this package computes for it; each case draws from a
+Generator seeded with ``[SEED, crc32(case name)]``, so adding a case never changes another.
 """
 from __future__ import annotations
 
-import io
 import json
-import math
-import sys
-import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-__all__ = [
-    "GoldenError",
-    "Row",
-    "export",
-    "check",
-    "compare",
-    "load_case",
-    "save_results",
-    "case_names",
-    "FORMAT",
-    "TOLERANCES",
-]
+from .comparison import RULE, TOLERANCES
+from .fileformat import FORMAT, SIGN_CONVENTION, GoldenError, write_npz
 
-#: identifies the manifest layout; :func:`check` refuses any other.
-FORMAT = "ebm_ref-golden/1"
+__all__ = ["export", "case_names", "SEED", "N_POINTS"]
+
 #: base seed of every case (each case seeds a Generator with [SEED, crc32(case name)],
 #: so adding a case never changes another one).
 SEED = 20240
 #: points per batch in the model cases.
 N_POINTS = 6
-#: fixed timestamp of every zip member: the export is byte-for-byte reproducible.
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-SIGN_CONVENTION = "energy E with p(x) = exp(-E(x)) / Z; score s(x) = grad_x log p(x) = -grad_x E(x)"
-RULE = "pass when max|result - reference| <= atol + rtol * max|reference| (per quantity, norm-wise)"
-
-#: tolerance classes (rtol, atol, reason).  The reference is float64; a correct float64
-#: implementation differs only by the order of its floating-point operations.  A wrong
-#: formula (a sign, a factor ½, a dropped term, a transposed weight) is an O(1) relative
-#: error, many orders of magnitude above every class here.
-TOLERANCES = {
-    "value": (1e-10, 1e-12,
-              "float64 evaluation of a closed form: a different order of operations changes the "
-              "result by a few ulps times the conditioning of its sums; 1e-10 leaves ~1e5 ulps for that"),
-    "second": (1e-9, 1e-10,
-               "second derivatives and their parameter gradients pass through two chain rules "
-               "(autodiff over autodiff, or a forward Laplacian against a Hessian trace): one more "
-               "decade than first-order values"),
-    "objective": (1e-9, 1e-11,
-                  "a loss or its gradient is a batch mean of derivatives, computed by softplus/logsumexp "
-                  "or second-order rewrites that are equal in exact arithmetic only"),
-}
-
-
-class GoldenError(ValueError):
-    """A reference or results file is missing, malformed or mislabelled."""
-
-
-# ====================================================================== writing
-def _npz_bytes(arrays: dict) -> bytes:
-    """An .npz archive with sorted keys, stored members and a fixed timestamp."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        for key in sorted(arrays):
-            member = io.BytesIO()
-            np.lib.format.write_array(member, np.asarray(arrays[key]), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=ZIP_DATE)
-            info.compress_type = zipfile.ZIP_STORED
-            info.create_system = 3
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, member.getvalue())
-    return buf.getvalue()
-
-
-def _write_npz(path: Path, arrays: dict) -> None:
-    path.write_bytes(_npz_bytes(arrays))
-
 
 def _f64(a) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
@@ -227,14 +127,14 @@ MLP_FORMULA = ("E(x) = W_L σ(... σ(W_1 x + b_1) ...) + b_L with σ = tanh; W_l
 
 
 def _mlp(rng, sizes):
-    from .models import MLPEnergy
+    from ..models import MLPEnergy
 
     return MLPEnergy.init(sizes, rng, activation="tanh", bias_scale=0.5)
 
 
 # ------------------------------------------------------------------ model cases
 def _gaussian():
-    from .models import Gaussian
+    from ..models import Gaussian
 
     rng = _rng("gaussian")
     d = 3
@@ -244,7 +144,7 @@ def _gaussian():
 
 
 def _mixture():
-    from .models import GaussianMixture
+    from ..models import GaussianMixture
 
     rng = _rng("gaussian_mixture")
     K, d = 3, 2
@@ -261,7 +161,7 @@ def _mixture():
 
 
 def _warped():
-    from .models import WarpedGaussian
+    from ..models import WarpedGaussian
 
     rng = _rng("warped_gaussian")
     d = 2
@@ -287,7 +187,7 @@ EXPFAM = {
 
 
 def _expfam(name):
-    from .models import expfam
+    from ..models import expfam
 
     fam, kw, formula = EXPFAM[name]
     e = getattr(expfam, fam)(**kw).as_energy()
@@ -297,7 +197,7 @@ def _expfam(name):
 
 
 def _rbm():
-    from .models import BernoulliRBM
+    from ..models import BernoulliRBM
 
     rng = _rng("bernoulli_rbm")
     V, H = 5, 3
@@ -310,7 +210,7 @@ def _rbm():
 
 
 def _gbrbm():
-    from .models import GaussianBernoulliRBM
+    from ..models import GaussianBernoulliRBM
 
     rng = _rng("gaussian_bernoulli_rbm")
     V, H = 3, 4
@@ -323,7 +223,7 @@ def _gbrbm():
 
 
 def _boltzmann():
-    from .models import BoltzmannMachine
+    from ..models import BoltzmannMachine
 
     rng = _rng("boltzmann_machine")
     d = 5
@@ -350,7 +250,7 @@ OBJ = "objective"
 
 
 def _cd(name, model, x_data, x_model, formula_model):
-    from .objectives import contrastive_divergence as cd
+    from ..objectives import contrastive_divergence as cd
 
     c = _Case(name, OBJ, "ebm_ref.objectives.contrastive_divergence.phases and .loss",
               f"contrastive divergence on {formula_model}", {})
@@ -368,7 +268,7 @@ def _cd(name, model, x_data, x_model, formula_model):
 
 
 def _cd_rbm():
-    from .models import BernoulliRBM
+    from ..models import BernoulliRBM
 
     rng = _rng("cd_rbm")
     V, H = 5, 3
@@ -395,7 +295,7 @@ SM_CONV = ("loss to minimize, energy sign: ½|grad_x E|² - tr grad_x² E "
 
 
 def _sm_exact(name, model, x, formula_model, settings):
-    from .objectives import score_matching as sm
+    from ..objectives import score_matching as sm
 
     c = _Case(name, OBJ, "ebm_ref.objectives.score_matching.loss", f"exact (Hyvärinen) score matching on {formula_model}",
               settings)
@@ -408,7 +308,7 @@ def _sm_exact(name, model, x, formula_model, settings):
 
 
 def _sm_exact_gaussian():
-    from .models import Gaussian
+    from ..models import Gaussian
 
     rng = _rng("sm_exact_gaussian")
     d = 2
@@ -427,7 +327,7 @@ def _sm_exact_mlp():
 
 
 def _sm_sliced_mlp():
-    from .objectives import score_matching as sm
+    from ..objectives import score_matching as sm
 
     rng = _rng("sm_sliced_mlp")
     m = _mlp(rng, [3, 6, 6])
@@ -446,7 +346,7 @@ def _sm_sliced_mlp():
 
 
 def _sm_denoising_mlp():
-    from .objectives import score_matching as sm
+    from ..objectives import score_matching as sm
 
     rng = _rng("sm_denoising_mlp")
     m = _mlp(rng, [3, 6, 6])
@@ -468,8 +368,8 @@ def _sm_denoising_mlp():
 
 
 def _nce_mlp():
-    from .models import Gaussian
-    from .objectives import nce
+    from ..models import Gaussian
+    from ..objectives import nce
 
     rng = _rng("nce_mlp")
     m = _mlp(rng, [2, 8])
@@ -520,8 +420,8 @@ class _FixedSamples:
 
 
 def _bound_mlp():
-    from .models import Gaussian
-    from .objectives import adversarial, contrastive_divergence as cd
+    from ..models import Gaussian
+    from ..objectives import adversarial, contrastive_divergence as cd
 
     rng = _rng("variational_bound_mlp")
     m = _mlp(rng, [2, 8])
@@ -620,9 +520,9 @@ def export(dir) -> dict:
         c = build()
         d = root / name
         d.mkdir(exist_ok=True)
-        _write_npz(d / "inputs.npz", {k: _f64(a) for k, (a, _) in c.inputs.items()})
-        _write_npz(d / "params.npz", {k: _f64(a) for k, (a, _) in c.params.items()})
-        _write_npz(d / "outputs.npz", {k: a for k, (a, *_) in c.outputs.items()})
+        write_npz(d / "inputs.npz", {k: _f64(a) for k, (a, _) in c.inputs.items()})
+        write_npz(d / "params.npz", {k: _f64(a) for k, (a, _) in c.params.items()})
+        write_npz(d / "outputs.npz", {k: a for k, (a, *_) in c.outputs.items()})
         cases[name] = _manifest_entry(c)
     manifest = {
         "format": FORMAT,
@@ -647,265 +547,3 @@ def export(dir) -> dict:
     text = json.dumps(manifest, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
     (root / "manifest.json").write_text(text, encoding="utf-8")
     return manifest
-
-
-# ====================================================================== reading
-def _load_npz(path: Path, what: str) -> dict:
-    """Every array of an .npz archive, read without pickles; any failure is a GoldenError."""
-    if not path.exists():
-        raise GoldenError(f"{path}: missing file; expected {what} (an .npz archive written by np.savez)")
-    if not path.is_file():
-        raise GoldenError(f"{path}: is not a file; expected {what} (an .npz archive)")
-    data = path.read_bytes()
-    if data[:4] == b"PK\x03\x04":
-        # np.load reads a member's header and data but not up to its end, so it never
-        # sees a CRC mismatch: test every member first
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                bad = zf.testzip()
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
-            raise GoldenError(f"{path}: truncated or corrupt archive ({type(exc).__name__}: {exc}); "
-                              f"expected {what} written by np.savez") from None
-        if bad is not None:
-            key = bad[:-4] if bad.endswith(".npy") else bad
-            raise GoldenError(f"{path}: key {key!r} is truncated or corrupt (its CRC-32 does not match)")
-    try:
-        f = np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise GoldenError(f"{path}: holds pickled data, refused (read with allow_pickle=False); "
-                              f"expected {what} written by np.savez with float arrays") from None
-        raise GoldenError(f"{path}: cannot be read as an .npz archive ({exc}); expected {what}") from None
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise GoldenError(f"{path}: truncated or corrupt archive ({type(exc).__name__}: {exc}); "
-                          f"expected {what} written by np.savez") from None
-    if not isinstance(f, np.lib.npyio.NpzFile):
-        raise GoldenError(f"{path}: is a single .npy array, not an .npz archive; expected {what} "
-                          "written by np.savez(path, key=array, ...)")
-    out = {}
-    with f:
-        for key in f.files:
-            try:
-                a = f[key]
-            except ValueError as exc:
-                if "pickle" in str(exc) or "Object arrays" in str(exc):
-                    raise GoldenError(f"{path}: key {key!r} holds an object (pickled) array, refused; "
-                                      "save plain float64 arrays") from None
-                raise GoldenError(f"{path}: key {key!r} cannot be read ({exc})") from None
-            except Exception as exc:  # zipfile/zlib/format errors of a damaged member
-                raise GoldenError(f"{path}: key {key!r} is truncated or corrupt "
-                                  f"({type(exc).__name__}: {exc})") from None
-            if not isinstance(a, np.ndarray):
-                raise GoldenError(f"{path}: member {key!r} is not a .npy array; expected only arrays")
-            out[key] = a
-    return out
-
-
-def _read_manifest(root: Path) -> dict:
-    path = root / "manifest.json"
-    if not root.is_dir():
-        raise GoldenError(f"{root}: not a directory of reference cases (run `ebm-ref golden export {root}`)")
-    if not path.is_file():
-        raise GoldenError(f"{path}: missing file; expected the manifest written by `ebm-ref golden export`")
-    try:
-        m = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GoldenError(f"{path}: malformed JSON ({exc})") from None
-
-    def bad(where, want):
-        raise GoldenError(f"{path}: malformed manifest at {where}: expected {want}")
-
-    if not isinstance(m, dict):
-        bad("the top level", "a JSON object")
-    if m.get("format") != FORMAT:
-        bad("'format'", f"{FORMAT!r}, got {m.get('format')!r}")
-    cases = m.get("cases")
-    if not isinstance(cases, dict) or not cases:
-        bad("'cases'", "a non-empty object of cases")
-    for name, c in cases.items():
-        if not isinstance(c, dict) or not isinstance(c.get("outputs"), dict) or not c["outputs"]:
-            bad(f"cases[{name!r}]", "an object with a non-empty 'outputs' object")
-        for key, spec in c["outputs"].items():
-            where = f"cases[{name!r}].outputs[{key!r}]"
-            if not isinstance(spec, dict):
-                bad(where, "an object")
-            shape = spec.get("shape")
-            if not isinstance(shape, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
-                                                      for s in shape):
-                bad(f"{where}.shape", "a list of non-negative ints")
-            for t in ("rtol", "atol"):
-                v = spec.get(t)
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                    bad(f"{where}.{t}", f"a finite number >= 0, got {v!r}")
-    return m
-
-
-def load_case(dir, case: str) -> tuple[dict, dict, dict]:
-    """``(inputs, params, outputs)`` of one reference case, each a dict of arrays."""
-    root = Path(dir)
-    m = _read_manifest(root)
-    if case not in m["cases"]:
-        raise GoldenError(f"case: {case!r} is not in {root / 'manifest.json'}; known: {sorted(m['cases'])}")
-    return tuple(_load_npz(root / case / f"{r}.npz", f"the reference {r} of case {case!r}")
-                 for r in ("inputs", "params", "outputs"))
-
-
-def save_results(results_dir, case: str, outputs: dict) -> Path:
-    """Write ``RESULTS/<case>/outputs.npz`` in the layout :func:`check` reads.
-
-    ``outputs`` maps a quantity to an array, or to a dict of arrays (one per parameter),
-    which is stored as ``<quantity>.<param>``.
-    """
-    flat = {}
-    for q, v in outputs.items():
-        if isinstance(v, dict):
-            for k, a in v.items():
-                flat[f"{q}.{k}"] = np.asarray(a)
-        else:
-            flat[q] = np.asarray(v)
-    for k, a in flat.items():
-        if not np.issubdtype(a.dtype, np.floating):
-            raise GoldenError(f"outputs[{k!r}]: expected a float array, got dtype {a.dtype}")
-    d = Path(results_dir) / case
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / "outputs.npz"
-    _write_npz(path, flat)
-    return path
-
-
-@dataclass
-class Row:
-    """One line of the report: one quantity of one case."""
-
-    case: str
-    quantity: str
-    status: str            # "pass", "FAIL" or "missing"
-    max_abs_err: float = float("nan")
-    max_rel_err: float = float("nan")
-    where: tuple = ()
-    rtol: float = float("nan")
-    atol: float = float("nan")
-    note: str = ""
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "FAIL"
-
-
-def _compare_arrays(case, key, res, ref, spec) -> Row:
-    rtol, atol = float(spec["rtol"]), float(spec["atol"])
-    r = np.asarray(res, dtype=np.float64)
-    note = f"results are {res.dtype} (tolerances assume float64)" if res.dtype != np.float64 else ""
-    if ref.size == 0:
-        return Row(case, key, "pass", 0.0, 0.0, (), rtol, atol, note)
-    if not np.all(np.isfinite(r)):
-        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(r))[0])
-        return Row(case, key, "FAIL", np.inf, np.inf, idx, rtol, atol, "result not finite")
-    err = np.abs(r - ref)
-    idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(err)), err.shape))
-    max_abs = float(err[idx])
-    scale = float(np.max(np.abs(ref)))
-    rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else np.inf)
-    ok = max_abs <= atol + rtol * scale
-    return Row(case, key, "pass" if ok else "FAIL", max_abs, rel, idx, rtol, atol, note)
-
-
-def compare(dir, results, *, allow_missing: bool = False) -> tuple[list[Row], list[str]]:
-    """Compare RESULTS with the reference cases in DIR.
-
-    Returns ``(rows, skipped_cases)``: one :class:`Row` per quantity of every case that
-    RESULTS holds, and the names of the cases it does not hold.
-
-    Raises
-    ------
-    GoldenError
-        A malformed manifest; a missing or corrupt reference file; RESULTS not a
-        directory, holding no case, or holding a directory that is not a case; a case
-        directory without ``outputs.npz``; an unknown key; a missing key (unless
-        ``allow_missing``); a wrong shape; a non-float array.
-    """
-    root, res_root = Path(dir), Path(results)
-    manifest = _read_manifest(root)
-    cases = manifest["cases"]
-    if not res_root.is_dir():
-        raise GoldenError(f"{res_root}: results directory not found; expected RESULTS/<case>/outputs.npz "
-                          f"for some of the cases {sorted(cases)}")
-    extra = sorted(p.name for p in res_root.iterdir() if p.is_dir() and not p.name.startswith(".")
-                   and p.name not in cases)
-    if extra:
-        raise GoldenError(f"{res_root / extra[0]}: not a case of the reference (known cases: {sorted(cases)})")
-    present = [n for n in cases if (res_root / n).exists()]
-    if not present:
-        raise GoldenError(f"{res_root}: holds no results; expected RESULTS/<case>/outputs.npz "
-                          f"for some of the cases {sorted(cases)}")
-    rows, skipped = [], [n for n in cases if n not in present]
-    for name in present:
-        spec_out = cases[name]["outputs"]
-        ref_path = root / name / "outputs.npz"
-        res_path = res_root / name / "outputs.npz"
-        ref = _load_npz(ref_path, f"the reference outputs of case {name!r}")
-        res = _load_npz(res_path, f"the results of case {name!r} with keys {sorted(spec_out)}")
-        unknown = sorted(set(res) - set(spec_out))
-        if unknown:
-            raise GoldenError(f"{res_path}: key {unknown[0]!r} is not a quantity of case {name!r}; "
-                              f"expected keys: {sorted(spec_out)}")
-        for key, spec in spec_out.items():
-            shape = tuple(spec["shape"])
-            if key not in ref:
-                raise GoldenError(f"{ref_path}: key {key!r} listed in the manifest is missing from the reference")
-            a_ref = ref[key]
-            if a_ref.shape != shape or a_ref.dtype != np.float64:
-                raise GoldenError(f"{ref_path}: key {key!r} has shape {a_ref.shape} and dtype {a_ref.dtype}; "
-                                  f"the manifest says {shape} float64")
-            if key not in res:
-                if allow_missing:
-                    rows.append(Row(case=name, quantity=key, status="missing",
-                                    rtol=spec["rtol"], atol=spec["atol"], note="not provided"))
-                    continue
-                raise GoldenError(f"{res_path}: missing key {key!r}; expected a float64 array of shape {shape}: "
-                                  f"{spec.get('formula', '')}; pass --allow-missing to check only the keys "
-                                  "you provide")
-            a = res[key]
-            if not np.issubdtype(a.dtype, np.floating):
-                raise GoldenError(f"{res_path}: key {key!r} has dtype {a.dtype}; expected a float array "
-                                  "(float64)")
-            if a.shape != shape:
-                raise GoldenError(f"{res_path}: key {key!r} has shape {a.shape}; expected {shape}: "
-                                  f"{spec.get('formula', '')}")
-            rows.append(_compare_arrays(name, key, a, a_ref, spec))
-    return rows, skipped
-
-
-def _fmt(v) -> str:
-    return "-" if v != v else f"{v:.2e}"
-
-
-def check(dir, results, *, allow_missing: bool = False, out=None, verbose: bool = True) -> int:
-    """Compare RESULTS with the reference cases in DIR, print the report, return the number of failures.
-
-    The table has one line per quantity: case, quantity, max absolute error, norm-wise
-    relative error, where (index of the largest absolute error), rtol, atol, pass/FAIL.
-    See :func:`compare` for what raises :class:`GoldenError`.
-    """
-    out = sys.stdout if out is None else out
-    rows, skipped = compare(dir, results, allow_missing=allow_missing)
-    wc = max([len("case")] + [len(r.case) for r in rows])
-    wq = max([len("quantity")] + [len(r.quantity) for r in rows])
-    if verbose:
-        print(f"{'case':<{wc}}  {'quantity':<{wq}}  {'max abs err':>11}  {'max rel err':>11}  "
-              f"{'where':<12}  {'rtol':>7}  {'atol':>7}  result", file=out)
-        for r in rows:
-            where = "-" if r.status == "missing" else str(r.where)
-            extra = f"  [{r.note}]" if r.note else ""
-            print(f"{r.case:<{wc}}  {r.quantity:<{wq}}  {_fmt(r.max_abs_err):>11}  {_fmt(r.max_rel_err):>11}  "
-                  f"{where:<12}  {r.rtol:7.0e}  {r.atol:7.0e}  {r.status}{extra}", file=out)
-    n_fail = sum(r.failed for r in rows)
-    n_pass = sum(r.status == "pass" for r in rows)
-    n_miss = sum(r.status == "missing" for r in rows)
-    print(f"{n_pass} passed, {n_fail} failed, {n_miss} not provided; "
-          f"{len({r.case for r in rows})} case(s) checked"
-          + (f", {len(skipped)} skipped (no results): {', '.join(skipped)}" if skipped else ""), file=out)
-    if n_fail:
-        failed = sorted({f"{r.case}/{r.quantity}" for r in rows if r.failed})
-        print("FAILED: " + ", ".join(failed), file=out)
-    return n_fail

@@ -1,0 +1,57 @@
+r"""Reference cases for checking another implementation, and the comparer.
+
+Two halves:
+
+* :func:`export` writes a suite of *cases*.  A case is one model (or one objective on
+  one model) with fixed parameters and fixed inputs, and every quantity this package
+  computes for it.  The layout, under a directory ``DIR``::
+
+      DIR/manifest.json              what every case and quantity means (below)
+      DIR/<case>/inputs.npz          x, u, v, fixed negative samples, noise, projections, ...
+      DIR/<case>/params.npz          the model's parameters θ (+ NCE's c as ``log_z``)
+      DIR/<case>/outputs.npz         the reference values, one key per quantity
+
+  A parameter-dict quantity is stored one key per parameter, ``<quantity>.<param>``
+  (e.g. ``grad_params.W1``).  Every array is float64; binary states are 0/1 floats.
+
+* :func:`check` reads results written by another implementation in the same layout,
+  ``RESULTS/<case>/outputs.npz`` with the same keys, and compares them quantity by
+  quantity.  Cases absent from RESULTS are skipped (check only what you implemented);
+  a present case must hold every key unless ``allow_missing`` is set.
+
+Conventions (also written into the manifest):
+
+* energy sign: :math:`p(x) = e^{-E(x)}/Z`; the score is :math:`s = \nabla_x\log p = -\nabla_xE`;
+* ``hessian_x[n, i, j]`` is :math:`\partial^2E/\partial x_i\partial x_j` at point n;
+* ``grad_params`` is per point, shape ``(n, *param.shape)``; the second-order primitives
+  ``grad_params_dot_grad_x`` (:math:`\nabla_\theta\sum_n u_n\cdot\nabla_xE(x_n)`, u fixed),
+  ``grad_params_laplacian`` (:math:`\nabla_\theta\sum_n\operatorname{tr}\nabla_x^2E(x_n)`) and
+  ``grad_params_hvp`` (:math:`\nabla_\theta\sum_n v_n^\top\nabla_x^2E(x_n)v_n`, v fixed) are
+  summed over the batch;
+* symmetric-matrix parameters (a Gaussian's precision, a mixture's covariances, a
+  Boltzmann machine's J) have the symmetric gradient :math:`\tfrac12(A + A^\top)` of the
+  entry-wise gradient A; symmetrize yours before saving if your framework treats the
+  matrix as free;
+* MLP weights ``Wl`` have the linear-layer layout ``(out, in)``: :math:`a_l = W_l z_{l-1} + b_l`.
+
+A quantity passes when :math:`\max|r - \text{ref}| \le \text{atol} + \text{rtol}\cdot\max|\text{ref}|`
+(norm-wise, as :mod:`ebm_ref.check` compares derivatives: small entries do not inflate
+the error).  The report gives the maximum absolute error, the norm-wise relative error
+``max|r − ref| / max|ref|`` and the index where the absolute error is largest.
+
+Every file is read with ``np.load(..., allow_pickle=False)``.  A missing or corrupt
+file, a missing or unknown key, a wrong shape, a non-float array or a pickle inside an
+archive raises :class:`GoldenError` naming the file and key and what was expected.
+"""
+from .cases import N_POINTS, SEED, case_names, export
+from .comparison import RULE, TOLERANCES, Row, check, compare
+from .fileformat import FORMAT, SIGN_CONVENTION, GoldenError, load_case, load_npz, read_manifest, save_results, write_npz
+
+__all__ = [
+    # cases.py: the catalogue and the writer
+    "export", "case_names", "SEED", "N_POINTS",
+    # fileformat.py: npz archives and the manifest
+    "GoldenError", "FORMAT", "SIGN_CONVENTION", "load_case", "save_results", "read_manifest", "load_npz", "write_npz",
+    # comparison.py: the comparer
+    "compare", "check", "Row", "TOLERANCES", "RULE",
+]
