@@ -7,11 +7,15 @@ working.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
+
+from .._submodules import import_all, lazy_getattr
+
+#: benchmark modules load on first use (``ebm_ref.benchmarks.laplacian``)
+__getattr__ = lazy_getattr(__name__)
 
 __all__ = ["Row", "benchmark", "all_benchmarks", "best_time"]
 
@@ -36,9 +40,7 @@ def benchmark(name: str):
 
 
 def all_benchmarks() -> dict[str, Callable]:
-    for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-        if not mod.startswith("_"):
-            importlib.import_module(f"{__name__}.{mod}")
+    import_all(sys.modules[__name__])
     return dict(_BENCH)
 
 

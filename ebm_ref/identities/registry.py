@@ -21,11 +21,11 @@ returns ``(left, right)`` — scalars or arrays of one shape.  The error is
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import zlib
 from dataclasses import dataclass
 from typing import Callable
+
+from .._submodules import import_all
 
 __all__ = ["Identity", "identity", "REGISTRY", "load_all"]
 
@@ -74,6 +74,4 @@ def load_all() -> None:
     """Import every module of ``ebm_ref.identities`` so that they register."""
     from .. import identities
 
-    for mod in sorted(m.name for m in pkgutil.iter_modules(identities.__path__)):
-        if mod != "registry":
-            importlib.import_module(f"{identities.__name__}.{mod}")
+    import_all(identities, skip=("registry",))

@@ -6,10 +6,14 @@ test suite runs each with ``small=True``.  Figures use the public API only.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import sys
 from pathlib import Path
 from typing import Callable
+
+from .._submodules import import_all, lazy_getattr
+
+#: figure modules load on first use (``ebm_ref.plots.mcmc``), as ``all_figures`` loads them
+__getattr__ = lazy_getattr(__name__)
 
 _FIGURES: dict[str, Callable] = {}
 
@@ -30,9 +34,7 @@ def figure(name: str):
 
 def all_figures() -> dict[str, Callable]:
     """Import every plot module and return ``{name: make}``."""
-    for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-        if not mod.startswith("_"):
-            importlib.import_module(f"{__name__}.{mod}")
+    import_all(sys.modules[__name__])
     return dict(sorted(_FIGURES.items()))
 
 
