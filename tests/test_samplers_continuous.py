@@ -442,3 +442,165 @@ def test_numba_scalar_draws_reproduce_numpy_block_draws():
     np.testing.assert_array_equal(z, b.standard_normal((7, 3)))
     np.testing.assert_array_equal(u, b.random(7))
     assert a.random() == b.random()
+
+
+# ------------------------------------------------------------- the pure NumPy steps
+from ebm_ref.samplers import _common  # noqa: E402
+from ebm_ref.samplers.state import Potential, init  # noqa: E402
+
+STEP_TOL = 1e-10   # step vs an independent closed form: the same quantity by different arithmetic
+
+
+def _step_case(rng, n=9):
+    g = _dense_gaussian()
+    x = g.sample(n, rng) + 0.5 * rng.standard_normal((n, 3))
+    return g, x, rng.standard_normal((n, 3)), rng.random(n), stats.multivariate_normal(g.mean, g.covariance)
+
+
+@pytest.mark.exact
+def test_rwmh_step_matches_the_density_ratio(rng):
+    # α = min(1, p(y)/p(x)) with p from scipy, y = x + h ξ; per-chain h
+    g, x, z, u, mvn = _step_case(rng)
+    h = np.linspace(0.2, 1.5, x.shape[0])
+    new, info = samplers.rwmh_step((z, u), init(x, g, grad=False), g, h)
+    y = x + h[:, None] * z
+    alpha = np.minimum(1.0, np.exp(mvn.logpdf(y) - mvn.logpdf(x)))
+    np.testing.assert_allclose(info.proposal.position, y, rtol=0, atol=STEP_TOL)
+    np.testing.assert_allclose(info.acceptance_probability, alpha, rtol=STEP_TOL, atol=STEP_TOL)
+    np.testing.assert_array_equal(info.is_accepted, u < info.acceptance_probability)
+    np.testing.assert_array_equal(new.position, np.where(info.is_accepted[:, None], y, x))
+
+
+@pytest.mark.exact
+def test_mala_step_matches_closed_form_proposal_densities(rng):
+    # log α = log p(y) + log q(x|y) − log p(x) − log q(y|x), q(·|x) = N(x − h∇E(x), 2hI), all from scipy
+    g, x, z, u, mvn = _step_case(rng)
+    h = 0.3
+    new, info = samplers.mala_step((z, u), init(x, g), g, h)
+    grad = lambda a: (a - g.mean) @ g.precision          # noqa: E731  ∇E of ½ rᵀPr
+    y = x - h * grad(x) + np.sqrt(2 * h) * z
+    q = lambda b, a: stats.multivariate_normal(a - h * grad(a[None])[0], 2 * h * np.eye(3)).logpdf(b)  # noqa: E731
+    log_alpha = mvn.logpdf(y) - mvn.logpdf(x) + np.array([q(x[i], y[i]) - q(y[i], x[i]) for i in range(len(x))])
+    np.testing.assert_allclose(info.proposal.position, y, rtol=0, atol=STEP_TOL)
+    np.testing.assert_allclose(info.acceptance_probability, np.minimum(1.0, np.exp(log_alpha)), rtol=STEP_TOL,
+                               atol=STEP_TOL)
+    np.testing.assert_allclose(samplers.mala_log_acceptance(init(x, g), info.proposal, h), log_alpha,
+                               rtol=STEP_TOL, atol=STEP_TOL)
+    np.testing.assert_array_equal(new.position, np.where(info.is_accepted[:, None], y, x))
+    np.testing.assert_allclose(new.grad, grad(new.position), rtol=0, atol=STEP_TOL)
+    ula_new, ula_info = samplers.ula_step((z, None), init(x, g), g, h)      # ULA: the same proposal, always taken
+    np.testing.assert_array_equal(ula_new.position, info.proposal.position)
+    assert ula_info.is_accepted.all()
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize("L", [1, 3])
+def test_hmc_step_matches_the_linear_leapfrog_map(L, rng):
+    # On E = ½ rᵀPr one leapfrog step is linear in (r, p): r' = (I − ε²P/2) r + ε p,
+    # p' = −ε(P − ε²P²/4) r + (I − ε²P/2) p; L steps are its L-th power.  α from scipy's log p.
+    g, x, z, u, mvn = _step_case(rng)
+    eps, P, I = 0.35, g.precision, np.eye(3)
+    A = I - 0.5 * eps**2 * P
+    M = np.block([[A, eps * I], [-eps * (P - 0.25 * eps**2 * P @ P), A]])
+    out = np.concatenate([x - g.mean, z], axis=1) @ np.linalg.matrix_power(M, L).T
+    q1, p1 = out[:, :3] + g.mean, out[:, 3:]
+    log_alpha = mvn.logpdf(q1) - 0.5 * np.sum(p1**2, 1) - mvn.logpdf(x) + 0.5 * np.sum(z**2, 1)
+    new, info = samplers.hmc_step((z, u), init(x, g), g, eps, L)
+    np.testing.assert_allclose(info.proposal.position, q1, rtol=0, atol=STEP_TOL)
+    np.testing.assert_allclose(info.momentum, p1, rtol=0, atol=STEP_TOL)
+    np.testing.assert_allclose(info.acceptance_probability, np.minimum(1.0, np.exp(log_alpha)), rtol=STEP_TOL,
+                               atol=STEP_TOL)
+    q2, p2, g2 = samplers.leapfrog_integrate(g.grad_x, x, z, g.grad_x(x), eps, L)
+    np.testing.assert_allclose(q2, q1, rtol=0, atol=STEP_TOL)
+    np.testing.assert_allclose(g2, g.grad_x(q2), rtol=0, atol=STEP_TOL)
+
+
+@pytest.mark.exact
+def test_steps_take_a_tempered_potential_and_a_generator(rng):
+    # A Potential E_β = β E drawn from a Generator: normals (n, d) then uniforms (n,), the
+    # same as passing those draws; α = min(1, (p(y)/p(x))^β).
+    g, x, _, _, mvn = _step_case(rng)
+    beta = 0.4
+    tempered = Potential(lambda a: beta * g.energy(a), lambda a: beta * g.grad_x(a))
+    seed = int(rng.integers(1 << 30))
+    _, a = samplers.rwmh_step(np.random.default_rng(seed), init(x, tempered, grad=False), tempered, 0.8)
+    r = np.random.default_rng(seed)
+    z = r.standard_normal(x.shape)
+    u = r.random(x.shape[0])
+    _, b = samplers.rwmh_step((z, u), init(x, tempered, grad=False), tempered, 0.8)
+    np.testing.assert_array_equal(a.proposal.position, b.proposal.position)
+    y = x + 0.8 * z
+    np.testing.assert_allclose(b.acceptance_probability, np.minimum(1, np.exp(beta * (mvn.logpdf(y) - mvn.logpdf(x)))),
+                               rtol=STEP_TOL, atol=STEP_TOL)
+    np.testing.assert_array_equal(b.is_accepted, u < b.acceptance_probability)
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize("name", ["metropolis", "mala", "hmc"])
+def test_a_loop_of_steps_with_the_chunk_draws_gives_the_jitted_chains(name):
+    # The step API with caller-supplied draws, fed the drivers' chunk streams, reproduces
+    # the fused kernel's chains (jitted == NumPy, SAME_PATH_TOL).
+    m = _mixture()
+    x0 = m.sample(21, 4)
+    n_steps = 12
+    calls = {"metropolis": (lambda s, z, u: samplers.rwmh_step((z, u), s, m, 0.6), False,
+                            lambda r: samplers.metropolis(m, x0, n_steps, r, step_size=0.6, backend="numba")),
+             "mala": (lambda s, z, u: samplers.mala_step((z, u), s, m, 0.2), True,
+                      lambda r: samplers.mala(m, x0, n_steps, r, step_size=0.2, backend="numba")),
+             "hmc": (lambda s, z, u: samplers.hmc_step((z, u), s, m, 0.3, 2), True,
+                     lambda r: samplers.hmc(m, x0, n_steps, r, step_size=0.3, n_leapfrog=2, backend="numba"))}
+    step, grad, run = calls[name]
+    gens = _common.spawn_generators(np.random.default_rng(5))
+    bounds = _common.chunk_bounds(x0.shape[0])
+    state = init(x0, m, grad=grad)
+    rows = []
+    for _ in range(n_steps):
+        z = _common.draw_normals(gens, bounds, 2)
+        state, _ = step(state, z, _common.draw_uniforms(gens, bounds))
+        rows.append(state.position)
+    np.testing.assert_allclose(np.array(rows), run(np.random.default_rng(5)).samples, atol=SAME_PATH_TOL, rtol=0)
+
+
+@pytest.mark.exact
+def test_keep_rule_is_one_function():
+    kept = [t for t in range(1, 21) if _common.kept_index(t, 5, 4) >= 0]
+    assert kept == [9, 13, 17] and [_common.kept_index(t, 5, 4) for t in kept] == [0, 1, 2]
+
+
+@pytest.mark.exact
+def test_evaluation_arrays_give_the_mixture_energy_and_subclasses_get_no_form():
+    mix = _mixture()
+    a = mix.evaluation_arrays()
+    x = np.random.default_rng(1).standard_normal((6, 2))
+    r = x[:, None, :] - a["means"][None]
+    e_k = 0.5 * np.einsum("nki,kij,nkj->nk", r, a["precisions"], r) + a["consts"]
+    dens = sum(w * stats.multivariate_normal(mu, c).pdf(x)
+               for w, mu, c in zip(mix.params["weights"], mix.params["means"], mix.params["covariances"]))
+    np.testing.assert_allclose(-np.log(np.exp(-e_k).sum(1)), -np.log(dens), rtol=1e-12)
+
+    class Shifted(Gaussian):
+        def _energy(self, x):
+            return super()._energy(x) + 1.0
+    assert jit_form(Shifted(np.zeros(2), np.eye(2))) is None
+    assert jit_form(Gaussian(np.zeros(2), np.eye(2))) is not None
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda g, x: samplers.rwmh_step((x, np.zeros(3)), init(x, g, grad=False), g, 0.1), "uniforms"),
+    (lambda g, x: samplers.rwmh_step((x[:, :2], np.zeros(4)), init(x, g, grad=False), g, 0.1), "normals"),
+    (lambda g, x: samplers.rwmh_step("rng", init(x, g, grad=False), g, 0.1), "rng_or_draws"),
+    (lambda g, x: samplers.rwmh_step(np.random.default_rng(0), init(x, g, grad=False), g, -0.1), "step_size"),
+    (lambda g, x: samplers.mala_step(np.random.default_rng(0), init(x, g), g, np.ones(3)), "step_size"),
+    (lambda g, x: samplers.ula_step(np.random.default_rng(0), init(x, g), g, np.nan), "step_size"),
+    (lambda g, x: samplers.langevin_step(np.random.default_rng(0), init(x, g), g, 0.0, adjust=True), "step_size"),
+    (lambda g, x: samplers.hmc_step(np.random.default_rng(0), init(x, g), g, 0.1, 0), "n_leapfrog"),
+    (lambda g, x: init(x, object()), "target"),
+    (lambda g, x: init(x, Potential(g.energy)), "grad_x"),
+    (lambda g, x: init(x, Potential(lambda a: a), grad=False), "target"),
+    (lambda g, x: samplers.metropolis(g, x, 10, 0, 0.1), "positional"),
+])
+def test_bad_input_of_the_steps_raises(call, match):
+    g = _dense_gaussian()
+    x = g.sample(4, 0)
+    with pytest.raises((ValueError, TypeError), match=match):
+        call(g, x)
