@@ -24,7 +24,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from ..samplers._common import chunk_bounds, draw_chunk, spawn_generators
+from ..samplers._common import chunk_bounds, chunk_buffers, draw_chunk, spawn_generators
 from . import Row, benchmark, best_time
 
 __all__ = ["bench_samplers_continuous"]
@@ -37,12 +37,9 @@ def _rng_floor_kernel(gens, bounds, d, n_steps, out):
     The same chunk loop and the same draw helper (``_common.draw_chunk``) as the kernels.
     """
     for k in prange(len(bounds) - 1):
-        lo = bounds[k]
-        m = bounds[k + 1] - lo
+        lo, m, z, u = chunk_buffers(bounds, k, d)
         if m == 0:
             continue
-        z = np.empty((m, d))
-        u = np.empty(m)
         acc = 0.0
         for t in range(n_steps):
             draw_chunk(gens[k], z, u, True)

@@ -25,7 +25,7 @@ The continuous samplers (metropolis, ula, mala, hmc) share one driver,
 segments through either a fused numba kernel or the NumPy step of the transition, applies
 the keep rule (:func:`kept_index`, the only place it is written), checks for non-finite
 values and builds the :class:`Chains`.  The fused kernels call the jitted pieces below
-(:func:`draw_chunk`, :func:`store_kept`, :func:`flag_nonfinite`,
+(:func:`chunk_buffers`, :func:`draw_chunk`, :func:`store_kept`, :func:`flag_nonfinite`,
 :func:`acceptance_from_log`); they are called, never passed as arguments, because numba
 does not cache a function that takes a function argument (numba #9237).  numba's cache
 of a kernel is invalidated only when the kernel's own file changes: after editing a
@@ -56,6 +56,7 @@ __all__ = [
     "segments",
     "make_chains",
     "kept_index",
+    "chunk_buffers",
     "draw_chunk",
     "store_kept",
     "flag_nonfinite",
@@ -252,6 +253,14 @@ def kept_index(step, burn_in, thin):
 
 
 # ---------------------------------------- jitted pieces of the fused kernels' chunk loop
+@njit(cache=True)
+def chunk_buffers(bounds, k, d):
+    """Chunk ``k``'s first chain ``lo``, size ``m`` and its draw buffers z (m, d), u (m,)."""
+    lo = bounds[k]
+    m = bounds[k + 1] - lo
+    return lo, m, np.empty((m, d)), np.empty(m)
+
+
 @njit(cache=True)
 def draw_chunk(g, z, u, with_uniforms):
     """One step's draws of one chunk, in the fixed order both paths use.

@@ -37,6 +37,7 @@ from numba import njit, prange
 
 from .._validate import as_batch, check_positive_int
 from ._common import (
+    chunk_buffers,
     acceptance_from_log,
     check_step,
     draw_chunk,
@@ -132,12 +133,9 @@ def _hmc_kernel(form, x, e, gr, eps, n_leapfrog, gens, bounds, t0, t1, burn_in, 
                 bad_step, bad_chain):
     d = x.shape[1]
     for k in prange(len(bounds) - 1):
-        lo = bounds[k]
-        m = bounds[k + 1] - lo
+        lo, m, z, u = chunk_buffers(bounds, k, d)
         if m == 0:
             continue
-        z = np.empty((m, d))
-        u = np.empty(m)
         q = np.empty(d)
         p = np.empty(d)
         gq = np.empty(d)

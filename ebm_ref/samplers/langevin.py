@@ -47,6 +47,7 @@ from numba import njit, prange
 
 from .._validate import as_float_array, check_positive_int
 from ._common import (
+    chunk_buffers,
     N_CHUNKS,
     acceptance_from_log,
     as_generator,
@@ -150,12 +151,9 @@ def _langevin_kernel(form, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adj
                      bad_step, bad_chain):
     d = x.shape[1]
     for k in prange(len(bounds) - 1):
-        lo = bounds[k]
-        m = bounds[k + 1] - lo
+        lo, m, z, u = chunk_buffers(bounds, k, d)
         if m == 0:
             continue
-        z = np.empty((m, d))
-        u = np.empty(m)
         y = np.empty(d)
         gy = np.empty(d)
         stop = False

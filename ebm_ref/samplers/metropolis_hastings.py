@@ -38,6 +38,7 @@ from numba import njit, prange
 
 from .._validate import check_positive
 from ._common import (
+    chunk_buffers,
     acceptance_from_log,
     check_step,
     draw_chunk,
@@ -118,12 +119,9 @@ def rwmh_step(rng_or_draws, state: State, target, step_size) -> tuple[State, Inf
 def _rwmh_kernel(form, x, e, h, gens, bounds, t0, t1, burn_in, thin, adapt, target, out, n_acc, bad_step, bad_chain):
     d = x.shape[1]
     for k in prange(len(bounds) - 1):
-        lo = bounds[k]
-        m = bounds[k + 1] - lo
+        lo, m, z, u = chunk_buffers(bounds, k, d)
         if m == 0:
             continue
-        z = np.empty((m, d))
-        u = np.empty(m)
         y = np.empty(d)
         stop = False
         for t in range(t0, t1):
