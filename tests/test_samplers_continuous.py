@@ -83,9 +83,9 @@ def _pvalues(model, x):
 
 
 RUNS = {
-    "metropolis": lambda m, x0, rng: samplers.metropolis(m, x0, K_STEPS, 0.7, rng),
-    "mala": lambda m, x0, rng: samplers.mala(m, x0, K_STEPS, 0.15, rng),
-    "hmc": lambda m, x0, rng: samplers.hmc(m, x0, K_STEPS, 0.25, 4, rng),
+    "metropolis": lambda m, x0, rng: samplers.metropolis(m, x0, K_STEPS, rng, step_size=0.7),
+    "mala": lambda m, x0, rng: samplers.mala(m, x0, K_STEPS, rng, step_size=0.15),
+    "hmc": lambda m, x0, rng: samplers.hmc(m, x0, K_STEPS, rng, step_size=0.25, n_leapfrog=4),
 }
 
 
@@ -133,8 +133,8 @@ def test_ula_reproduces_its_biased_covariance_and_mala_removes_it(rng):
     Sh = samplers.ula_gaussian_covariance(g.precision, h)
     gh = Gaussian.from_covariance(g.mean, Sh)                 # ULA's exact stationary law
     n = 4000
-    ula = samplers.ula(g, gh.sample(n, rng), 20, h, rng)
-    mala = samplers.mala(g, g.sample(n, rng), 20, h, rng)
+    ula = samplers.ula(g, gh.sample(n, rng), 20, rng, step_size=h)
+    mala = samplers.mala(g, g.sample(n, rng), 20, rng, step_size=h)
     p_ula_biased = _pvalues(gh, ula.last)[0]
     p_mala_exact = _pvalues(g, mala.last)[0]
     assert min(p_ula_biased, p_mala_exact) > ALPHA / 2
@@ -150,7 +150,7 @@ def test_annealed_langevin_matches_the_exact_linear_recursion(rng):
     sigmas = np.geomspace(3.0, 0.05, 6)
     T, eps = 7, 2e-3
     x0 = 3.0 * rng.standard_normal((5000, 1))
-    ch = samplers.annealed_langevin(lambda x, s: -x / (s0**2 + s**2), x0, sigmas, T, eps, rng)
+    ch = samplers.annealed_langevin(lambda x, s: -x / (s0**2 + s**2), x0, T, rng, sigmas=sigmas, step_lr=eps)
     v = 9.0
     for s in sigmas:
         h = eps * s**2 / sigmas[-1] ** 2
@@ -167,8 +167,8 @@ def test_hmc_with_one_leapfrog_step_is_mala():
     m = _mixture()
     x0 = m.sample(50, 1)
     eps = 0.4
-    a = samplers.hmc(m, x0, 30, eps, 1, rng=7)
-    b = samplers.mala(m, x0, 30, eps**2 / 2, rng=7)
+    a = samplers.hmc(m, x0, 30, 7, step_size=eps, n_leapfrog=1)
+    b = samplers.mala(m, x0, 30, 7, step_size=eps**2 / 2)
     np.testing.assert_allclose(a.samples, b.samples, atol=1e-12, rtol=0)
     np.testing.assert_array_equal(a.accept_rate, b.accept_rate)
 
@@ -183,10 +183,10 @@ MODELS = {
     "mlp": lambda: MLPEnergy.init([2, 8, 6], 5, activation="tanh"),   # no density: path equality only
 }
 SAMPLER_CALLS = {
-    "metropolis": lambda m, x0, b: samplers.metropolis(m, x0, 40, 0.6, 11, burn_in=10, thin=3, adapt=True, backend=b),
-    "ula": lambda m, x0, b: samplers.ula(m, x0, 40, 0.02, 11, burn_in=5, thin=2, backend=b),
-    "mala": lambda m, x0, b: samplers.mala(m, x0, 40, 0.2, 11, thin=4, backend=b),
-    "hmc": lambda m, x0, b: samplers.hmc(m, x0, 25, 0.2, 3, 11, burn_in=3, backend=b),
+    "metropolis": lambda m, x0, b: samplers.metropolis(m, x0, 40, 11, step_size=0.6, burn_in=10, thin=3, adapt=True, backend=b),
+    "ula": lambda m, x0, b: samplers.ula(m, x0, 40, 11, step_size=0.02, burn_in=5, thin=2, backend=b),
+    "mala": lambda m, x0, b: samplers.mala(m, x0, 40, 11, step_size=0.2, thin=4, backend=b),
+    "hmc": lambda m, x0, b: samplers.hmc(m, x0, 25, 11, step_size=0.2, n_leapfrog=3, burn_in=3, backend=b),
 }
 
 
@@ -242,8 +242,8 @@ class _UserGaussian(Energy):
 @pytest.mark.exact
 def test_user_energy_runs_the_numpy_path_and_matches_the_builtin():
     x0 = np.random.default_rng(0).standard_normal((20, 2))
-    user = samplers.mala(_UserGaussian(2), x0, 30, 0.3, 5)
-    builtin = samplers.mala(Gaussian(np.zeros(2), np.eye(2)), x0, 30, 0.3, 5)
+    user = samplers.mala(_UserGaussian(2), x0, 30, 5, step_size=0.3)
+    builtin = samplers.mala(Gaussian(np.zeros(2), np.eye(2)), x0, 30, 5, step_size=0.3)
     assert user.settings["backend"] == "numpy" and builtin.settings["backend"] == "numba"
     np.testing.assert_allclose(user.samples, builtin.samples, atol=SAME_PATH_TOL, rtol=0)
 
@@ -255,15 +255,15 @@ def test_same_chains_on_one_and_two_threads_and_with_progress():
     old = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = samplers.hmc(m, x0, 20, 0.3, 3, 9)
+        one = samplers.hmc(m, x0, 20, 9, step_size=0.3, n_leapfrog=3)
         numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        two = samplers.hmc(m, x0, 20, 0.3, 3, 9)
+        two = samplers.hmc(m, x0, 20, 9, step_size=0.3, n_leapfrog=3)
     finally:
         numba.set_num_threads(old)
     np.testing.assert_array_equal(one.samples, two.samples)
     calls = []
-    seg = samplers.metropolis(m, x0, 2500, 0.5, 4, progress=lambda t, n: calls.append(t))
-    whole = samplers.metropolis(m, x0, 2500, 0.5, 4)
+    seg = samplers.metropolis(m, x0, 2500, 4, step_size=0.5, progress=lambda t, n: calls.append(t))
+    whole = samplers.metropolis(m, x0, 2500, 4, step_size=0.5)
     assert calls == [1000, 2000, 2500]
     np.testing.assert_array_equal(seg.samples, whole.samples)
 
@@ -271,15 +271,15 @@ def test_same_chains_on_one_and_two_threads_and_with_progress():
 def test_chains_layout_burn_in_thin_and_rng_advances():
     g = _dense_gaussian()
     x0 = g.sample(5, 0)
-    ch = samplers.metropolis(g, x0, 20, 0.5, 1, burn_in=5, thin=4)
+    ch = samplers.metropolis(g, x0, 20, 1, step_size=0.5, burn_in=5, thin=4)
     assert ch.samples.shape == (3, 5, 3) and ch.accept_rate.shape == (5,)
-    full = samplers.metropolis(g, x0, 20, 0.5, 1)
+    full = samplers.metropolis(g, x0, 20, 1, step_size=0.5)
     np.testing.assert_array_equal(ch.samples, full.samples[[8, 12, 16]])    # steps 9, 13, 17
     r = np.random.default_rng(3)
-    a = samplers.ula(g, x0, 3, 0.1, r)
-    b = samplers.ula(g, x0, 3, 0.1, r)
+    a = samplers.ula(g, x0, 3, r, step_size=0.1)
+    b = samplers.ula(g, x0, 3, r, step_size=0.1)
     assert not np.array_equal(a.samples, b.samples)
-    np.testing.assert_array_equal(samplers.ula(g, x0, 3, 0.1, 3).samples, a.samples)
+    np.testing.assert_array_equal(samplers.ula(g, x0, 3, 3, step_size=0.1).samples, a.samples)
 
 
 @pytest.mark.statistical
@@ -288,7 +288,7 @@ def test_warm_up_adaptation_reaches_the_target_acceptance(rng):
     # 0.234; the kept-phase acceptance of 200 chains × 500 steps is averaged.  The
     # tolerance 0.05 allows the residual step error left by the (t+1)^-0.6 gain.
     g = Gaussian(np.zeros(10), np.diag(np.linspace(0.5, 3.0, 10)))
-    ch = samplers.metropolis(g, g.sample(200, rng), 1000, 3.0, rng, burn_in=500, adapt=True)
+    ch = samplers.metropolis(g, g.sample(200, rng), 1000, rng, step_size=3.0, burn_in=500, adapt=True)
     assert abs(ch.accept_rate.mean() - 0.234) < 0.05
     assert ch.extras["step_size"].shape == (200,)
 
@@ -299,7 +299,7 @@ def test_nonfinite_stops_with_step_and_chain():
     msgs = []
     for b in ("numba", "numpy"):
         with pytest.raises(FloatingPointError, match=r"ula: .*step \d+, chain \d+") as e:
-            samplers.ula(g, x0, 5000, 2.5, 0, backend=b)     # |1 − h| = 1.5 > 1: diverges
+            samplers.ula(g, x0, 5000, 0, step_size=2.5, backend=b)     # |1 − h| = 1.5 > 1: diverges
         msgs.append(str(e.value))
     # The paths evaluate ½ rᵀPr in different orders, so at the overflow threshold one may
     # overflow a step before the other; the reported steps agree to within one.
@@ -313,7 +313,7 @@ def test_annealed_langevin_stops_on_nonfinite_score():
         out[1] = np.nan if s < 0.5 else out[1]
         return out
     with pytest.raises(FloatingPointError, match=r"annealed_langevin: .*step 4, chain 1"):
-        samplers.annealed_langevin(score, np.zeros((3, 2)), [1.0, 0.1], 3, 0.01, 0)
+        samplers.annealed_langevin(score, np.zeros((3, 2)), 3, 0, sigmas=[1.0, 0.1], step_lr=0.01)
 
 
 class _NanAbove(Energy):
@@ -331,33 +331,33 @@ def test_nan_energy_of_a_user_model_names_step_and_chain():
     x0 = np.zeros((4, 1))
     x0[2] = 1.9
     with pytest.raises(FloatingPointError, match=r"metropolis: .*step \d+, chain \d+"):
-        samplers.metropolis(_NanAbove(), x0, 200, 1.0, 0)
+        samplers.metropolis(_NanAbove(), x0, 200, 0, step_size=1.0)
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda g, x: samplers.metropolis(g, x, 10, 0.0, 0), "step_size"),
-    (lambda g, x: samplers.metropolis(g, x, 10, -1.0, 0), "step_size"),
-    (lambda g, x: samplers.ula(g, x, 10, np.nan, 0), "step_size"),
-    (lambda g, x: samplers.mala(g, x[:, :2], 10, 0.1, 0), "x0"),
-    (lambda g, x: samplers.mala(g, x[0], 10, 0.1, 0), "x0"),
-    (lambda g, x: samplers.hmc(g, x[:0], 10, 0.1, 3, 0), "x0"),
-    (lambda g, x: samplers.hmc(g, x, 10, 0.1, 0, 0), "n_leapfrog"),
-    (lambda g, x: samplers.hmc(g, x, 0, 0.1, 2, 0), "n_steps"),
-    (lambda g, x: samplers.ula(g, x, 10, 0.1, 0, burn_in=10), "burn_in"),
-    (lambda g, x: samplers.ula(g, x, 10, 0.1, 0, thin=0), "thin"),
-    (lambda g, x: samplers.ula(g, x, 10, 0.1, 0, burn_in=5, thin=6), "thin"),
-    (lambda g, x: samplers.metropolis(g, x, 10, 0.1, 0, adapt=True), "adapt"),
-    (lambda g, x: samplers.metropolis(g, x, 10, 0.1, 0, burn_in=2, adapt=True, target_accept=1.5), "target_accept"),
-    (lambda g, x: samplers.metropolis(g, x, 10, 0.1, None), "rng"),
-    (lambda g, x: samplers.mala(g, x, 10, 0.1, 0, backend="gpu"), "backend"),
-    (lambda g, x: samplers.mala(_UserGaussian(3), x, 10, 0.1, 0, backend="numba"), "backend"),
-    (lambda g, x: samplers.mala(g, x, 10, 0.1, 0, progress=3), "progress"),
-    (lambda g, x: samplers.annealed_langevin(g.score, x, [1.0, 1.0], 5, 0.1, 0), "sigmas"),
-    (lambda g, x: samplers.annealed_langevin(g.score, x, [0.1, 1.0], 5, 0.1, 0), "sigmas"),
-    (lambda g, x: samplers.annealed_langevin(g.score, x, [1.0, -0.1], 5, 0.1, 0), "sigmas"),
-    (lambda g, x: samplers.annealed_langevin(g.score, x, [1.0, 0.1], 0, 0.1, 0), "n_steps_each"),
-    (lambda g, x: samplers.annealed_langevin(g.score, x, [1.0, 0.1], 5, 0.0, 0), "step_lr"),
-    (lambda g, x: samplers.annealed_langevin("score", x, [1.0, 0.1], 5, 0.1, 0), "score_fn"),
+    (lambda g, x: samplers.metropolis(g, x, 10, 0, step_size=0.0), "step_size"),
+    (lambda g, x: samplers.metropolis(g, x, 10, 0, step_size=-1.0), "step_size"),
+    (lambda g, x: samplers.ula(g, x, 10, 0, step_size=np.nan), "step_size"),
+    (lambda g, x: samplers.mala(g, x[:, :2], 10, 0, step_size=0.1), "x0"),
+    (lambda g, x: samplers.mala(g, x[0], 10, 0, step_size=0.1), "x0"),
+    (lambda g, x: samplers.hmc(g, x[:0], 10, 0, step_size=0.1, n_leapfrog=3), "x0"),
+    (lambda g, x: samplers.hmc(g, x, 10, 0, step_size=0.1, n_leapfrog=0), "n_leapfrog"),
+    (lambda g, x: samplers.hmc(g, x, 0, 0, step_size=0.1, n_leapfrog=2), "n_steps"),
+    (lambda g, x: samplers.ula(g, x, 10, 0, step_size=0.1, burn_in=10), "burn_in"),
+    (lambda g, x: samplers.ula(g, x, 10, 0, step_size=0.1, thin=0), "thin"),
+    (lambda g, x: samplers.ula(g, x, 10, 0, step_size=0.1, burn_in=5, thin=6), "thin"),
+    (lambda g, x: samplers.metropolis(g, x, 10, 0, step_size=0.1, adapt=True), "adapt"),
+    (lambda g, x: samplers.metropolis(g, x, 10, 0, step_size=0.1, burn_in=2, adapt=True, target_accept=1.5), "target_accept"),
+    (lambda g, x: samplers.metropolis(g, x, 10, None, step_size=0.1), "rng"),
+    (lambda g, x: samplers.mala(g, x, 10, 0, step_size=0.1, backend="gpu"), "backend"),
+    (lambda g, x: samplers.mala(_UserGaussian(3), x, 10, 0, step_size=0.1, backend="numba"), "backend"),
+    (lambda g, x: samplers.mala(g, x, 10, 0, step_size=0.1, progress=3), "progress"),
+    (lambda g, x: samplers.annealed_langevin(g.score, x, 5, 0, sigmas=[1.0, 1.0], step_lr=0.1), "sigmas"),
+    (lambda g, x: samplers.annealed_langevin(g.score, x, 5, 0, sigmas=[0.1, 1.0], step_lr=0.1), "sigmas"),
+    (lambda g, x: samplers.annealed_langevin(g.score, x, 5, 0, sigmas=[1.0, -0.1], step_lr=0.1), "sigmas"),
+    (lambda g, x: samplers.annealed_langevin(g.score, x, 0, 0, sigmas=[1.0, 0.1], step_lr=0.1), "n_steps_each"),
+    (lambda g, x: samplers.annealed_langevin(g.score, x, 5, 0, sigmas=[1.0, 0.1], step_lr=0.0), "step_lr"),
+    (lambda g, x: samplers.annealed_langevin("score", x, 5, 0, sigmas=[1.0, 0.1], step_lr=0.1), "score_fn"),
     (lambda g, x: samplers.ula_gaussian_covariance(g.precision, 5.0), "step_size"),
     (lambda g, x: samplers.leapfrog(g, x, x[:, :2], 0.1, 2), "p"),
 ])
@@ -380,7 +380,7 @@ def test_seed_sweep_rejection_rate_is_consistent_with_alpha():
     rejections = 0
     for s in seeds:
         r = np.random.default_rng(s)
-        ch = samplers.metropolis(g, g.sample(300, r), 5, 0.7, r)
+        ch = samplers.metropolis(g, g.sample(300, r), 5, r, step_size=0.7)
         rejections += _pvalues(g, ch.last)[0] < a
     assert stats.binomtest(int(rejections), 200, a).pvalue > ALPHA, rejections
 
@@ -391,10 +391,10 @@ def test_numba_cache_hits_in_a_fresh_process(tmp_path):
         import numpy as np
         from ebm_ref import samplers
         from ebm_ref.models.gaussian import Gaussian
-        from ebm_ref.samplers import mh
+        from ebm_ref.samplers import metropolis_hastings
         g = Gaussian(np.zeros(2), np.eye(2))
-        samplers.metropolis(g, np.zeros((4, 2)), 5, 0.5, 0)
-        st = mh._rwmh_kernel.stats
+        samplers.metropolis(g, np.zeros((4, 2)), 5, 0, step_size=0.5)
+        st = metropolis_hastings._rwmh_kernel.stats
         print(sum(st.cache_hits.values()), sum(st.cache_misses.values()))
     """)
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
@@ -442,3 +442,165 @@ def test_numba_scalar_draws_reproduce_numpy_block_draws():
     np.testing.assert_array_equal(z, b.standard_normal((7, 3)))
     np.testing.assert_array_equal(u, b.random(7))
     assert a.random() == b.random()
+
+
+# ------------------------------------------------------------- the pure NumPy steps
+from ebm_ref.samplers import _common  # noqa: E402
+from ebm_ref.samplers.state import Potential, init  # noqa: E402
+
+STEP_TOL = 1e-10   # step vs an independent closed form: the same quantity by different arithmetic
+
+
+def _step_case(rng, n=9):
+    g = _dense_gaussian()
+    x = g.sample(n, rng) + 0.5 * rng.standard_normal((n, 3))
+    return g, x, rng.standard_normal((n, 3)), rng.random(n), stats.multivariate_normal(g.mean, g.covariance)
+
+
+@pytest.mark.exact
+def test_rwmh_step_matches_the_density_ratio(rng):
+    # α = min(1, p(y)/p(x)) with p from scipy, y = x + h ξ; per-chain h
+    g, x, z, u, mvn = _step_case(rng)
+    h = np.linspace(0.2, 1.5, x.shape[0])
+    new, info = samplers.rwmh_step((z, u), init(x, g, grad=False), g, h)
+    y = x + h[:, None] * z
+    alpha = np.minimum(1.0, np.exp(mvn.logpdf(y) - mvn.logpdf(x)))
+    np.testing.assert_allclose(info.proposal.position, y, rtol=0, atol=STEP_TOL)
+    np.testing.assert_allclose(info.acceptance_probability, alpha, rtol=STEP_TOL, atol=STEP_TOL)
+    np.testing.assert_array_equal(info.is_accepted, u < info.acceptance_probability)
+    np.testing.assert_array_equal(new.position, np.where(info.is_accepted[:, None], y, x))
+
+
+@pytest.mark.exact
+def test_mala_step_matches_closed_form_proposal_densities(rng):
+    # log α = log p(y) + log q(x|y) − log p(x) − log q(y|x), q(·|x) = N(x − h∇E(x), 2hI), all from scipy
+    g, x, z, u, mvn = _step_case(rng)
+    h = 0.3
+    new, info = samplers.mala_step((z, u), init(x, g), g, h)
+    grad = lambda a: (a - g.mean) @ g.precision          # noqa: E731  ∇E of ½ rᵀPr
+    y = x - h * grad(x) + np.sqrt(2 * h) * z
+    q = lambda b, a: stats.multivariate_normal(a - h * grad(a[None])[0], 2 * h * np.eye(3)).logpdf(b)  # noqa: E731
+    log_alpha = mvn.logpdf(y) - mvn.logpdf(x) + np.array([q(x[i], y[i]) - q(y[i], x[i]) for i in range(len(x))])
+    np.testing.assert_allclose(info.proposal.position, y, rtol=0, atol=STEP_TOL)
+    np.testing.assert_allclose(info.acceptance_probability, np.minimum(1.0, np.exp(log_alpha)), rtol=STEP_TOL,
+                               atol=STEP_TOL)
+    np.testing.assert_allclose(samplers.mala_log_acceptance(init(x, g), info.proposal, h), log_alpha,
+                               rtol=STEP_TOL, atol=STEP_TOL)
+    np.testing.assert_array_equal(new.position, np.where(info.is_accepted[:, None], y, x))
+    np.testing.assert_allclose(new.grad, grad(new.position), rtol=0, atol=STEP_TOL)
+    ula_new, ula_info = samplers.ula_step((z, None), init(x, g), g, h)      # ULA: the same proposal, always taken
+    np.testing.assert_array_equal(ula_new.position, info.proposal.position)
+    assert ula_info.is_accepted.all()
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize("L", [1, 3])
+def test_hmc_step_matches_the_linear_leapfrog_map(L, rng):
+    # On E = ½ rᵀPr one leapfrog step is linear in (r, p): r' = (I − ε²P/2) r + ε p,
+    # p' = −ε(P − ε²P²/4) r + (I − ε²P/2) p; L steps are its L-th power.  α from scipy's log p.
+    g, x, z, u, mvn = _step_case(rng)
+    eps, P, I = 0.35, g.precision, np.eye(3)
+    A = I - 0.5 * eps**2 * P
+    M = np.block([[A, eps * I], [-eps * (P - 0.25 * eps**2 * P @ P), A]])
+    out = np.concatenate([x - g.mean, z], axis=1) @ np.linalg.matrix_power(M, L).T
+    q1, p1 = out[:, :3] + g.mean, out[:, 3:]
+    log_alpha = mvn.logpdf(q1) - 0.5 * np.sum(p1**2, 1) - mvn.logpdf(x) + 0.5 * np.sum(z**2, 1)
+    new, info = samplers.hmc_step((z, u), init(x, g), g, eps, L)
+    np.testing.assert_allclose(info.proposal.position, q1, rtol=0, atol=STEP_TOL)
+    np.testing.assert_allclose(info.momentum, p1, rtol=0, atol=STEP_TOL)
+    np.testing.assert_allclose(info.acceptance_probability, np.minimum(1.0, np.exp(log_alpha)), rtol=STEP_TOL,
+                               atol=STEP_TOL)
+    q2, p2, g2 = samplers.leapfrog_integrate(g.grad_x, x, z, g.grad_x(x), eps, L)
+    np.testing.assert_allclose(q2, q1, rtol=0, atol=STEP_TOL)
+    np.testing.assert_allclose(g2, g.grad_x(q2), rtol=0, atol=STEP_TOL)
+
+
+@pytest.mark.exact
+def test_steps_take_a_tempered_potential_and_a_generator(rng):
+    # A Potential E_β = β E drawn from a Generator: normals (n, d) then uniforms (n,), the
+    # same as passing those draws; α = min(1, (p(y)/p(x))^β).
+    g, x, _, _, mvn = _step_case(rng)
+    beta = 0.4
+    tempered = Potential(lambda a: beta * g.energy(a), lambda a: beta * g.grad_x(a))
+    seed = int(rng.integers(1 << 30))
+    _, a = samplers.rwmh_step(np.random.default_rng(seed), init(x, tempered, grad=False), tempered, 0.8)
+    r = np.random.default_rng(seed)
+    z = r.standard_normal(x.shape)
+    u = r.random(x.shape[0])
+    _, b = samplers.rwmh_step((z, u), init(x, tempered, grad=False), tempered, 0.8)
+    np.testing.assert_array_equal(a.proposal.position, b.proposal.position)
+    y = x + 0.8 * z
+    np.testing.assert_allclose(b.acceptance_probability, np.minimum(1, np.exp(beta * (mvn.logpdf(y) - mvn.logpdf(x)))),
+                               rtol=STEP_TOL, atol=STEP_TOL)
+    np.testing.assert_array_equal(b.is_accepted, u < b.acceptance_probability)
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize("name", ["metropolis", "mala", "hmc"])
+def test_a_loop_of_steps_with_the_chunk_draws_gives_the_jitted_chains(name):
+    # The step API with caller-supplied draws, fed the drivers' chunk streams, reproduces
+    # the fused kernel's chains (jitted == NumPy, SAME_PATH_TOL).
+    m = _mixture()
+    x0 = m.sample(21, 4)
+    n_steps = 12
+    calls = {"metropolis": (lambda s, z, u: samplers.rwmh_step((z, u), s, m, 0.6), False,
+                            lambda r: samplers.metropolis(m, x0, n_steps, r, step_size=0.6, backend="numba")),
+             "mala": (lambda s, z, u: samplers.mala_step((z, u), s, m, 0.2), True,
+                      lambda r: samplers.mala(m, x0, n_steps, r, step_size=0.2, backend="numba")),
+             "hmc": (lambda s, z, u: samplers.hmc_step((z, u), s, m, 0.3, 2), True,
+                     lambda r: samplers.hmc(m, x0, n_steps, r, step_size=0.3, n_leapfrog=2, backend="numba"))}
+    step, grad, run = calls[name]
+    gens = _common.spawn_generators(np.random.default_rng(5))
+    bounds = _common.chunk_bounds(x0.shape[0])
+    state = init(x0, m, grad=grad)
+    rows = []
+    for _ in range(n_steps):
+        z = _common.draw_normals(gens, bounds, 2)
+        state, _ = step(state, z, _common.draw_uniforms(gens, bounds))
+        rows.append(state.position)
+    np.testing.assert_allclose(np.array(rows), run(np.random.default_rng(5)).samples, atol=SAME_PATH_TOL, rtol=0)
+
+
+@pytest.mark.exact
+def test_keep_rule_is_one_function():
+    kept = [t for t in range(1, 21) if _common.kept_index(t, 5, 4) >= 0]
+    assert kept == [9, 13, 17] and [_common.kept_index(t, 5, 4) for t in kept] == [0, 1, 2]
+
+
+@pytest.mark.exact
+def test_evaluation_arrays_give_the_mixture_energy_and_subclasses_get_no_form():
+    mix = _mixture()
+    a = mix.evaluation_arrays()
+    x = np.random.default_rng(1).standard_normal((6, 2))
+    r = x[:, None, :] - a["means"][None]
+    e_k = 0.5 * np.einsum("nki,kij,nkj->nk", r, a["precisions"], r) + a["consts"]
+    dens = sum(w * stats.multivariate_normal(mu, c).pdf(x)
+               for w, mu, c in zip(mix.params["weights"], mix.params["means"], mix.params["covariances"]))
+    np.testing.assert_allclose(-np.log(np.exp(-e_k).sum(1)), -np.log(dens), rtol=1e-12)
+
+    class Shifted(Gaussian):
+        def _energy(self, x):
+            return super()._energy(x) + 1.0
+    assert jit_form(Shifted(np.zeros(2), np.eye(2))) is None
+    assert jit_form(Gaussian(np.zeros(2), np.eye(2))) is not None
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda g, x: samplers.rwmh_step((x, np.zeros(3)), init(x, g, grad=False), g, 0.1), "uniforms"),
+    (lambda g, x: samplers.rwmh_step((x[:, :2], np.zeros(4)), init(x, g, grad=False), g, 0.1), "normals"),
+    (lambda g, x: samplers.rwmh_step("rng", init(x, g, grad=False), g, 0.1), "rng_or_draws"),
+    (lambda g, x: samplers.rwmh_step(np.random.default_rng(0), init(x, g, grad=False), g, -0.1), "step_size"),
+    (lambda g, x: samplers.mala_step(np.random.default_rng(0), init(x, g), g, np.ones(3)), "step_size"),
+    (lambda g, x: samplers.ula_step(np.random.default_rng(0), init(x, g), g, np.nan), "step_size"),
+    (lambda g, x: samplers.langevin_step(np.random.default_rng(0), init(x, g), g, 0.0, adjust=True), "step_size"),
+    (lambda g, x: samplers.hmc_step(np.random.default_rng(0), init(x, g), g, 0.1, 0), "n_leapfrog"),
+    (lambda g, x: init(x, object()), "target"),
+    (lambda g, x: init(x, Potential(g.energy)), "grad_x"),
+    (lambda g, x: init(x, Potential(lambda a: a), grad=False), "target"),
+    (lambda g, x: samplers.metropolis(g, x, 10, 0, 0.1), "positional"),
+])
+def test_bad_input_of_the_steps_raises(call, match):
+    g = _dense_gaussian()
+    x = g.sample(4, 0)
+    with pytest.raises((ValueError, TypeError), match=match):
+        call(g, x)

@@ -189,7 +189,7 @@ def test_noise_conditional_drives_annealed_langevin(rng):
     sigmas = [1.0, 0.5, 0.1]
     p = Gaussian([1.0], [[4.0]])
     nc = sm.NoiseConditional([sm.smoothed(p, s) for s in sigmas], sigmas)
-    ch = samplers.annealed_langevin(nc.score_at_sigma, np.zeros((2000, 1)), nc.sigmas, 50, 1e-3, rng)
+    ch = samplers.annealed_langevin(nc.score_at_sigma, np.zeros((2000, 1)), 50, rng, sigmas=nc.sigmas, step_lr=1e-3)
     out = ch.samples[-1, :, 0]
     # statistical: mean within 5 SE of the smoothed law N(1, 0.25 + 0.01) up to the ULA step bias (~1e-3)
     assert abs(out.mean() - 1.0) < Z * np.sqrt(0.26 / out.size) + 0.01

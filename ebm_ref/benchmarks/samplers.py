@@ -24,6 +24,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ..samplers._common import chunk_bounds, chunk_buffers, draw_chunk, spawn_generators
 from . import Row, benchmark, best_time
 
 __all__ = ["bench_samplers_continuous"]
@@ -31,22 +32,17 @@ __all__ = ["bench_samplers_continuous"]
 
 @njit(cache=True, parallel=True)
 def _rng_floor_kernel(gens, bounds, d, n_steps, out):
-    """Draw what RWMH draws (per chunk and step: m·d normals, then m uniforms), nothing else."""
+    """Draw what RWMH draws (per chunk and step: m·d normals, then m uniforms), nothing else.
+
+    The same chunk loop and the same draw helper (``_common.draw_chunk``) as the kernels.
+    """
     for k in prange(len(bounds) - 1):
-        lo = bounds[k]
-        m = bounds[k + 1] - lo
+        lo, m, z, u = chunk_buffers(bounds, k, d)
         if m == 0:
             continue
-        g = gens[k]
-        z = np.empty((m, d))
-        u = np.empty(m)
         acc = 0.0
         for t in range(n_steps):
-            for i in range(m):
-                for j in range(d):
-                    z[i, j] = g.standard_normal()
-            for i in range(m):
-                u[i] = g.random()
+            draw_chunk(gens[k], z, u, True)
             acc += z[0, 0] + u[0]
         out[k] = acc
 
@@ -84,12 +80,12 @@ if mode == "noop":
     _floor_noop(1.0)
 else:
     g = Gaussian(np.zeros(2), np.eye(2))
-    samplers.metropolis(g, np.zeros((10, 2)), 10, 0.5, 0)
+    samplers.metropolis(g, np.zeros((10, 2)), 10, 0, step_size=0.5)
 t_first = time.perf_counter() - t1
 out = {"import": t_import, "first": t_first}
 if mode != "noop":
-    from ebm_ref.samplers import mh
-    st = mh._rwmh_kernel.stats
+    from ebm_ref.samplers import metropolis_hastings
+    st = metropolis_hastings._rwmh_kernel.stats
     out["hits"] = sum(st.cache_hits.values()); out["misses"] = sum(st.cache_misses.values())
 print(json.dumps(out))
 """
@@ -131,7 +127,6 @@ def _with_threads(n, fn):
 def bench_samplers_continuous(quick: bool = False) -> list[Row]:
     from .. import samplers
     from ..models.gaussian import Gaussian
-    from ..samplers._common import chunk_bounds, spawn_generators
 
     rows = []
     repeat = 2 if quick else 5
@@ -150,10 +145,10 @@ def bench_samplers_continuous(quick: bool = False) -> list[Row]:
             _rng_floor_kernel(spawn_generators(1), bounds, d, n_steps, out)
 
         def rwmh():
-            samplers.metropolis(g, x0, n_steps, 0.5, 1, thin=n_steps)
+            samplers.metropolis(g, x0, n_steps, 1, step_size=0.5, thin=n_steps)
 
         def mala():
-            samplers.mala(g, x0, n_steps, 0.1, 1, thin=n_steps)
+            samplers.mala(g, x0, n_steps, 1, step_size=0.1, thin=n_steps)
 
         floor(), rwmh(), mala()                          # compile / load from cache
         t_floor, t_rw, t_mala = _with_threads(1, lambda: [cpu_best_time(f, repeat) for f in (floor, rwmh, mala)])
@@ -172,10 +167,10 @@ def bench_samplers_continuous(quick: bool = False) -> list[Row]:
     n_steps = 20 if quick else 200
 
     def jit_run():
-        samplers.metropolis(g, x0, n_steps, 0.8, 1, thin=n_steps)
+        samplers.metropolis(g, x0, n_steps, 1, step_size=0.8, thin=n_steps)
 
     def np_run():
-        samplers.metropolis(g, x0, n_steps, 0.8, 1, thin=n_steps, backend="numpy")
+        samplers.metropolis(g, x0, n_steps, 1, step_size=0.8, thin=n_steps, backend="numpy")
 
     jit_run()
     t_np = cpu_best_time(np_run, max(2, repeat - 2))
@@ -204,7 +199,7 @@ def bench_samplers_continuous(quick: bool = False) -> list[Row]:
     xb = g.sample(20000, 0)
 
     def big():
-        samplers.metropolis(g, xb, n_steps, 0.8, 1, thin=n_steps)
+        samplers.metropolis(g, xb, n_steps, 1, step_size=0.8, thin=n_steps)
 
     big()
     b1 = _with_threads(1, lambda: best_time(big, max(2, repeat - 2)))

@@ -94,4 +94,4 @@ def _(rng):
     m = _mixture()
     x0 = m.sample(40, rng)
     seed = int(rng.integers(2**31))
-    return hmc(m, x0, 30, 0.4, 1, seed).samples, mala(m, x0, 30, 0.08, seed).samples
+    return hmc(m, x0, 30, seed, step_size=0.4, n_leapfrog=1).samples, mala(m, x0, 30, seed, step_size=0.08).samples

@@ -139,6 +139,10 @@ class Gaussian(Energy):
     def _grad_params_hvp(self, x, v):
         return {"mean": np.zeros(self.dim), "precision": v.T @ v}
 
+    def evaluation_arrays(self) -> dict:
+        """Arrays for vectorised/compiled evaluation: ``mean`` μ and ``precision`` P (E = ½ rᵀPr, r = x − μ)."""
+        return {"mean": np.array(self._params["mean"]), "precision": np.array(self._params["precision"])}
+
     def log_partition(self) -> float:
         """log Z = (d/2) log 2π − ½ log det P."""
         logdet = 2.0 * np.sum(np.log(np.diag(self._chol)))
@@ -260,6 +264,17 @@ class GaussianMixture(Energy):
             "covariances": 0.5 * resp[:, :, None, None] * (self._prec[None] - np.einsum("nki,nkj->nkij", a, a)),
         }
 
+    def evaluation_arrays(self) -> dict:
+        """Arrays for vectorised/compiled evaluation: ``weights`` w, ``means`` μ_k, ``precisions`` P_k = Σ_k⁻¹, ``consts``.
+
+        E(x) = −log Σ_k exp(−e_k), e_k = ½ (x − μ_k)ᵀ P_k (x − μ_k) + const_k with
+        const_k = ½ log det(2π Σ_k) − log w_k (the log-normalising constant of component k
+        minus its log weight).  Fresh float64 copies.
+        """
+        p = self._params
+        return {"weights": np.array(p["weights"]), "means": np.array(p["means"]),
+                "precisions": np.array(self._prec), "consts": np.array(self._const)}
+
     def log_partition(self) -> float:
         """A mixture of normalized densities is normalized: log Z = 0."""
         return 0.0
@@ -355,6 +370,14 @@ class WarpedGaussian(Energy):
         g = self._gauss._grad_x(z)
         gp["b"] = g[:, 1] * x[:, 0] ** 2
         return gp
+
+    def evaluation_arrays(self) -> dict:
+        """Arrays for vectorised/compiled evaluation: ``mean`` μ, ``precision`` P, ``b``.
+
+        E(x) = ½ rᵀPr, r = T(x) − μ, T(x)₁ = x₁ + b x₀²; fresh float64 copies.
+        """
+        p = self._params
+        return {"mean": np.array(p["mean"]), "precision": np.array(p["precision"]), "b": float(p["b"])}
 
     def log_partition(self) -> float:
         """log Z of the unwarped Gaussian (the warp has unit Jacobian)."""

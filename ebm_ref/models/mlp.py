@@ -534,6 +534,16 @@ class MLPEnergy(Energy):
     def activation(self) -> str:
         return self._settings["activation"]
 
+    def evaluation_arrays(self) -> dict:
+        """Arrays for vectorised/compiled evaluation: ``weights`` (W₁, ..., W_L), ``biases`` (b₁, ..., b_L), ``activation`` name.
+
+        E(x) = W_L σ(⋯σ(W₁x + b₁)⋯) + b_L; fresh float64 copies.
+        """
+        L = len(self._params) // 2
+        return {"weights": tuple(np.array(self._params[f"W{i}"]) for i in range(1, L + 1)),
+                "biases": tuple(np.array(self._params[f"b{i}"]) for i in range(1, L + 1)),
+                "activation": self.activation}
+
     def _split(self, grads, per_point=False):
         out = {}
         for i, (gW, gb) in enumerate(grads, start=1):

@@ -665,6 +665,14 @@ class GaussianBernoulliRBM(Energy):
         r"""F_h(h) = −log ∫ e^{−E(v,h)} dv (closed-form Gaussian integral), shape (n,)."""
         return -self._neg_free_energy_hidden(self._h(h))
 
+    def evaluation_arrays(self) -> dict:
+        """Arrays for vectorised/compiled evaluation: ``W``, ``b``, ``c`` and ``s`` = σ⁻² (elementwise).
+
+        F(v) = Σᵢ sᵢ(vᵢ − bᵢ)²/2 − Σⱼ softplus(cⱼ + Σᵢ sᵢ vᵢ Wᵢⱼ); fresh float64 copies.
+        """
+        p = self._params
+        return {"W": np.array(p["W"]), "b": np.array(p["b"]), "c": np.array(p["c"]), "s": np.array(self._s)}
+
     def log_partition(self) -> float:
         r"""log Z = logsumexp over the 2^H hidden states of the Gaussian integrals −F_h(h)."""
         _check_layer_size(self.n_hidden, "log_partition")

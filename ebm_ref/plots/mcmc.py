@@ -31,10 +31,10 @@ def _contour(ax, model, lim=4.0, n=160):
 
 def _runs(model, x0, n_steps, rng):
     return {
-        "random-walk MH (h=0.8)": samplers.metropolis(model, x0, n_steps, 0.8, rng),
-        "ULA (h=0.05)": samplers.ula(model, x0, n_steps, 0.05, rng),
-        "MALA (h=0.15)": samplers.mala(model, x0, n_steps, 0.15, rng),
-        "HMC (eps=0.25, L=8)": samplers.hmc(model, x0, n_steps, 0.25, 8, rng),
+        "random-walk MH (h=0.8)": samplers.metropolis(model, x0, n_steps, rng, step_size=0.8),
+        "ULA (h=0.05)": samplers.ula(model, x0, n_steps, rng, step_size=0.05),
+        "MALA (h=0.15)": samplers.mala(model, x0, n_steps, rng, step_size=0.15),
+        "HMC (eps=0.25, L=8)": samplers.hmc(model, x0, n_steps, rng, step_size=0.25, n_leapfrog=8),
     }
 
 
@@ -64,10 +64,10 @@ def make_autocorrelation_ess(out_dir, rng, small=False):
     n_chains, n_steps = (20, 300) if small else (100, 3000)
     x0 = target.sample(n_chains, rng)
     calls = {
-        "MH": lambda: samplers.metropolis(target, x0, n_steps, 0.8, rng),
-        "ULA": lambda: samplers.ula(target, x0, n_steps, 0.1, rng),
-        "MALA": lambda: samplers.mala(target, x0, n_steps, 0.2, rng),
-        "HMC": lambda: samplers.hmc(target, x0, n_steps, 0.3, 5, rng),
+        "MH": lambda: samplers.metropolis(target, x0, n_steps, rng, step_size=0.8),
+        "ULA": lambda: samplers.ula(target, x0, n_steps, rng, step_size=0.1),
+        "MALA": lambda: samplers.mala(target, x0, n_steps, rng, step_size=0.2),
+        "HMC": lambda: samplers.hmc(target, x0, n_steps, rng, step_size=0.3, n_leapfrog=5),
     }
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"wspace": 0.35})
     names, ess_ps, ess_raw = [], [], []
@@ -110,8 +110,8 @@ def make_annealed_langevin(out_dir, rng, small=False):
     sigmas = np.geomspace(4.0, 0.05, 10)
     n = 300 if small else 2000
     x0 = rng.uniform(-4, 4, size=(n, 2))
-    ch = samplers.annealed_langevin(lambda x, s: smoothed(model, s).score(x), x0, sigmas,
-                                    20 if small else 100, 5e-4, rng)
+    ch = samplers.annealed_langevin(lambda x, s: smoothed(model, s).score(x), x0, 20 if small else 100, rng,
+                                    sigmas=sigmas, step_lr=5e-4)
     show = [0, 3, 6, 9]
     fig, axes = plt.subplots(1, len(show) + 1, figsize=(14, 3.2))
     for ax, i in zip(axes, show):

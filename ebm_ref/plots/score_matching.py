@@ -254,9 +254,9 @@ def make_annealed(out_dir, rng, small=False):
     x0 = rng.uniform(-8.0, 8.0, size=(n_chains, 2))
     eps = 0.005
     runs = {
-        "Langevin at σ_L only (learned score)": annealed_langevin(nc.score_at_sigma, x0, ANNEAL_SIGMAS[-1:], T * len(ANNEAL_SIGMAS), eps, rng),
-        "annealed Langevin (learned scores)": annealed_langevin(nc.score_at_sigma, x0, ANNEAL_SIGMAS, T, eps, rng),
-        "annealed Langevin (exact smoothed scores)": annealed_langevin(exact.score_at_sigma, x0, ANNEAL_SIGMAS, T, eps, rng),
+        "Langevin at σ_L only (learned score)": annealed_langevin(nc.score_at_sigma, x0, T * len(ANNEAL_SIGMAS), rng, sigmas=ANNEAL_SIGMAS[-1:], step_lr=eps),
+        "annealed Langevin (learned scores)": annealed_langevin(nc.score_at_sigma, x0, T, rng, sigmas=ANNEAL_SIGMAS, step_lr=eps),
+        "annealed Langevin (exact smoothed scores)": annealed_langevin(exact.score_at_sigma, x0, T, rng, sigmas=ANNEAL_SIGMAS, step_lr=eps),
     }
     ref = p.sample(n_chains, rng)
     fig, axes = plt.subplots(1, 4, figsize=(14.5, 3.5))

@@ -19,10 +19,24 @@ Conventions every sampler of the package keeps (and the discrete samplers import
 * **Progress.** ``progress`` is ``None`` or a callable ``progress(t, n_steps)`` called
   after each segment of steps (:func:`segments`); segmenting never changes the result,
   because the Generators carry their state from one segment to the next.
+
+The continuous samplers (metropolis, ula, mala, hmc) share one driver,
+:func:`run_chains`: it validates the arguments, builds the chunk Generators, runs the
+segments through either a fused numba kernel or the NumPy step of the transition, applies
+the keep rule (:func:`kept_index`, the only place it is written), checks for non-finite
+values and builds the :class:`Chains`.  The fused kernels call the jitted pieces below
+(:func:`chunk_buffers`, :func:`draw_chunk`, :func:`store_kept`, :func:`flag_nonfinite`,
+:func:`acceptance_from_log`); they are called, never passed as arguments, because numba
+does not cache a function that takes a function argument (numba #9237).  numba's cache
+of a kernel is invalidated only when the kernel's own file changes: after editing a
+jitted piece here, touch the kernels' modules (or delete their ``__pycache__/*.nbi``).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from numba import njit
 
 from .._validate import as_batch, as_generator, check_positive, check_positive_int
 from .chains import Chains
@@ -41,6 +55,13 @@ __all__ = [
     "raise_if_nonfinite",
     "segments",
     "make_chains",
+    "kept_index",
+    "chunk_buffers",
+    "draw_chunk",
+    "store_kept",
+    "flag_nonfinite",
+    "acceptance_from_log",
+    "run_chains",
 ]
 
 #: Fixed number of random-stream chunks the chains are split into (independent of threads).
@@ -200,13 +221,6 @@ def draw_uniforms(gens, bounds) -> np.ndarray:
     return np.concatenate([g.random(int(bounds[k + 1] - bounds[k])) for k, g in enumerate(gens)])
 
 
-def kept_index(step: int, burn_in: int, thin: int) -> int:
-    """Row of ``samples`` that step ``step`` (1-based) is stored in, or -1 if not kept."""
-    if step > burn_in and (step - burn_in) % thin == 0:
-        return (step - burn_in) // thin - 1
-    return -1
-
-
 def use_jit(backend: str, form) -> bool:
     """Whether to run the jitted kernel: ``backend`` is "auto", "numba" or "numpy".
 
@@ -222,3 +236,176 @@ def use_jit(backend: str, form) -> bool:
 def new_status(n_chunks: int = N_CHUNKS):
     """Per-chunk (bad_step, bad_chain) arrays a kernel fills on NaN/inf (-1 = none)."""
     return np.full(n_chunks, -1, dtype=np.int64), np.full(n_chunks, -1, dtype=np.int64)
+
+
+# ------------------------------------------------------------------ the keep rule
+@njit(cache=True)
+def kept_index(step, burn_in, thin):
+    """Row of ``samples`` that step ``step`` (1-based) is stored in, or -1 if not kept.
+
+    The keep rule of every sampler, written once: step t is kept when t > burn_in and
+    (t − burn_in) % thin == 0, in row (t − burn_in) // thin − 1.  Jitted, so the fused
+    kernels call it too; callable from Python as well.
+    """
+    if step > burn_in and (step - burn_in) % thin == 0:
+        return (step - burn_in) // thin - 1
+    return -1
+
+
+# ---------------------------------------- jitted pieces of the fused kernels' chunk loop
+@njit(cache=True)
+def chunk_buffers(bounds, k, d):
+    """Chunk ``k``'s first chain ``lo``, size ``m`` and its draw buffers z (m, d), u (m,)."""
+    lo = bounds[k]
+    m = bounds[k + 1] - lo
+    return lo, m, np.empty((m, d)), np.empty(m)
+
+
+@njit(cache=True)
+def draw_chunk(g, z, u, with_uniforms):
+    """One step's draws of one chunk, in the fixed order both paths use.
+
+    Fills ``z`` (m, d) with standard normals in row-major order, then, if
+    ``with_uniforms``, ``u`` (m,) with uniforms on [0, 1).  numba reproduces NumPy's
+    stream, so these are :func:`draw_normals` then :func:`draw_uniforms` of the chunk.
+    """
+    m, d = z.shape
+    for i in range(m):
+        for j in range(d):
+            z[i, j] = g.standard_normal()
+    if with_uniforms:
+        for i in range(m):
+            u[i] = g.random()
+
+
+@njit(cache=True)
+def store_kept(out, x, lo, m, step, burn_in, thin):
+    """Copy chains [lo, lo + m) of ``x`` into ``out`` if step ``step`` is kept (:func:`kept_index`)."""
+    r = kept_index(step, burn_in, thin)
+    if r >= 0:
+        for i in range(m):
+            for j in range(x.shape[1]):
+                out[r, lo + i, j] = x[lo + i, j]
+
+
+@njit(cache=True)
+def flag_nonfinite(bad_step, bad_chain, k, step, chain):
+    """Record that chain ``chain`` of chunk ``k`` went non-finite at ``step`` (see :func:`raise_kernel_status`)."""
+    bad_step[k] = step
+    bad_chain[k] = chain
+
+
+@njit(cache=True)
+def acceptance_from_log(log_alpha):
+    r"""The Metropolis–Hastings acceptance probability :math:`\min(1, e^{\log\alpha})` of one chain.
+
+    The exponential is taken only when log α < 0 (it cannot overflow).  The NumPy form is
+    :func:`ebm_ref.samplers.metropolis_hastings.mh_accept`.
+    """
+    return 1.0 if log_alpha >= 0.0 else np.exp(log_alpha)
+
+
+# ----------------------------------------------------------------- the shared driver
+@dataclass
+class Run:
+    """A validated run: the arrays a kernel moves in place and the schedule.
+
+    ``x`` (n, d), ``e`` (n,), ``grad`` (n, d) or None are the current states; ``out``
+    (n_kept, n, d) the kept samples; ``n_acc`` (n,) accepted moves after burn-in.
+    """
+
+    name: str
+    model: object
+    form: object
+    jit: bool
+    x: np.ndarray
+    e: np.ndarray
+    grad: object
+    gens: tuple
+    bounds: np.ndarray
+    out: np.ndarray
+    n_acc: np.ndarray
+    n_steps: int
+    burn_in: int
+    thin: int
+
+    @property
+    def n_chains(self) -> int:
+        return self.x.shape[0]
+
+
+def prepare_run(name, model, x0, n_steps, rng, burn_in, thin, backend, *, grad: bool) -> Run:
+    """Validate the common arguments, spawn the chunk Generators, evaluate E (and ∇E) at x0.
+
+    Raises ``ValueError`` for bad x0, schedule, backend or rng, and
+    ``FloatingPointError`` if the energy (or gradient) at x0 is not finite.
+    """
+    from ._jit_models import batch_energy, batch_energy_grad, jit_form
+
+    x = check_x0(x0, model.dim)
+    n_steps, burn_in, thin, n_keep = check_schedule(n_steps, burn_in, thin)
+    form = jit_form(model)
+    jit = use_jit(backend, form)
+    rng = as_generator(rng)
+    n, d = x.shape
+    bounds = chunk_bounds(n)
+    gens = spawn_generators(rng, N_CHUNKS)
+    g = None
+    if grad:
+        e, g = batch_energy_grad(form, x) if jit else (model.energy(x), model.grad_x(x))
+        raise_if_nonfinite(name, 0, e, g, what="the energy or gradient at x0")
+    else:
+        e = batch_energy(form, x) if jit else model.energy(x)
+        raise_if_nonfinite(name, 0, e, what="the energy of x0")
+    return Run(name, model, form, jit, x, np.array(e, dtype=np.float64), g, gens, bounds,
+               np.empty((n_keep, n, d)), np.zeros(n, dtype=np.int64), n_steps, burn_in, thin)
+
+
+def run_chains(run: Run, progress, *, kernel_segment, numpy_step, uniforms: bool, what: str) -> None:
+    """Run all segments of ``run``, through the fused kernel or the NumPy step.
+
+    Parameters
+    ----------
+    kernel_segment : callable
+        ``kernel_segment(t0, t1, bad_step, bad_chain)`` runs steps t0+1..t1 of every chunk
+        in the jitted kernel, moving ``run.x, run.e, run.grad`` in place and filling
+        ``run.out`` and ``run.n_acc``.
+    numpy_step : callable
+        ``numpy_step(t, state, normals, uniforms) -> (state, info)``: transition t+1 of
+        all chains from the given draws (a NumPy step function of
+        :mod:`ebm_ref.samplers.state` shape).
+    uniforms : bool
+        Whether the transition draws a uniform per chain after its normals.
+    what : str
+        What went non-finite, for the error message.
+    """
+    from .state import State, check_info_finite
+
+    if not run.jit:
+        state = State(run.x, run.e, run.grad)
+    d = run.x.shape[1]
+    for t0, t1 in segments(run.n_steps, progress):
+        if run.jit:
+            bad_step, bad_chain = new_status()
+            kernel_segment(t0, t1, bad_step, bad_chain)
+            raise_kernel_status(run.name, bad_step, bad_chain, what)
+            continue
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for t in range(t0, t1):
+                z = draw_normals(run.gens, run.bounds, d)
+                u = draw_uniforms(run.gens, run.bounds) if uniforms else None
+                state, info = numpy_step(t, state, z, u)
+                check_info_finite(run.name, t + 1, info, what)
+                if t >= run.burn_in:
+                    run.n_acc += info.is_accepted
+                r = kept_index(t + 1, run.burn_in, run.thin)
+                if r >= 0:
+                    run.out[r] = state.position
+    if not run.jit:
+        run.x, run.e, run.grad = state
+
+
+def finish_run(run: Run, settings: dict, extras: dict | None = None) -> Chains:
+    """The :class:`Chains` of a finished run: accept_rate = accepted moves / (n_steps − burn_in)."""
+    settings = dict(sampler=run.name, **settings, backend="numba" if run.jit else "numpy")
+    return make_chains(run.out, run.n_acc / (run.n_steps - run.burn_in), settings, extras)

@@ -18,12 +18,15 @@ without temporary arrays so the inner loop does not allocate.
 The per-family functions are inlined into the kernels (``inline="always"``): a call
 into a separately compiled function costs ~100 ns per point, more than the energy.
 Caveat of numba's cache: a cached kernel is invalidated only when *its own* source file
-changes, so after editing a formula here touch ``mh.py``, ``langevin.py`` and ``hmc.py``
+changes, so after editing a formula here touch ``metropolis_hastings.py``, ``langevin.py`` and
+``hamiltonian.py``
 (or delete their ``__pycache__/*.nbi``/``*.nbc``) before trusting cached kernels; the
 jitted-vs-NumPy tests catch a stale kernel.
 
-:func:`jit_form` returns ``None`` for any other model (including subclasses of the
-built-in ones, which may override the energy): the samplers then run their NumPy path.
+:func:`jit_form` decides the family by ``isinstance`` and reads the model's arrays only
+through its public ``evaluation_arrays()``; it returns ``None`` for any other model (and
+for a subclass of a built-in one that overrides the energy): the samplers then run their
+NumPy path.
 """
 from __future__ import annotations
 
@@ -68,32 +71,52 @@ MLP_ACTIVATIONS = {"tanh": 0, "softplus": 1, "sigmoid": 2, "silu": 3}
 def jit_form(model):
     """The jittable form of a built-in model, or ``None`` (the sampler then uses NumPy).
 
-    Only the exact built-in classes get a form: a subclass may override the energy.
+    The family is decided by ``isinstance``; the arrays come from the model's public
+    ``evaluation_arrays()`` (arrays for vectorised/compiled evaluation).  A subclass that
+    overrides the energy or its gradient gets no form: its energy is not the family's.
     """
     from ..models.gaussian import Gaussian, GaussianMixture, WarpedGaussian
     from ..models.mlp import MLPEnergy
     from ..models.rbm import GaussianBernoulliRBM
 
-    t = type(model)
-    p = {k: np.array(v, dtype=np.float64, order="C") for k, v in model.params.items()}   # fresh writable copies
-    if t is Gaussian:
-        P = p["precision"]
-        if np.count_nonzero(P - np.diag(np.diag(P))) == 0:
-            return DiagGaussianForm(p["mean"], np.array(np.diag(P)))
-        return GaussianForm(p["mean"], P)
-    if t is GaussianMixture:
-        return MixtureForm(p["means"], np.array(model._prec, order="C"), np.array(model._const, order="C"))
-    if t is WarpedGaussian:
-        return WarpedForm(p["mean"], p["precision"], float(p["b"]))
-    if t is GaussianBernoulliRBM:
-        return GBRBMForm(p["W"], p["b"], p["c"], p["sigma"] ** -2.0)
-    act = model.settings.get("activation") if t is MLPEnergy else None
-    if isinstance(act, str) and act in MLP_ACTIVATIONS:
-        L = len(p) // 2
-        theta = np.concatenate([np.concatenate([p[f"W{i}"].ravel(), p[f"b{i}"]]) for i in range(1, L + 1)])
-        sizes = np.array([p["W1"].shape[1]] + [p[f"W{i}"].shape[0] for i in range(1, L + 1)], dtype=np.int64)
-        return MLPForm(theta, sizes, MLP_ACTIVATIONS[act])
+    builders = (
+        (Gaussian, _gaussian_form),
+        (GaussianMixture, lambda a: MixtureForm(_c(a["means"]), _c(a["precisions"]), _c(a["consts"]))),
+        (WarpedGaussian, lambda a: WarpedForm(_c(a["mean"]), _c(a["precision"]), float(a["b"]))),
+        (GaussianBernoulliRBM, lambda a: GBRBMForm(_c(a["W"]), _c(a["b"]), _c(a["c"]), _c(a["s"]))),
+        (MLPEnergy, _mlp_form),
+    )
+    for cls, build in builders:
+        if isinstance(model, cls):
+            return None if _overrides_energy(type(model), cls) else build(model.evaluation_arrays())
     return None
+
+
+def _overrides_energy(t, cls) -> bool:
+    return any(getattr(t, name) is not getattr(cls, name) for name in ("energy", "grad_x", "_energy", "_grad_x"))
+
+
+def _c(a):
+    return np.array(a, dtype=np.float64, order="C")   # a fresh, C-contiguous, writable float64 copy
+
+
+def _gaussian_form(a):
+    P = _c(a["precision"])
+    if np.count_nonzero(P - np.diag(np.diag(P))) == 0:
+        return DiagGaussianForm(_c(a["mean"]), np.array(np.diag(P)))
+    return GaussianForm(_c(a["mean"]), P)
+
+
+def _mlp_form(a):
+    act = a["activation"]
+    if not (isinstance(act, str) and act in MLP_ACTIVATIONS):
+        return None
+    Ws, bs = a["weights"], a["biases"]
+    theta = np.concatenate([np.concatenate([_c(W).ravel(), _c(b)]) for W, b in zip(Ws, bs)])
+    sizes = np.array([Ws[0].shape[1]] + [W.shape[0] for W in Ws], dtype=np.int64)
+    return MLPForm(theta, sizes, MLP_ACTIVATIONS[act])
+
+
 
 
 # --------------------------------------------------------------------------- stubs

@@ -33,6 +33,12 @@ write :math:`x + \tfrac\epsilon2 s + \sqrt\epsilon\,z`; their ε is our 2h.)
 
 Random stream per chunk and step: the chunk's n_c × d normals (row-major), then (MALA
 only) its n_c uniforms.
+
+Where the arithmetic lives: the proposal :func:`langevin_proposal` and the MALA ratio
+:func:`mala_log_acceptance` (NumPy, written once), used by the pure step
+:func:`langevin_step` (``adjust`` off: ULA, on: MALA; :func:`ula_step`, :func:`mala_step`)
+and by :func:`annealed_langevin`; the fused numba kernel ``_langevin_kernel`` is the fast
+path of the same step for built-in models.
 """
 from __future__ import annotations
 
@@ -41,26 +47,103 @@ from numba import njit, prange
 
 from .._validate import as_float_array, check_positive_int
 from ._common import (
+    chunk_buffers,
     N_CHUNKS,
+    acceptance_from_log,
     as_generator,
-    check_schedule,
     check_step,
     check_x0,
     chunk_bounds,
+    draw_chunk,
     draw_normals,
-    draw_uniforms,
-    kept_index,
+    finish_run,
+    flag_nonfinite,
     make_chains,
-    new_status,
+    prepare_run,
     raise_if_nonfinite,
-    raise_kernel_status,
-    segments,
+    run_chains,
     spawn_generators,
-    use_jit,
+    store_kept,
 )
-from ._jit_models import batch_energy_grad, jit_form, point_energy_grad
+from ._jit_models import point_energy_grad
+from .metropolis_hastings import mh_accept
+from .state import Info, State, per_chain_step, step_draws
 
-__all__ = ["ula", "mala", "annealed_langevin", "ula_gaussian_covariance"]
+__all__ = ["ula", "mala", "annealed_langevin", "ula_gaussian_covariance", "langevin_proposal",
+           "mala_log_acceptance", "langevin_step", "ula_step", "mala_step"]
+
+
+def langevin_proposal(position, grad, step_size, normals):
+    r"""The Langevin move :math:`y = x - h\,\nabla_x E(x) + \sqrt{2h}\,\xi`.
+
+    ``position``, ``grad``, ``normals`` of shape (n, d); ``step_size`` h a float or an
+    array broadcasting against them (e.g. (n, 1) for one h per chain).
+    """
+    return position - step_size * grad + np.sqrt(2.0 * step_size) * normals
+
+
+def mala_log_acceptance(state: State, proposal: State, step_size) -> np.ndarray:
+    r"""log of MALA's Hastings ratio for x → y, shape (n,).
+
+    .. math::
+
+        \log\alpha = -E(y) + E(x) - \frac{\|x - y + h\nabla E(y)\|^2}{4h}
+                     + \frac{\|y - x + h\nabla E(x)\|^2}{4h},
+
+    since :math:`\log q(y|x) = -\|y - x + h\nabla E(x)\|^2/4h + \text{const}` for the
+    proposal :math:`\mathcal N(x - h\nabla E(x), 2hI)`.  ``step_size`` h: float or (n,).
+    """
+    h = np.asarray(step_size, dtype=np.float64)
+    hc = h[..., None] if h.ndim else h
+    x, y = state.position, proposal.position
+    fwd = np.sum((y - x + hc * state.grad) ** 2, axis=1)
+    rev = np.sum((x - y + hc * proposal.grad) ** 2, axis=1)
+    return state.energy - proposal.energy - (rev - fwd) / (4.0 * h)
+
+
+def langevin_step(rng_or_draws, state: State, target, step_size, adjust: bool = True) -> tuple[State, Info]:
+    r"""One Langevin step of every chain (NumPy, pure): ULA (``adjust=False``) or MALA.
+
+    The proposal is :func:`langevin_proposal`; ULA takes it, MALA accepts it with
+    :func:`mala_log_acceptance` through
+    :func:`~ebm_ref.samplers.metropolis_hastings.mh_accept`.
+
+    Parameters
+    ----------
+    rng_or_draws : Generator or tuple (normals (n, d), uniforms (n,) or None)
+        ULA draws (or uses) only the normals.
+    state : State
+        Positions, energies and gradients (:func:`ebm_ref.samplers.state.init`).
+    target : object with ``energy(x)`` and ``grad_x(x)``
+        An Energy or a :class:`~ebm_ref.samplers.state.Potential`.
+    step_size : float or ndarray (n,)
+        h > 0, per chain if an array.
+    adjust : bool
+        Metropolis adjustment on (MALA) or off (ULA).
+
+    Returns
+    -------
+    (State, Info)
+        For ULA α = 1 and every chain moves.
+    """
+    x = state.position
+    h = per_chain_step(step_size, x.shape[0])
+    xi, u = step_draws(rng_or_draws, x.shape, uniforms=bool(adjust))
+    y = langevin_proposal(x, state.grad, h[:, None], xi)
+    proposal = State(y, np.asarray(target.energy(y), dtype=np.float64), np.asarray(target.grad_x(y), dtype=np.float64))
+    if not adjust:
+        return proposal, Info(np.ones(x.shape[0]), np.ones(x.shape[0], dtype=bool), proposal)
+    return mh_accept(state, proposal, mala_log_acceptance(state, proposal, h), u)
+
+
+def ula_step(rng_or_draws, state: State, target, step_size) -> tuple[State, Info]:
+    """One ULA step: :func:`langevin_step` with ``adjust=False``."""
+    return langevin_step(rng_or_draws, state, target, step_size, adjust=False)
+
+
+def mala_step(rng_or_draws, state: State, target, step_size) -> tuple[State, Info]:
+    """One MALA step: :func:`langevin_step` with ``adjust=True``."""
+    return langevin_step(rng_or_draws, state, target, step_size, adjust=True)
 
 
 @njit(cache=True, parallel=True)
@@ -68,23 +151,14 @@ def _langevin_kernel(form, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adj
                      bad_step, bad_chain):
     d = x.shape[1]
     for k in prange(len(bounds) - 1):
-        lo = bounds[k]
-        m = bounds[k + 1] - lo
+        lo, m, z, u = chunk_buffers(bounds, k, d)
         if m == 0:
             continue
-        g = gens[k]
-        z = np.empty((m, d))
-        u = np.empty(m)
         y = np.empty(d)
         gy = np.empty(d)
         stop = False
         for t in range(t0, t1):
-            for i in range(m):
-                for j in range(d):
-                    z[i, j] = g.standard_normal()
-            if adjust:
-                for i in range(m):
-                    u[i] = g.random()
+            draw_chunk(gens[k], z, u, adjust)      # normals, then (MALA) uniforms
             for i in range(m):
                 c = lo + i
                 hc = h[c]
@@ -96,8 +170,7 @@ def _langevin_kernel(form, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adj
                 for j in range(d):
                     ok = ok and np.isfinite(y[j]) and np.isfinite(gy[j])
                 if not ok:
-                    bad_step[k] = t + 1
-                    bad_chain[k] = c
+                    flag_nonfinite(bad_step, bad_chain, k, t + 1, c)
                     stop = True
                     break
                 accept = True
@@ -110,8 +183,7 @@ def _langevin_kernel(form, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adj
                         b = x[c, j] - y[j] + hc * gy[j]
                         fwd += a * a
                         rev += b * b
-                    log_alpha = e[c] - ey - (rev - fwd) / (4.0 * hc)
-                    accept = log_alpha >= 0.0 or u[i] < np.exp(log_alpha)   # u < min(1, e^{log α})
+                    accept = u[i] < acceptance_from_log(e[c] - ey - (rev - fwd) / (4.0 * hc))
                 if accept:
                     for j in range(d):
                         x[c, j] = y[j]
@@ -121,80 +193,27 @@ def _langevin_kernel(form, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adj
                         n_acc[c] += 1
             if stop:
                 break
-            s = t + 1
-            if s > burn_in and (s - burn_in) % thin == 0:
-                r = (s - burn_in) // thin - 1
-                for i in range(m):
-                    for j in range(d):
-                        out[r, lo + i, j] = x[lo + i, j]
+            store_kept(out, x, lo, m, t + 1, burn_in, thin)
 
 
-def _langevin_numpy(model, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adjust, out, n_acc, name):
-    """NumPy path; overflow is not warned about but detected, and reported with step and chain."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        _langevin_numpy_body(model, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adjust, out, n_acc, name)
-
-
-def _langevin_numpy_body(model, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adjust, out, n_acc, name):
-    d = x.shape[1]
-    hc = h[:, None]
-    for t in range(t0, t1):
-        z = draw_normals(gens, bounds, d)
-        u = draw_uniforms(gens, bounds) if adjust else None
-        y = x - hc * gr + np.sqrt(2.0 * hc) * z
-        raise_if_nonfinite(name, t + 1, y, what="the proposal")
-        ey = model.energy(y)
-        gy = model.grad_x(y)
-        raise_if_nonfinite(name, t + 1, ey, gy, what="the energy or gradient of the proposal")
-        if adjust:
-            fwd = np.sum((y - x + hc * gr) ** 2, axis=1)
-            rev = np.sum((x - y + hc * gy) ** 2, axis=1)
-            log_alpha = e - ey - (rev - fwd) / (4.0 * h)
-            acc = u < np.exp(np.minimum(0.0, log_alpha))
-        else:
-            acc = np.ones(x.shape[0], dtype=bool)
-        x[acc] = y[acc]
-        gr[acc] = gy[acc]
-        e[acc] = ey[acc]
-        if t >= burn_in:
-            n_acc += acc
-        r = kept_index(t + 1, burn_in, thin)
-        if r >= 0:
-            out[r] = x
-
-
-def _run(name, adjust, model, x0, n_steps, step_size, rng, burn_in, thin, progress, backend):
-    x = check_x0(x0, model.dim)
+def _run(name, adjust, model, x0, n_steps, rng, step_size, burn_in, thin, progress, backend):
     h0 = check_step(step_size, "step_size")
-    n_steps, burn_in, thin, n_keep = check_schedule(n_steps, burn_in, thin)
-    form = jit_form(model)
-    jit = use_jit(backend, form)
-    rng = as_generator(rng)
-    n, d = x.shape
-    bounds = chunk_bounds(n)
-    gens = spawn_generators(rng, N_CHUNKS)
-    h = np.full(n, h0)
-    out = np.empty((n_keep, n, d))
-    n_acc = np.zeros(n, dtype=np.int64)
-    if jit:
-        e, gr = batch_energy_grad(form, x)
-    else:
-        e, gr = model.energy(x), model.grad_x(x)
-    raise_if_nonfinite(name, 0, e, gr, what="the energy or gradient at x0")
-    for t0, t1 in segments(n_steps, progress):
-        if jit:
-            bad_step, bad_chain = new_status()
-            _langevin_kernel(form, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adjust, out, n_acc,
-                             bad_step, bad_chain)
-            raise_kernel_status(name, bad_step, bad_chain, "the proposal, its energy or gradient")
-        else:
-            _langevin_numpy(model, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adjust, out, n_acc, name)
-    settings = dict(sampler=name, n_steps=n_steps, step_size=h0, burn_in=burn_in, thin=thin,
-                    backend="numba" if jit else "numpy")
-    return make_chains(out, n_acc / (n_steps - burn_in), settings)
+    run = prepare_run(name, model, x0, n_steps, rng, burn_in, thin, backend, grad=True)
+    h = np.full(run.n_chains, h0)
+
+    def kernel_segment(t0, t1, bad_step, bad_chain):
+        _langevin_kernel(run.form, run.x, run.e, run.grad, h, run.gens, run.bounds, t0, t1, run.burn_in,
+                         run.thin, adjust, run.out, run.n_acc, bad_step, bad_chain)
+
+    def numpy_step(t, state, z, u):
+        return langevin_step((z, u), state, model, h, adjust)
+
+    run_chains(run, progress, kernel_segment=kernel_segment, numpy_step=numpy_step, uniforms=adjust,
+               what="the proposal, its energy or gradient")
+    return finish_run(run, dict(n_steps=run.n_steps, step_size=h0, burn_in=run.burn_in, thin=run.thin))
 
 
-def ula(model, x0, n_steps, step_size, rng, burn_in=0, thin=1, progress=None, backend="auto"):
+def ula(model, x0, n_steps, rng, *, step_size, burn_in=0, thin=1, progress=None, backend="auto"):
     r"""Unadjusted Langevin algorithm: :math:`x' = x - h\nabla_x E(x) + \sqrt{2h}\,\xi`.
 
     Parameters
@@ -202,9 +221,10 @@ def ula(model, x0, n_steps, step_size, rng, burn_in=0, thin=1, progress=None, ba
     model : Energy
     x0 : ndarray, shape (n_chains, d)
     n_steps : int
-    step_size : float
-        h > 0 (the time step of the discretized diffusion).
     rng : Generator or int
+    step_size : float
+        h > 0 (the time step of the discretized diffusion); keyword-only, like every
+        argument after rng.
     burn_in, thin : int
     progress : callable, optional
         ``progress(t, n_steps)`` every 1000 steps.
@@ -218,12 +238,13 @@ def ula(model, x0, n_steps, step_size, rng, burn_in=0, thin=1, progress=None, ba
     Notes
     -----
     Biased for every h > 0: on a Gaussian the stationary covariance is
-    :math:`(P(I - \tfrac h2 P))^{-1}` (:func:`ula_gaussian_covariance`).
+    :math:`(P(I - \tfrac h2 P))^{-1}` (:func:`ula_gaussian_covariance`).  The NumPy path
+    runs :func:`ula_step`.
     """
-    return _run("ula", False, model, x0, n_steps, step_size, rng, burn_in, thin, progress, backend)
+    return _run("ula", False, model, x0, n_steps, rng, step_size, burn_in, thin, progress, backend)
 
 
-def mala(model, x0, n_steps, step_size, rng, burn_in=0, thin=1, progress=None, backend="auto"):
+def mala(model, x0, n_steps, rng, *, step_size, burn_in=0, thin=1, progress=None, backend="auto"):
     r"""Metropolis-adjusted Langevin: the ULA move as a proposal, then an MH accept/reject.
 
     Parameters are those of :func:`ula`.
@@ -231,9 +252,10 @@ def mala(model, x0, n_steps, step_size, rng, burn_in=0, thin=1, progress=None, b
     Notes
     -----
     :math:`\log\alpha = -E(y) + E(x) - \|x - y + h\nabla E(y)\|^2/4h + \|y - x + h\nabla E(x)\|^2/4h`,
-    the Hastings ratio of the Gaussian proposal :math:`\mathcal N(x - h\nabla E(x), 2hI)`.
+    the Hastings ratio of the Gaussian proposal :math:`\mathcal N(x - h\nabla E(x), 2hI)`
+    (:func:`mala_log_acceptance`).  The NumPy path runs :func:`mala_step`.
     """
-    return _run("mala", True, model, x0, n_steps, step_size, rng, burn_in, thin, progress, backend)
+    return _run("mala", True, model, x0, n_steps, rng, step_size, burn_in, thin, progress, backend)
 
 
 def ula_gaussian_covariance(precision, step_size) -> np.ndarray:
@@ -260,7 +282,7 @@ def ula_gaussian_covariance(precision, step_size) -> np.ndarray:
     return np.linalg.inv(P @ (np.eye(d) - 0.5 * h * P))
 
 
-def annealed_langevin(score_fn, x0, sigmas, n_steps_each, step_lr, rng, progress=None):
+def annealed_langevin(score_fn, x0, n_steps_each, rng, *, sigmas, step_lr, progress=None):
     r"""Annealed Langevin dynamics over decreasing noise levels (Song & Ermon 2019).
 
     Parameters
@@ -269,13 +291,14 @@ def annealed_langevin(score_fn, x0, sigmas, n_steps_each, step_lr, rng, progress
         ``score_fn(x, sigma) -> (n, d)``: the score :math:`\nabla_x \log p_\sigma(x)` of the
         data smoothed with N(0, σ²I) (a noise-conditional score model, or an exact score).
     x0 : ndarray, shape (n_chains, d)
-    sigmas : array, shape (L,)
-        Noise levels :math:`\sigma_1 > \sigma_2 > \dots > \sigma_L > 0`, strictly decreasing.
     n_steps_each : int
         Langevin steps T at each level.
+    rng : Generator or int
+    sigmas : array, shape (L,)
+        Noise levels :math:`\sigma_1 > \sigma_2 > \dots > \sigma_L > 0`, strictly decreasing
+        (keyword-only, like every argument after rng).
     step_lr : float
         ε > 0; the step at level i is :math:`h_i = \varepsilon\,\sigma_i^2/\sigma_L^2`.
-    rng : Generator or int
     progress : callable, optional
         ``progress(i, L)`` after each level.
 
@@ -291,7 +314,8 @@ def annealed_langevin(score_fn, x0, sigmas, n_steps_each, step_lr, rng, progress
     (this package's Langevin convention; Song & Ermon's α_i = 2h_i).  Scaling h_i with
     σ_i² keeps the signal-to-noise ratio of each step the same across levels.  The score
     function is a Python callable, so this sampler always runs the NumPy path; the
-    random stream is split into chunks as in every other sampler.
+    random stream is split into chunks as in every other sampler, and each move is
+    :func:`langevin_proposal` with :math:`\nabla_x E = -s(x, \sigma_i)`.
     """
     if not callable(score_fn):
         raise ValueError(f"score_fn: expected a callable score_fn(x, sigma), got {type(score_fn).__name__}")
@@ -322,7 +346,7 @@ def annealed_langevin(score_fn, x0, sigmas, n_steps_each, step_lr, rng, progress
                 raise ValueError(f"score_fn: returned shape {sc.shape}, expected {x.shape}")
             raise_if_nonfinite("annealed_langevin", t, sc, what=f"the score at noise level {i} (σ={s:.4g})")
             with np.errstate(over="ignore", invalid="ignore"):
-                x = x + h * sc + np.sqrt(2.0 * h) * draw_normals(gens, bounds, d)
+                x = langevin_proposal(x, -sc, h, draw_normals(gens, bounds, d))
             raise_if_nonfinite("annealed_langevin", t, x, what=f"the state at noise level {i} (σ={s:.4g})")
         out[i] = x
         if progress is not None:

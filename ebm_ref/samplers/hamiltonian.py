@@ -24,6 +24,11 @@ balance for the joint :math:`e^{-H}`, whose q-marginal is p
 
 Random stream per chunk and step: the chunk's n_c × d momentum normals (row-major), then
 its n_c uniforms.
+
+Where the arithmetic lives: the integrator :func:`leapfrog_integrate` (NumPy, pure; the
+checked public form :func:`leapfrog`), the pure step :func:`hmc_step` built on it and on
+:func:`~ebm_ref.samplers.metropolis_hastings.mh_accept`, and the fused numba kernel
+``_hmc_kernel``, the fast path for built-in models.
 """
 from __future__ import annotations
 
@@ -32,36 +37,50 @@ from numba import njit, prange
 
 from .._validate import as_batch, check_positive_int
 from ._common import (
-    N_CHUNKS,
-    as_generator,
-    check_schedule,
+    chunk_buffers,
+    acceptance_from_log,
     check_step,
-    check_x0,
-    chunk_bounds,
-    draw_normals,
-    draw_uniforms,
-    kept_index,
-    make_chains,
-    new_status,
-    raise_if_nonfinite,
-    raise_kernel_status,
-    segments,
-    spawn_generators,
-    use_jit,
+    draw_chunk,
+    finish_run,
+    flag_nonfinite,
+    prepare_run,
+    run_chains,
+    store_kept,
 )
-from ._jit_models import batch_energy_grad, jit_form, point_energy_grad
+from ._jit_models import point_energy_grad
+from .metropolis_hastings import mh_accept
+from .state import Info, State, per_chain_step, step_draws
 
-__all__ = ["hmc", "leapfrog"]
+__all__ = ["hmc", "hmc_step", "leapfrog", "leapfrog_integrate"]
 
 
-def leapfrog(model, q, p, step_size, n_leapfrog):
-    r"""L leapfrog steps of size ε from (q, p); returns (q_L, p_L), each (n, d).
+def leapfrog_integrate(grad_x, q, p, grad, step_size, n_leapfrog):
+    r"""L leapfrog steps of size ε from (q, p), given ∇E(q); returns (q_L, p_L, ∇E(q_L)).
 
     .. math::
 
         p \leftarrow p - \tfrac\varepsilon2\nabla E(q);\ \text{repeat L times: }
         q \leftarrow q + \varepsilon p,\ p \leftarrow p - \varepsilon\nabla E(q)
         \ \text{(the last kick is a half kick)}.
+
+    Pure and unchecked (the caller validates): ``grad_x`` a callable (n, d) -> (n, d),
+    ``q``, ``p``, ``grad`` of shape (n, d), ``step_size`` ε a float or an array
+    broadcasting against them (e.g. (n, 1)), ``n_leapfrog`` L >= 1.
+    """
+    eps = step_size
+    g = grad
+    for ell in range(n_leapfrog):
+        p = p - (0.5 * eps if ell == 0 else eps) * g
+        q = q + eps * p
+        g = grad_x(q)
+    p = p - 0.5 * eps * g
+    return q, p, g
+
+
+def leapfrog(model, q, p, step_size, n_leapfrog):
+    r"""L leapfrog steps of size ε from (q, p) on ``model``'s energy; returns (q_L, p_L), each (n, d).
+
+    The checked public form of :func:`leapfrog_integrate`.
     """
     q = as_batch(q, model.dim, "q").copy()
     p = as_batch(p, model.dim, "p").copy()
@@ -69,13 +88,44 @@ def leapfrog(model, q, p, step_size, n_leapfrog):
         raise ValueError(f"p: expected shape {q.shape} to match q, got {p.shape}")
     eps = check_step(step_size, "step_size")
     L = check_positive_int(n_leapfrog, "n_leapfrog", 1)
-    g = model.grad_x(q)
-    for ell in range(L):
-        p = p - (0.5 * eps if ell == 0 else eps) * g
-        q = q + eps * p
-        g = model.grad_x(q)
-    p = p - 0.5 * eps * g
+    q, p, _ = leapfrog_integrate(model.grad_x, q, p, model.grad_x(q), eps, L)
     return q, p
+
+
+def hmc_step(rng_or_draws, state: State, target, step_size, n_leapfrog: int) -> tuple[State, Info]:
+    r"""One HMC step of every chain (NumPy, pure): fresh momentum, L leapfrog steps, MH on H.
+
+    .. math::
+
+        p \sim \mathcal N(0, I),\quad (q_L, p_L) = \Phi_\varepsilon^L(q, p),\quad
+        \log\alpha = H(q, p) - H(q_L, p_L),\quad H = E(q) + \tfrac12\|p\|^2.
+
+    Parameters
+    ----------
+    rng_or_draws : Generator or tuple (momenta (n, d), uniforms (n,))
+    state : State
+        Positions, energies and gradients (:func:`ebm_ref.samplers.state.init`).
+    target : object with ``energy(x)`` and ``grad_x(x)``
+    step_size : float or ndarray (n,)
+        Leapfrog step ε > 0, per chain if an array.
+    n_leapfrog : int
+        L >= 1.
+
+    Returns
+    -------
+    (State, Info)
+        ``info.momentum`` is :math:`p_L`.
+    """
+    q0 = state.position
+    eps = per_chain_step(step_size, q0.shape[0])
+    L = check_positive_int(n_leapfrog, "n_leapfrog", 1)
+    p0, u = step_draws(rng_or_draws, q0.shape, uniforms=True)
+    kin0 = 0.5 * np.sum(p0 * p0, axis=1)
+    q, p, gq = leapfrog_integrate(target.grad_x, q0, p0, state.grad, eps[:, None], L)
+    eq = np.asarray(target.energy(q), dtype=np.float64)
+    kin1 = 0.5 * np.sum(p * p, axis=1)
+    new, info = mh_accept(state, State(q, eq, gq), (state.energy + kin0) - (eq + kin1), u)
+    return new, info._replace(momentum=p)
 
 
 @njit(cache=True, parallel=True)
@@ -83,23 +133,15 @@ def _hmc_kernel(form, x, e, gr, eps, n_leapfrog, gens, bounds, t0, t1, burn_in, 
                 bad_step, bad_chain):
     d = x.shape[1]
     for k in prange(len(bounds) - 1):
-        lo = bounds[k]
-        m = bounds[k + 1] - lo
+        lo, m, z, u = chunk_buffers(bounds, k, d)
         if m == 0:
             continue
-        g = gens[k]
-        z = np.empty((m, d))
-        u = np.empty(m)
         q = np.empty(d)
         p = np.empty(d)
         gq = np.empty(d)
         stop = False
         for t in range(t0, t1):
-            for i in range(m):
-                for j in range(d):
-                    z[i, j] = g.standard_normal()
-            for i in range(m):
-                u[i] = g.random()
+            draw_chunk(gens[k], z, u, True)        # momenta, row-major, then uniforms
             for i in range(m):
                 c = lo + i
                 kin0 = 0.0
@@ -122,13 +164,11 @@ def _hmc_kernel(form, x, e, gr, eps, n_leapfrog, gens, bounds, t0, t1, burn_in, 
                     kin1 += 0.5 * p[j] * p[j]
                     ok = ok and np.isfinite(q[j]) and np.isfinite(gq[j])
                 if not (ok and np.isfinite(kin1)):
-                    bad_step[k] = t + 1
-                    bad_chain[k] = c
+                    flag_nonfinite(bad_step, bad_chain, k, t + 1, c)
                     stop = True
                     break
                 # accept with min(1, e^{−(H1 − H0)})
-                dH = (e[c] + kin0) - (eq + kin1)
-                if dH >= 0.0 or u[i] < np.exp(dH):
+                if u[i] < acceptance_from_log((e[c] + kin0) - (eq + kin1)):
                     for j in range(d):
                         x[c, j] = q[j]
                         gr[c, j] = gq[j]
@@ -137,48 +177,10 @@ def _hmc_kernel(form, x, e, gr, eps, n_leapfrog, gens, bounds, t0, t1, burn_in, 
                         n_acc[c] += 1
             if stop:
                 break
-            s = t + 1
-            if s > burn_in and (s - burn_in) % thin == 0:
-                r = (s - burn_in) // thin - 1
-                for i in range(m):
-                    for j in range(d):
-                        out[r, lo + i, j] = x[lo + i, j]
+            store_kept(out, x, lo, m, t + 1, burn_in, thin)
 
 
-def _hmc_numpy(model, x, e, gr, eps, n_leapfrog, gens, bounds, t0, t1, burn_in, thin, out, n_acc):
-    """NumPy path; overflow is not warned about but detected, and reported with step and chain."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        _hmc_numpy_body(model, x, e, gr, eps, n_leapfrog, gens, bounds, t0, t1, burn_in, thin, out, n_acc)
-
-
-def _hmc_numpy_body(model, x, e, gr, eps, n_leapfrog, gens, bounds, t0, t1, burn_in, thin, out, n_acc):
-    d = x.shape[1]
-    for t in range(t0, t1):
-        p = draw_normals(gens, bounds, d)
-        u = draw_uniforms(gens, bounds)
-        kin0 = 0.5 * np.sum(p * p, axis=1)
-        q, gq = x.copy(), gr.copy()
-        for ell in range(n_leapfrog):
-            p = p - (0.5 * eps if ell == 0 else eps) * gq
-            q = q + eps * p
-            raise_if_nonfinite("hmc", t + 1, q, what="the leapfrog position")
-            gq = model.grad_x(q)
-        p = p - 0.5 * eps * gq
-        eq = model.energy(q)
-        kin1 = 0.5 * np.sum(p * p, axis=1)
-        raise_if_nonfinite("hmc", t + 1, eq, gq, kin1, what="the leapfrog trajectory (energy, gradient or momentum)")
-        acc = u < np.exp(np.minimum(0.0, (e + kin0) - (eq + kin1)))
-        x[acc] = q[acc]
-        gr[acc] = gq[acc]
-        e[acc] = eq[acc]
-        if t >= burn_in:
-            n_acc += acc
-        r = kept_index(t + 1, burn_in, thin)
-        if r >= 0:
-            out[r] = x
-
-
-def hmc(model, x0, n_steps, step_size, n_leapfrog, rng, burn_in=0, thin=1, progress=None, backend="auto"):
+def hmc(model, x0, n_steps, rng, *, step_size, n_leapfrog, burn_in=0, thin=1, progress=None, backend="auto"):
     r"""Hamiltonian Monte Carlo, identity mass, fixed path length ε·L.
 
     Parameters
@@ -187,11 +189,11 @@ def hmc(model, x0, n_steps, step_size, n_leapfrog, rng, burn_in=0, thin=1, progr
     x0 : ndarray, shape (n_chains, d)
     n_steps : int
         HMC transitions (each one momentum draw and L leapfrog steps).
+    rng : Generator or int
     step_size : float
-        Leapfrog step ε > 0.
+        Leapfrog step ε > 0 (keyword-only, like every argument after rng).
     n_leapfrog : int
         Leapfrog steps L >= 1 per transition.
-    rng : Generator or int
     burn_in, thin : int
     progress : callable, optional
     backend : {"auto", "numba", "numpy"}
@@ -204,31 +206,21 @@ def hmc(model, x0, n_steps, step_size, n_leapfrog, rng, burn_in=0, thin=1, progr
     -----
     Accept :math:`(q_L, p_L)` with probability :math:`\min(1, e^{-(H(q_L,p_L) - H(q,p))})`,
     :math:`H = E(q) + \tfrac12\|p\|^2`.  With L = 1 HMC is exactly MALA with h = ε²/2.
+    The NumPy path runs :func:`hmc_step`.
     """
-    x = check_x0(x0, model.dim)
     eps = check_step(step_size, "step_size")
     L = check_positive_int(n_leapfrog, "n_leapfrog", 1)
-    n_steps, burn_in, thin, n_keep = check_schedule(n_steps, burn_in, thin)
-    form = jit_form(model)
-    jit = use_jit(backend, form)
-    rng = as_generator(rng)
-    n, d = x.shape
-    bounds = chunk_bounds(n)
-    gens = spawn_generators(rng, N_CHUNKS)
-    out = np.empty((n_keep, n, d))
-    n_acc = np.zeros(n, dtype=np.int64)
-    if jit:
-        e, gr = batch_energy_grad(form, x)
-    else:
-        e, gr = model.energy(x), model.grad_x(x)
-    raise_if_nonfinite("hmc", 0, e, gr, what="the energy or gradient at x0")
-    for t0, t1 in segments(n_steps, progress):
-        if jit:
-            bad_step, bad_chain = new_status()
-            _hmc_kernel(form, x, e, gr, eps, L, gens, bounds, t0, t1, burn_in, thin, out, n_acc, bad_step, bad_chain)
-            raise_kernel_status("hmc", bad_step, bad_chain, "the leapfrog trajectory (energy, gradient or momentum)")
-        else:
-            _hmc_numpy(model, x, e, gr, eps, L, gens, bounds, t0, t1, burn_in, thin, out, n_acc)
-    settings = dict(sampler="hmc", n_steps=n_steps, step_size=eps, n_leapfrog=L, burn_in=burn_in, thin=thin,
-                    backend="numba" if jit else "numpy")
-    return make_chains(out, n_acc / (n_steps - burn_in), settings)
+    run = prepare_run("hmc", model, x0, n_steps, rng, burn_in, thin, backend, grad=True)
+    h = np.full(run.n_chains, eps)
+
+    def kernel_segment(t0, t1, bad_step, bad_chain):
+        _hmc_kernel(run.form, run.x, run.e, run.grad, eps, L, run.gens, run.bounds, t0, t1, run.burn_in,
+                    run.thin, run.out, run.n_acc, bad_step, bad_chain)
+
+    def numpy_step(t, state, z, u):
+        return hmc_step((z, u), state, model, h, L)
+
+    run_chains(run, progress, kernel_segment=kernel_segment, numpy_step=numpy_step, uniforms=True,
+               what="the leapfrog trajectory (energy, gradient or momentum)")
+    return finish_run(run, dict(n_steps=run.n_steps, step_size=eps, n_leapfrog=L, burn_in=run.burn_in,
+                                thin=run.thin))
