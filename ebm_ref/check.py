@@ -161,8 +161,9 @@ class DerivativeReport:
         status = "ok  " if self.status == PASS else "FAIL"
         head = (f"{status} {self.name:<34s} {self.method:<11s} abs {self.max_abs_err:9.2e}  "
                 f"rel {self.max_rel_err:9.2e}  (rtol {self.rtol:.0e})  {vals}")
+        head += f" (tolerance {self.tol_at_worst:.2e})"
         if self.status == FAIL:
-            head += f" (tolerance {self.tol_at_worst:.2e}); {self.n_failed} of {self.n_compared} entries wrong"
+            head += f"; {self.n_failed} of {self.n_compared} entries wrong"
             if self.reason:
                 head += f"; {self.reason}"
             if self.n_cannot_check:
@@ -726,7 +727,11 @@ def check_energy(model, x, *, rng=0, max_param_entries: int = MAX_PARAM_ENTRIES,
                 ana = np.stack([arr[(slice(None),) + tuple(e)] for e in entries], axis=-1)
             else:
                 ana = np.array([arr[tuple(e)] for e in entries])
-            reports.append(compare(label, ana, num, "richardson", rtol_fd, trunc=T, rounding=R, note=note))
+            rep = compare(label, ana, num, "richardson", rtol_fd, trunc=T, rounding=R, note=note)
+            if rep.where:  # (point, k) or (k,) -> (point, *entry) or entry
+                *lead, k = rep.where
+                rep.where = tuple(lead) + tuple(int(i) for i in entries[k])
+            reports.append(rep)
             if rand_dirs:
                 parts = [_param_derivative(model, key, D, fun, h) for D in rand_dirs]
                 num, T, R = (np.stack([p[k] for p in parts], axis=-1) for k in range(3))
