@@ -144,3 +144,192 @@ def test_bad_input():
         check.check_directions(f, np.ones(2), hess=hess_f)
     with pytest.raises(check.DerivativeMismatch, match="shape"):
         check.check_grad(f, lambda y: grad_f(y)[:-1], np.ones(3))
+
+
+# ------------------------------------------------ never a silent wrong answer (issue 11)
+@pytest.mark.derivative
+@pytest.mark.parametrize("method", ["complex", "richardson"])
+def test_an_overflowing_entry_does_not_hide_a_wrong_one(method):
+    """f = 1/(1 - x0) + x1² at x0 = 0.99: x0 + h = 1 overflows the Richardson difference."""
+    fun = lambda y: 1 / (1 - y[0]) + y[1] ** 2
+    right = lambda y: np.array([1 / (1 - y[0]) ** 2, 2 * y[1]])
+    wrong = lambda y: np.array([1 / (1 - y[0]) ** 2, 7 * y[1]])
+    x = np.array([0.99, 3.0])
+    rep = check.check_grad(fun, wrong, x, method=method, raise_on_fail=False)
+    assert rep.status == "fail" and not rep.passed and rep.where == (1,) and rep.n_failed == 1
+    with pytest.raises(check.DerivativeMismatch, match="1 of 2 entries wrong"):
+        check.check_grad(fun, wrong, x, method=method)
+    if method == "richardson":  # the overflowing entry itself can only be "cannot check", never "ok"
+        rep = check.check_grad(fun, right, x, method=method, raise_on_fail=False)
+        assert rep.status == "cannot check" and not rep.passed and rep.where == (0,)
+        assert "not finite" in rep.reason and "CANNOT CHECK" in str(rep)
+        with pytest.raises(check.DerivativeUncheckable, match="overflow"):
+            check.check_grad(fun, right, x, method=method)
+        rep = check.check_grad(fun, right, x, method=method, allow_uncheckable=True)
+        assert rep.status == "cannot check" and not rep.passed
+    else:  # no subtraction, no overflow: the complex step checks both entries
+        assert check.check_grad(fun, right, x, method=method).passed
+
+
+@pytest.mark.derivative
+def test_an_analytic_inf_where_the_numeric_derivative_is_finite_fails():
+    rep = check.check_grad(lambda y: np.sum(y**2), lambda y: np.array([np.inf, 2 * y[1]]), np.ones(2),
+                           raise_on_fail=False)
+    assert rep.status == "fail" and rep.where == (0,) and "not finite" in rep.reason
+
+
+@pytest.mark.derivative
+@pytest.mark.parametrize("method,scale", [("richardson", 1e8), ("complex", 1e8), ("complex", 1e10)])
+def test_a_small_sign_flipped_component_is_not_hidden_by_a_large_one(method, scale):
+    """f = ½·scale·x0² + x1³: the x1 entry is 3, the x0 entry is `scale`; a norm-wise rule passed the flip."""
+    fun = lambda y: 0.5 * scale * y[0] ** 2 + y[1] ** 3
+    right = lambda y: np.array([scale * y[0], 3 * y[1] ** 2])
+    flipped = lambda y: np.array([scale * y[0], -3 * y[1] ** 2])
+    x = np.ones(2)
+    assert check.check_grad(fun, right, x, method=method).passed
+    rep = check.check_grad(fun, flipped, x, method=method, raise_on_fail=False)
+    assert rep.status == "fail" and rep.where == (1,) and rep.n_failed == 1
+
+
+class _OneWrongW1Entry:
+    """An MLP energy whose grad_params is wrong in one entry of W1 by a relative 1e-3.
+
+    The weighted sum is computed from the same wrong per-point gradient (the base class's
+    rule), so only differentiating that entry can catch the bug; the second-order primitives
+    are not provided (skipped), to keep the test fast.
+    """
+
+    @staticmethod
+    def make(rng):
+        from ebm_ref.energy import Energy
+        from ebm_ref.models import MLPEnergy
+
+        class OneWrongW1Entry(MLPEnergy):
+            def _grad_params(self, x):
+                g = super()._grad_params(x)
+                g["W1"][:, 17, 2] *= 1.001
+                return g
+
+            _grad_params_sum = Energy._grad_params_sum
+            _grad_params_dot_grad_x = Energy._grad_params_dot_grad_x
+            _grad_params_laplacian = Energy._grad_params_laplacian
+            _grad_params_hvp = Energy._grad_params_hvp
+
+        return OneWrongW1Entry(**MLPEnergy.init([3, 50], rng).params)  # W1 has 50 × 3 = 150 entries
+
+
+@pytest.mark.derivative
+@pytest.mark.parametrize("seed", range(20))
+def test_check_energy_finds_one_wrong_entry_in_a_150_entry_weight_for_every_seed(seed):
+    rng = np.random.default_rng(seed)
+    m = _OneWrongW1Entry.make(rng)
+    reps = check.check_energy(m, rng.standard_normal((4, 3)), rng=seed, raise_on_fail=False)
+    bad = [r for r in reps if r.status == "fail"]
+    assert [r.name for r in bad] == ["grad_params[W1] vs dE/dθ"]
+    assert bad[0].where[1:] == (17, 2) and bad[0].n_failed == 4  # every point, that entry only
+    assert all(r.status in ("pass", "skipped") for r in reps if r not in bad)
+
+
+@pytest.mark.derivative
+def test_a_parameter_beyond_the_budget_is_sampled_and_says_so(rng):
+    """With max_param_entries below the size, random entries plus random directions over all
+    entries: a one-entry bug of relative size 1e-3 still shows in every direction."""
+    m = _OneWrongW1Entry.make(rng)
+    reps = check.check_energy(m, rng.standard_normal((4, 3)), rng=1, max_param_entries=5, raise_on_fail=False)
+    sampled = next(r for r in reps if r.name == "grad_params[W1] vs dE/dθ")
+    assert "5 of 150 entries at random" in sampled.note
+    directional = next(r for r in reps if r.name == "grad_params[W1] vs dE/dθ along random directions")
+    assert directional.status == "fail"
+
+
+@pytest.mark.derivative
+def test_near_a_kink_the_checker_says_it_cannot_check():
+    """|x| at 0.003 with h = 1e-2: the two largest steps straddle the kink, so the Richardson
+    levels disagree; the correct gradient is neither passed nor failed."""
+    fun = lambda y: np.sum(np.abs(y))
+    x = np.array([0.003, 1.0])
+    rep = check.check_grad(fun, np.sign, x, raise_on_fail=False)  # abs is not complex-analytic: Richardson
+    assert rep.method == "richardson" and rep.status == "cannot check" and rep.where == (0,)
+    assert "not smooth at this scale" in rep.reason and "successive estimates differ by" in rep.reason
+    with pytest.raises(check.DerivativeUncheckable, match="not smooth at this scale"):
+        check.check_grad(fun, np.sign, x)
+    with pytest.raises(check.DerivativeUncheckable):  # a wrong gradient there is not passed either
+        check.check_grad(fun, lambda y: -np.sign(y), np.array([0.003]))
+    # a step well below the distance to the kink checks it
+    assert check.check_grad(fun, np.sign, x, h=1e-4).passed
+
+
+class _Quadratic:
+    """A duck-typed energy a·Σx² whose grad_params returns the dict it is given."""
+
+    def __init__(self, a, grads=None):
+        self.a = float(a)
+        self.params = {"a": np.asarray(self.a)}
+        self._grads = grads
+
+    def replace(self, a):
+        return _Quadratic(a, self._grads)
+
+    def energy(self, x):
+        return self.a * np.sum(x**2, axis=1)
+
+    def grad_x(self, x):
+        return 2 * self.a * x
+
+    def score(self, x):
+        return -self.grad_x(x)
+
+    def hessian_x(self, x):
+        return np.einsum("n,ij->nij", np.full(x.shape[0], 2 * self.a), np.eye(x.shape[1]))
+
+    def laplacian_x(self, x):
+        return np.full(x.shape[0], 2 * self.a * x.shape[1])
+
+    def grad_params(self, x):
+        g = {"a": np.sum(x**2, axis=1)}
+        return g if self._grads is None else self._grads(g)
+
+
+@pytest.mark.derivative
+def test_check_energy_names_a_missing_or_extra_gradient_key(rng):
+    x = rng.standard_normal((3, 2))
+    assert all(r.passed for r in check.check_energy(_Quadratic(0.5), x))
+    with pytest.raises(ValueError, match=r"grad_params: no entry for parameter\(s\) \['a'\]"):
+        check.check_energy(_Quadratic(0.5, lambda g: {}), x)
+    with pytest.raises(ValueError, match=r"grad_params: key\(s\) \['b'\] are not parameters"):
+        check.check_energy(_Quadratic(0.5, lambda g: {**g, "b": g["a"]}), x)
+    with pytest.raises(ValueError, match="grad_params: expected a dict"):
+        check.check_energy(_Quadratic(0.5, lambda g: g["a"]), x)
+
+
+@pytest.mark.derivative
+def test_check_energy_raises_cannot_check_on_overflow_unless_accepted():
+    """E = a·Σ exp(x): at x = 709.775, x + h overflows float64 (exp overflows past 709.78)."""
+
+    class ExpEnergy(_Quadratic):
+        def replace(self, a):
+            return ExpEnergy(a)
+
+        def energy(self, x):
+            return self.a * np.sum(np.exp(x), axis=1)
+
+        def grad_x(self, x):
+            return self.a * np.exp(x)
+
+        def hessian_x(self, x):
+            return np.einsum("ni,ij->nij", self.a * np.exp(x), np.eye(x.shape[1]))
+
+        def laplacian_x(self, x):
+            return self.a * np.sum(np.exp(x), axis=1)
+
+        def grad_params(self, x):
+            return {"a": np.sum(np.exp(x), axis=1)}
+
+    x = np.array([[709.775], [0.0]])
+    with np.errstate(over="ignore"), pytest.raises(check.DerivativeUncheckable, match="grad_x vs dE/dx"):
+        check.check_energy(ExpEnergy(1.0), x)
+    with np.errstate(over="ignore"):
+        reps = check.check_energy(ExpEnergy(1.0), x, allow_uncheckable=True)
+    gx = next(r for r in reps if r.name == "grad_x vs dE/dx")
+    assert gx.status == "cannot check" and gx.where == (0, 0) and not gx.passed
+    assert all(r.status != "fail" for r in reps)
