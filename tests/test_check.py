@@ -333,3 +333,103 @@ def test_check_energy_raises_cannot_check_on_overflow_unless_accepted():
     gx = next(r for r in reps if r.name == "grad_x vs dE/dx")
     assert gx.status == "cannot check" and gx.where == (0, 0) and not gx.passed
     assert all(r.status != "fail" for r in reps)
+
+
+# -------------------------------------------------------------- property tests
+# A random smooth function of d = 2..4 variables: a sum of terms c·T(x) with
+#   T ∈ {exp(a x_i), sin(a x_i + φ), x_i^p x_j^q, exp(a x_i)·sin(b x_j)},
+# coefficients c = ±10^s, s ∈ [-3, 3] (entries of the gradient spread over ~6 decades), and
+# rates |a|, |b| ≤ 2 at |x| ≤ 2: the function varies on a length scale ≥ 0.5, fifty times the
+# step h = 1e-2, so it is smooth at the scale of the step (away from kinks) and |f| ≤ ~1e5
+# (away from overflow).  The gradient is written term by term, independently of the checker.
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_term = st.tuples(
+    st.sampled_from(["exp", "sin", "poly", "mix"]),
+    st.floats(-3.0, 3.0), st.sampled_from([-1.0, 1.0]),              # c = sign · 10^s
+    st.integers(0, 3), st.integers(0, 3),                            # variables i, j (mod d)
+    st.floats(-2.0, 2.0), st.floats(-2.0, 2.0), st.floats(0.0, 3.0),  # a, b, φ
+    st.integers(0, 3), st.integers(0, 3),                            # powers p, q
+)
+
+
+def _smooth_function(d, terms):
+    def parts(x):
+        """(value, gradient) of every term, for real or complex x."""
+        out = []
+        for kind, s, sign, i, j, a, b, phi, p, q in terms:
+            i, j, c = i % d, j % d, sign * 10.0**s
+            g = np.zeros(d, dtype=x.dtype)
+            if kind == "exp":
+                v = np.exp(a * x[i])
+                g[i] = a * v
+            elif kind == "sin":
+                v = np.sin(a * x[i] + phi)
+                g[i] = a * np.cos(a * x[i] + phi)
+            elif kind == "poly":
+                v = x[i] ** p * x[j] ** q
+                g[i] += p * x[i] ** max(p - 1, 0) * x[j] ** q
+                g[j] += q * x[i] ** p * x[j] ** max(q - 1, 0)
+            else:
+                v = np.exp(a * x[i]) * np.sin(b * x[j])
+                g[i] += a * v
+                g[j] += b * np.exp(a * x[i]) * np.cos(b * x[j])
+            out.append((c * v, c * g))
+        return out
+
+    fun = lambda x: sum(v for v, _ in parts(x))
+    grad = lambda x: sum(g for _, g in parts(np.asarray(x, dtype=np.float64)))
+    return fun, grad
+
+
+_problem = st.integers(2, 4).flatmap(lambda d: st.tuples(
+    st.just(d), st.lists(_term, min_size=1, max_size=6),
+    st.lists(st.floats(-2.0, 2.0), min_size=d, max_size=d)))
+
+
+@pytest.mark.derivative
+@pytest.mark.parametrize("method", ["complex", "richardson"])
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(problem=_problem)
+def test_property_a_correct_gradient_of_a_smooth_function_passes(method, problem):
+    d, terms, x = problem
+    fun, grad = _smooth_function(d, terms)
+    rep = check.check_grad(fun, grad, np.array(x), method=method, raise_on_fail=False)
+    assert rep.status == "pass", str(rep)
+
+
+@pytest.mark.derivative
+@pytest.mark.parametrize("method", ["complex", "richardson"])
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(problem=_problem, k=st.integers(0, 3), log_rel=st.floats(-6.0, 0.0), sign=st.sampled_from([-1.0, 1.0]))
+def test_property_one_wrong_component_at_any_scale_fails(method, problem, k, log_rel, sign):
+    """Plant δ in entry k: |δ| = max(r |g_k|, 3 tol_k) with r ∈ [1e-6, 1] log-uniform.
+
+    tol_k = atol + rtol |N_k| + (error estimate of N_k) is the entry's own tolerance, read from
+    the public ``return_error`` of the numerical derivative.  The planted error is a relative
+    1e-6 or more of the entry, raised to three tolerances where the entry is too small to be
+    resolved at that relative level (g_k = 0, or an entry many decades below |f|, whose
+    Richardson rounding is ~eps |f| / h): a correct entry is within one tolerance of N_k, so
+    a planted one is at least two tolerances away and must fail.
+    """
+    d, terms, x = problem
+    k %= d
+    x = np.array(x)
+    fun, grad = _smooth_function(d, terms)
+    e = np.zeros(d)
+    e[k] = 1.0
+    if method == "complex":
+        n_k, err_k = check.complex_step(fun, x, e, return_error=True)
+        rtol = check.RTOL_COMPLEX
+    else:
+        n_k, err_k = check.richardson(fun, x, e, return_error=True)
+        rtol = check.RTOL_RICHARDSON
+    tol_k = check.ATOL + rtol * abs(n_k) + err_k
+    g = grad(x)
+    delta = sign * max(10.0**log_rel * abs(g[k]), 3 * tol_k)
+    wrong = lambda y: grad(y) + delta * e
+    rep = check.check_grad(fun, wrong, x, method=method, raise_on_fail=False)
+    assert rep.status == "fail" and rep.where == (k,) and rep.n_failed == 1, str(rep)
+    if method == "complex" and abs(g[k]) > 1e-3:
+        # no cancellation: a relative 1e-6 is always above the complex step's tolerance
+        assert 1e-6 * abs(g[k]) > tol_k
