@@ -94,7 +94,7 @@ def _chi2_expect(fn, d):
     return _quad(lambda r: stats.chi2.pdf(r, d) * fn(r), max(0.0, d - half), d + half)
 
 
-def rwmh_gaussian_acceptance(d, h):
+def _rwmh_gaussian_acceptance(d, h):
     r"""Exact mean acceptance of random-walk MH at stationarity on N(0, I_d), step h.
 
     .. math:: \bar\alpha = \mathbb E_{r\sim\chi^2_d}\big[2\Phi(-h\sqrt r/2)\big],
@@ -105,7 +105,7 @@ def rwmh_gaussian_acceptance(d, h):
     return _chi2_expect(lambda r: 2 * stats.norm.cdf(-h * np.sqrt(r) / 2), d)
 
 
-def rwmh_gaussian_lag1(d, h):
+def _rwmh_gaussian_lag1(d, h):
     r"""Exact lag-one autocorrelation of each coordinate of random-walk MH on N(0, I_d), step h.
 
     .. math:: \rho_1 = 1 - \tfrac12\,\mathbb E(x'_1 - x_1)^2
@@ -131,13 +131,13 @@ _ELL = 2.38
 def _(rng):
     d = 10**5
     h = _ELL / np.sqrt(d)
-    left = [d * (1 - rwmh_gaussian_lag1(d, h)), rwmh_gaussian_acceptance(d, h), rwmh_gaussian_acceptance(10**4, 0.5)]
+    left = [d * (1 - _rwmh_gaussian_lag1(d, h)), _rwmh_gaussian_acceptance(d, h), _rwmh_gaussian_acceptance(10**4, 0.5)]
     right = [_ELL**2 * stats.norm.cdf(-_ELL / 2), 2 * stats.norm.cdf(-_ELL / 2), 0.0]
     return np.array(left), np.array(right)
 
 
 @identity("lecture: samplers.metropolis on N(0, I_d) has the exact lag-one autocorrelation and acceptance",
-          step="ρ₁(d, h) and ᾱ(d, h) by quadrature (rwmh_gaussian_lag1/_acceptance) vs the sampler's chains",
+          step="ρ₁(d, h) and ᾱ(d, h) by quadrature (_rwmh_gaussian_lag1/_acceptance) vs the sampler's chains",
           case="d = 2, 8, 32, h = 2.38/√d, 3000 chains started from exact N(0, I) draws, 2 steps; "
                "left = z-scores of mean x_t·x_{t+1} (per chain, averaged over coordinates) and of the acceptance rate",
           tol=4.0, reason="|z| ≤ 4 with standard errors over independent chains: false-positive rate ~4e-4 for 6 scores")
@@ -151,7 +151,7 @@ def _(rng):
         x1 = ch.samples[-1]
         prod = np.mean(x0 * x1, axis=1)
         moved = np.any(x1 != x0, axis=1).astype(float)
-        for est, exact in ((prod, rwmh_gaussian_lag1(d, h)), (moved, rwmh_gaussian_acceptance(d, h))):
+        for est, exact in ((prod, _rwmh_gaussian_lag1(d, h)), (moved, _rwmh_gaussian_acceptance(d, h))):
             zs.append((est.mean() - exact) / (est.std(ddof=1) / np.sqrt(n)))
     return np.array(zs), np.zeros(len(zs))
 
