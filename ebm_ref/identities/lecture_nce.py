@@ -6,6 +6,8 @@ same toy, and the equilibrium of flow-contrastive estimation.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.special import expit
 
@@ -20,9 +22,15 @@ _TRUTH = Gaussian([0.0], [[1.0]])
 _BOX = (-16.0, 16.0)
 
 
+@lru_cache(maxsize=8)
+def _hermgauss(n):
+    # the nodes are an eigenvalue problem of size n: computed once per n
+    return np.polynomial.hermite.hermgauss(n)
+
+
 def _hermite(n, mean, sd):
     """Gauss–Hermite nodes and weights for E over N(mean, sd²) (the one quadrature rule of this module)."""
-    t, w = np.polynomial.hermite.hermgauss(n)
+    t, w = _hermgauss(n)
     return mean + sd * np.sqrt(2.0) * t, w / np.sqrt(np.pi)
 
 

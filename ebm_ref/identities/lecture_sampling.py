@@ -235,3 +235,46 @@ def _(rng):
     R1, R2 = 2 * r[1] - r[0], 2 * r[2] - r[1]
     c1 = _ula_first_order_bias(lambda t: t**4 / 4, lambda t: -t**3, lambda t: -3 * t**2, lambda t: -6 * t, lambda t: t * t)
     return (4 * R2 - R1) / 3, c1
+
+
+# ------------------------------------------------ rows 42, 44: Langevin from the score
+@identity("lecture: the Langevin step x' = x + h s(x) + √(2h)ξ needs only the score: exact moments on a Gaussian",
+          step="with s(x) = −P(x − μ) the step is linear, x' − μ = A(x − μ) + √(2h)ξ with A = I − hP: after k steps "
+               "from x₀ the state is N(μ + A^k(x₀ − μ), Σ_k), Σ_k = AΣ_{k−1}A + 2hI, Σ₀ = 0",
+          case="2-D Gaussian (dense P), samplers.ula, 20000 chains from x₀ = (2, −1), k = 5, h = 0.2; left = z-scores of "
+               "the two coordinate means and variances",
+          tol=4.0, reason="|z| ≤ 4 for 4 scores of an exactly Gaussian state: false-positive rate ~2.5e-4")
+def _(rng):
+    g = Gaussian([0.5, -0.2], [[1.5, 0.4], [0.4, 0.8]])
+    n, k, h = 20000, 5, 0.2
+    x0 = np.array([2.0, -1.0])
+    x = samplers.ula(g, np.tile(x0, (n, 1)), n_steps=k, step_size=h, rng=rng).samples[-1]
+    A = np.eye(2) - h * g.precision
+    m, S = x0 - g.mean, np.zeros((2, 2))
+    for _ in range(k):
+        m, S = A @ m, A @ S @ A.T + 2 * h * np.eye(2)
+    m = m + g.mean
+    var = np.diag(S)
+    z_mean = (x.mean(axis=0) - m) / np.sqrt(var / n)
+    z_var = (x.var(axis=0, ddof=1) - var) / (var * np.sqrt(2.0 / (n - 1)))
+    return np.concatenate([z_mean, z_var]), np.zeros(4)
+
+
+@identity("lecture: annealed Langevin on noise-conditional scores follows the exact linear recursion",
+          step="target N(0, s₀²) smoothed by σ has score −x/(s₀² + σ²): each step x' = a x + √(2h)ξ, "
+               "a = 1 − h/(s₀² + σ²), so Var' = a²Var + 2h exactly, level after level (h_i = ε σ_i²/σ_L²)",
+          case="s₀ = 0.7, 6 levels σ = 3 … 0.05 (geometric), 7 steps each, ε = 2e-3, 20000 chains from N(0, 9); "
+               "left = z-scores of the final mean and variance",
+          tol=4.0, reason="|z| ≤ 4 for 2 scores of an exactly Gaussian state: false-positive rate ~1.3e-4")
+def _(rng):
+    s0, n, T, eps = 0.7, 20000, 7, 2e-3
+    sigmas = np.geomspace(3.0, 0.05, 6)
+    x0 = 3.0 * rng.standard_normal((n, 1))
+    x = samplers.annealed_langevin(lambda y, s: -y / (s0**2 + s**2), x0, sigmas=sigmas, n_steps_each=T,
+                                   step_lr=eps, rng=rng).samples[-1, :, 0]
+    v = 9.0
+    for s in sigmas:
+        h = eps * s**2 / sigmas[-1] ** 2
+        for _ in range(T):
+            v = (1 - h / (s0**2 + s**2)) ** 2 * v + 2 * h
+    return np.array([x.mean() / np.sqrt(v / n), (x.var(ddof=1) - v) / (v * np.sqrt(2.0 / (n - 1)))]), np.zeros(2)
