@@ -281,12 +281,11 @@ def _leggauss(n):
     return np.polynomial.legendre.leggauss(n)
 
 
-def population_loss_quadrature(model, log_z, p_data_logpdf, noise, nu, bounds, n_nodes: int = 400) -> float:
-    r"""Population J for 1-D models: :math:`\int [p_d\,\operatorname{softplus}(-G) + \nu p_n\,\operatorname{softplus}(G)]\,dx/(1+\nu)`
-    by Gauss–Legendre quadrature on ``bounds = (a, b)``."""
+def _population_nodes(model, log_z, p_data_logpdf, noise, nu, bounds, n_nodes, caller):
+    """Gauss–Legendre nodes x and weights w on ``bounds`` for a 1-D model, with G, p_d, p_n there, and ν checked."""
     nu = _check_nu(nu)
     if model.dim != 1:
-        raise ValueError(f"model: population_loss_quadrature is 1-D only, got dimension {model.dim}")
+        raise ValueError(f"model: {caller} is 1-D only, got dimension {model.dim}")
     a, b = (float(t) for t in bounds)
     if not b > a:
         raise ValueError(f"bounds: expected (a, b) with b > a, got {bounds}")
@@ -297,6 +296,14 @@ def population_loss_quadrature(model, log_z, p_data_logpdf, noise, nu, bounds, n
     G = logit(model, log_z, x, noise, nu)
     pd = np.exp(np.asarray(p_data_logpdf(x), dtype=np.float64))
     pn = np.exp(_noise_log_prob(noise, x))
+    return x, w, G, pd, pn, nu
+
+
+def population_loss_quadrature(model, log_z, p_data_logpdf, noise, nu, bounds, n_nodes: int = 400) -> float:
+    r"""Population J for 1-D models: :math:`\int [p_d\,\operatorname{softplus}(-G) + \nu p_n\,\operatorname{softplus}(G)]\,dx/(1+\nu)`
+    by Gauss–Legendre quadrature on ``bounds = (a, b)``."""
+    x, w, G, pd, pn, nu = _population_nodes(model, log_z, p_data_logpdf, noise, nu, bounds, n_nodes,
+                                            "population_loss_quadrature")
     return float(np.sum(w * (pd * softplus(-G) + nu * pn * softplus(G))) / (1.0 + nu))
 
 
@@ -506,19 +513,9 @@ def asymptotic_covariance_population(model, log_z, p_data_logpdf, noise, nu, bou
     :math:`M = \mathbb E\varphi\varphi^\top`.  Returns the matrix over
     ``params.flatten(model.params)`` followed by c.
     """
-    nu = _check_nu(nu)
-    if model.dim != 1:
-        raise ValueError(f"model: asymptotic_covariance_population is 1-D only, got dimension {model.dim}")
-    a, b = (float(t) for t in bounds)
-    if not b > a:
-        raise ValueError(f"bounds: expected (a, b) with b > a, got {bounds}")
-    n_nodes = check_positive_int(n_nodes, "n_nodes", 2)
-    t, w = _leggauss(n_nodes)
-    x = (0.5 * (b - a) * t + 0.5 * (a + b))[:, None]
-    w = 0.5 * (b - a) * w
-    G = logit(model, log_z, x, noise, nu)
-    pd = w * np.exp(np.asarray(p_data_logpdf(x), dtype=np.float64))
-    pn = w * np.exp(_noise_log_prob(noise, x))
+    x, w, G, pd, pn, nu = _population_nodes(model, log_z, p_data_logpdf, noise, nu, bounds, n_nodes,
+                                            "asymptotic_covariance_population")
+    pd, pn = w * pd, w * pn
     g = model.grad_params(x)
     phi = np.concatenate([np.reshape(v, (x.shape[0], -1)) for v in g.values()] + [np.ones((x.shape[0], 1))], axis=1)
     s = expit(G) * expit(-G)
