@@ -263,7 +263,7 @@ def _check_value(val, err, what):
 
 
 def adaptive_quad(f: Callable[[float], float], a: float, b: float, *, epsabs: float = 0.0,
-                  epsrel: float = 1e-11, limit: int = 200) -> tuple[float, float]:
+                  epsrel: float = 1e-11, limit: int = 200, points=None) -> tuple[float, float]:
     r""":math:`\int_a^b f(t)\,dt` by adaptive Gauss–Kronrod (``scipy.integrate.quad``).
 
     Parameters
@@ -275,6 +275,8 @@ def adaptive_quad(f: Callable[[float], float], a: float, b: float, *, epsabs: fl
         Stop when the error estimate is below :math:`\max(\epsilon_{abs}, \epsilon_{rel}|I|)`.
     limit : int
         Maximum number of subintervals.
+    points : sequence of float, optional
+        Break points inside (a, b) where f is not smooth (finite limits only).
 
     Returns
     -------
@@ -284,7 +286,7 @@ def adaptive_quad(f: Callable[[float], float], a: float, b: float, *, epsabs: fl
         10-point Gauss value on each piece); usually pessimistic for smooth f.
     """
     a, b = _check_limits(a, b, finite=False)
-    val, err = integrate.quad(f, a, b, epsabs=epsabs, epsrel=epsrel, limit=limit)
+    val, err = integrate.quad(f, a, b, epsabs=epsabs, epsrel=epsrel, limit=limit, points=points)
     return _check_value(val, err, "adaptive_quad")
 
 

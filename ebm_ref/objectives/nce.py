@@ -76,7 +76,8 @@ from ..numerics.special import softplus
 __all__ = [
     "bayes_optimal_classifier", "bayes_optimal_logit", "model_log_prob", "logit",
     "discriminator", "classification_log_likelihood", "loss_probability_form", "loss",
-    "bayes_optimal_loss", "population_loss_quadrature", "asymptotic_covariance", "fit", "NCEResult",
+    "bayes_optimal_loss", "population_loss_quadrature", "asymptotic_covariance",
+    "asymptotic_covariance_population", "fit", "NCEResult",
     "objective", "check_noise",
 ]
 
@@ -271,12 +272,11 @@ def bayes_optimal_loss(p_data_logpdf, p_noise_logpdf, x_data, x_noise, nu) -> fl
     return float((np.mean(softplus(-Gx)) + nu * np.mean(softplus(Gy))) / (1.0 + nu))
 
 
-def population_loss_quadrature(model, log_z, p_data_logpdf, noise, nu, bounds, n_nodes: int = 400) -> float:
-    r"""Population J for 1-D models: :math:`\int [p_d\,\operatorname{softplus}(-G) + \nu p_n\,\operatorname{softplus}(G)]\,dx/(1+\nu)`
-    by Gauss–Legendre quadrature on ``bounds = (a, b)``."""
+def _population_nodes(model, log_z, p_data_logpdf, noise, nu, bounds, n_nodes, caller):
+    """Gauss–Legendre nodes x and weights w on ``bounds`` for a 1-D model, with G, p_d, p_n there, and ν checked."""
     nu = _check_nu(nu)
     if model.dim != 1:
-        raise ValueError(f"model: population_loss_quadrature is 1-D only, got dimension {model.dim}")
+        raise ValueError(f"model: {caller} is 1-D only, got dimension {model.dim}")
     a, b = (float(t) for t in bounds)
     if not b > a:
         raise ValueError(f"bounds: expected (a, b) with b > a, got {bounds}")
@@ -286,6 +286,14 @@ def population_loss_quadrature(model, log_z, p_data_logpdf, noise, nu, bounds, n
     G = logit(model, log_z, x, noise, nu)
     pd = np.exp(np.asarray(p_data_logpdf(x), dtype=np.float64))
     pn = np.exp(_noise_log_prob(noise, x))
+    return x, w, G, pd, pn, nu
+
+
+def population_loss_quadrature(model, log_z, p_data_logpdf, noise, nu, bounds, n_nodes: int = 400) -> float:
+    r"""Population J for 1-D models: :math:`\int [p_d\,\operatorname{softplus}(-G) + \nu p_n\,\operatorname{softplus}(G)]\,dx/(1+\nu)`
+    by Gauss–Legendre quadrature on ``bounds = (a, b)``."""
+    x, w, G, pd, pn, nu = _population_nodes(model, log_z, p_data_logpdf, noise, nu, bounds, n_nodes,
+                                            "population_loss_quadrature")
     return float(np.sum(w * (pd * softplus(-G) + nu * pn * softplus(G))) / (1.0 + nu))
 
 
@@ -474,3 +482,39 @@ def fit(model, data, noise, nu=1.0, rng=0, *, log_z0: float = 0.0, n_steps: int 
     else:
         se = {k: np.full(np.shape(v), np.nan) for k, v in aug.params.items()}
     return NCEResult(aug.model, aug.log_z, float(se["log_z"]), se, hist.loss, np.array(trace), x_noise)
+
+
+# -------------------------------- the population covariance (no samples)
+def asymptotic_covariance_population(model, log_z, p_data_logpdf, noise, nu, bounds, n_nodes: int = 400):
+    r"""Population limit of :func:`asymptotic_covariance` for 1-D models: :math:`n_d\operatorname{Cov}\hat\alpha`.
+
+    With :math:`\varphi = (\nabla_\theta E, 1)`, :math:`G` the logit and :math:`n_n = \nu n_d`
+    noise points, every sample mean of :func:`asymptotic_covariance` becomes an integral
+    (Gauss–Legendre on ``bounds = (a, b)``):
+
+    .. math::
+
+        H = \tfrac1{1+\nu}\int \sigma(G)\sigma(-G)\,\varphi\varphi^\top\,(p_d + \nu p_n)\,dx,\qquad
+        n_dV = \tfrac1{(1+\nu)^2}\big(\operatorname{Cov}_{p_d}[\sigma(-G)\varphi]
+               + \nu\operatorname{Cov}_{p_n}[\sigma(G)\varphi]\big),
+
+    and :math:`n_d\operatorname{Cov}\hat\alpha = H^+ (n_dV) H^+`.  At the truth with
+    :math:`p_n = p_d` and ν = 1 this is :math:`2M^{-1}\operatorname{Cov}(\varphi)M^{-1}`,
+    :math:`M = \mathbb E\varphi\varphi^\top`.  Returns the matrix over
+    ``params.flatten(model.params)`` followed by c.
+    """
+    x, w, G, pd, pn, nu = _population_nodes(model, log_z, p_data_logpdf, noise, nu, bounds, n_nodes,
+                                            "asymptotic_covariance_population")
+    pd, pn = w * pd, w * pn
+    g = model.grad_params(x)
+    phi = np.concatenate([np.reshape(v, (x.shape[0], -1)) for v in g.values()] + [np.ones((x.shape[0], 1))], axis=1)
+    s = expit(G) * expit(-G)
+    H = (phi * (s * (pd + nu * pn))[:, None]).T @ phi / (1.0 + nu)
+
+    def cov(weights, f):
+        mean = weights @ f
+        return (f * weights[:, None]).T @ f - np.outer(mean, mean)
+
+    V = (cov(pd, expit(-G)[:, None] * phi) + nu * cov(pn, expit(G)[:, None] * phi)) / (1.0 + nu) ** 2
+    Hp = np.linalg.pinv(H, rcond=1e-12, hermitian=True)
+    return Hp @ V @ Hp
