@@ -32,7 +32,7 @@ from .estimators import (
     reverse_ais,
 )
 from .exact import log_partition_enumerate, log_partition_exact, log_partition_quadrature
-from .paths import TRANSITIONS, BaseRateRBM, GeometricPath, RBMPath, base_rate_rbm, make_path, rbm_arrays
+from .paths import TRANSITIONS, BaseRateRBM, GeometricPath, RBMPath, base_rate_rbm, make_path
 from .schedules import linear_schedule, salakhutdinov_murray_schedule, validate_schedule
 
 __all__ = [
@@ -65,7 +65,6 @@ __all__ = [
     "RBMPath",
     "BaseRateRBM",
     "base_rate_rbm",
-    "rbm_arrays",
     "make_path",
     "TRANSITIONS",
     # re-exported from ebm_ref.numerics

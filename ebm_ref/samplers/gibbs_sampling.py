@@ -234,6 +234,13 @@ class FastBlockGibbs:
         Number of chains (rows of the ``v`` passed to :meth:`sweep`).
     beta : None or array (n,), optional
         One inverse temperature per row (the tempered joint :math:`e^{-\beta E(v,h)}`); None is β = 1.
+        :meth:`set_beta` changes it between sweeps.
+    base_bias : None or array (V,), optional
+        Visible biases :math:`b_A` of an annealing base (Bernoulli RBM only): the sweep then
+        draws from the annealed joint of Salakhutdinov & Murray,
+        :math:`p_\beta(v, h) \propto e^{(1-\beta) b_A^\top v - \beta E(v,h)}` — the RBM
+        :math:`(\beta W,\ (1-\beta) b_A + \beta b,\ \beta c)` — whose visible logits gain
+        :math:`(1-\beta) b_A`.  None (tempering) is :math:`b_A = 0`.
 
     Notes
     -----
@@ -247,7 +254,7 @@ class FastBlockGibbs:
     for Gaussian v — those of :func:`rbm_block_gibbs_step`, so both give the same chains.
     """
 
-    def __init__(self, model, n: int, *, beta=None):
+    def __init__(self, model, n: int, *, beta=None, base_bias=None):
         fam = model_family(model)
         if fam not in ("rbm", "gbrbm"):
             raise ValueError(f"model: FastBlockGibbs needs a BernoulliRBM or GaussianBernoulliRBM, "
@@ -258,12 +265,16 @@ class FastBlockGibbs:
         self.sigma = arrays[3] if fam == "gbrbm" else None
         self.neg_b, self.neg_c = -self.b, -self.c
         nv, nh = self.W.shape
-        if beta is not None:
-            beta = np.asarray(beta, dtype=np.float64)
-            if beta.shape != (n,) or not np.all(np.isfinite(beta)) or np.any(beta <= 0) or np.any(beta > 1):
-                raise ValueError(f"beta: expected None or one β in (0, 1] per chain, shape ({n},), got {beta!r}")
-            beta = beta[:, None]
-        self.beta = beta
+        self.n = n
+        self.base_bias = None
+        if base_bias is not None:
+            if fam != "rbm":
+                raise ValueError("base_bias: an annealing base-rate bias is for a BernoulliRBM")
+            base_bias = np.asarray(base_bias, dtype=np.float64)
+            if base_bias.shape != (nv,) or not np.all(np.isfinite(base_bias)):
+                raise ValueError(f"base_bias: expected finite biases of shape ({nv},), got shape {base_bias.shape}")
+            self.base_bias = base_bias
+        self.set_beta(beta)
         gauss = self.sigma is not None
         work = np.empty(2 * n * nh + (3 if gauss else 2) * n * nv)
         self._A = work[:n * nh].reshape(n, nh)
@@ -273,21 +284,43 @@ class FastBlockGibbs:
         if gauss:
             self._s2 = self.sigma * self.sigma
             self._Vs = work[2 * n * nh + 2 * n * nv:].reshape(n, nv)
-            # σ_i (β = 1) or σ_i/√β per row: the standard deviation of v | h
-            self._noise = self.sigma if beta is None else self.sigma[None, :] / np.sqrt(beta)
         self.shape = (n, nv)
 
-    def sweep(self, rng, v: np.ndarray) -> np.ndarray:
-        """One sweep v → h → v', written into ``v`` (C-contiguous float64, shape (n, V)); returns ``v``."""
+    def set_beta(self, beta) -> None:
+        """Set the inverse temperature of the next sweeps: None (β = 1), a float or one β per row (n,), in (0, 1]."""
+        if beta is not None:
+            b = np.asarray(beta, dtype=np.float64)
+            if b.shape not in ((), (self.n,)) or not np.all(np.isfinite(b)) or np.any(b <= 0) or np.any(b > 1):
+                raise ValueError(f"beta: expected None or β in (0, 1], a float or one per chain, shape ({self.n},), "
+                                 f"got {beta!r}")
+            beta = b[:, None] if b.ndim else float(b)
+        self.beta = beta
+        if self.sigma is not None:
+            # σ_i (β = 1) or σ_i/√β per row: the standard deviation of v | h
+            self._noise = self.sigma if beta is None else self.sigma / np.sqrt(beta)
+        if self.base_bias is not None:
+            # −(1 − β) b_A: the base's share of the negated visible logits
+            self._neg_base = -(1.0 - (1.0 if beta is None else beta)) * self.base_bias
+
+    def sweep(self, rng, v: np.ndarray, hidden_field=None) -> np.ndarray:
+        """One sweep v → h → v', written into ``v`` (C-contiguous float64, shape (n, V)); returns ``v``.
+
+        ``hidden_field``, optional: the untempered field :math:`a = c + \tilde v W` of these
+        ``v``, shape (n, H), when the caller has it already (AIS does, for its weights);
+        the sweep then skips its first matrix product.
+        """
         W, beta, A, U, B, UV = self.W, self.beta, self._A, self._U, self._B, self._UV
         H = U
         # h ~ p(h | v):  p(h_j=1|v) = σ(β(c_j + Σ_i ṽ_i W_ij)),  ṽ = v (binary) or v/σ² (Gaussian)
-        if self.sigma is None:
-            np.matmul(v, W, out=A)
+        if hidden_field is not None:
+            np.negative(hidden_field, out=A)                  # −a
         else:
-            np.divide(v, self._s2, out=self._Vs)
-            np.matmul(self._Vs, W, out=A)
-        np.subtract(self.neg_c, A, out=A)                     # −a
+            if self.sigma is None:
+                np.matmul(v, W, out=A)
+            else:
+                np.divide(v, self._s2, out=self._Vs)
+                np.matmul(self._Vs, W, out=A)
+            np.subtract(self.neg_c, A, out=A)                 # −a
         if beta is not None:
             np.multiply(A, beta, out=A)
         _sigmoid_inplace(A)
@@ -295,10 +328,12 @@ class FastBlockGibbs:
         np.less(U, A, out=H)
         np.matmul(H, W.T, out=B)                              # W h
         if self.sigma is None:
-            # v ~ p(v | h):  p(v_i=1|h) = σ(β(b_i + (W h)_i))
+            # v ~ p(v | h):  p(v_i=1|h) = σ(β(b_i + (W h)_i) + (1 − β) b_A)   (b_A = 0 unless annealing)
             np.subtract(self.neg_b, B, out=B)
             if beta is not None:
                 np.multiply(B, beta, out=B)
+            if self.base_bias is not None:
+                np.add(B, self._neg_base, out=B)
             _sigmoid_inplace(B)
             rng.random(out=UV)
             np.less(UV, B, out=v)
