@@ -60,7 +60,8 @@ from ..energy import Energy
 from ..numerics.enumeration import SPIN_VALUES
 from ..numerics.special import sigmoid
 from . import _common
-from ._common import kept_index, make_chains
+from ._common import acceptance_from_log, kept_index, make_chains, store_kept
+from .metropolis_hastings import mh_acceptance
 
 __all__ = [
     "gibbs",
@@ -374,8 +375,8 @@ def bm_site_gibbs_kernel(J, h, lo, hi, x, t0, t1, burn_in, thin, gens, bounds, o
     {lo, hi}.  Unit i of chain c is set to hi with probability
     :math:`\sigma((s_1 - s_0) m_i + \tfrac12 J_{ii}(s_1^2 - s_0^2))`; chunk k draws from
     ``gens[k]`` in order [step][site][chain] (the order of :func:`site_gibbs_step`, run per
-    chunk).  Kept steps are written to ``out`` (keep rule of
-    :func:`ebm_ref.samplers._common.kept_index`, inlined: numba cannot call it).
+    chunk).  Kept steps are written to ``out`` by :func:`ebm_ref.samplers._common.store_kept`
+    (the keep rule :func:`~ebm_ref.samplers._common.kept_index`).
     """
     d = x.shape[1]
     ds = hi - lo
@@ -391,11 +392,7 @@ def bm_site_gibbs_kernel(J, h, lo, hi, x, t0, t1, burn_in, thin, gens, bounds, o
                     p1 = _sig(z)
                     u = g.random()
                     x[c, i] = hi if u < p1 else lo
-            if t > burn_in and (t - burn_in) % thin == 0:
-                r = (t - burn_in) // thin - 1
-                for c in range(c0, c1):
-                    for i in range(d):
-                        out[r, c, i] = x[c, i]
+            store_kept(out, x, c0, c1 - c0, t, burn_in, thin)
 
 
 @njit(cache=True, parallel=True)
@@ -429,17 +426,12 @@ def bm_spin_flip_kernel(J, h, lo, hi, x, t0, t1, burn_in, thin, random_scan, gen
                     new = lo + hi - old
                     # ΔE = E(new) − E(old) = −(new − old) m_j − ½ J_jj (new² − old²)
                     dE = -(new - old) * _field(J, h, x, cc, j) - 0.5 * J[j, j] * (new * new - old * old)
-                    pacc = np.exp(min(-dE, 0.0))
                     u = g.random()
-                    if u < pacc:
+                    if u < acceptance_from_log(-dE):          # min(1, e^{−ΔE})
                         x[cc, j] = new
                         if t > burn_in:
                             n_acc[cc] += 1
-            if t > burn_in and (t - burn_in) % thin == 0:
-                r = (t - burn_in) // thin - 1
-                for c in range(c0, c1):
-                    for i in range(d):
-                        out[r, c, i] = x[c, i]
+            store_kept(out, x, c0, c1 - c0, t, burn_in, thin)
 
 
 
@@ -537,8 +529,7 @@ def _spin_flip_sweep(rng, xs, e_old, model, lo, hi, random_scan, t, c0):
         prop = xs.copy()
         prop[rows, sites] = lo + hi - xs[rows, sites]
         e_new = _energy_checked(model, prop, "spin_flip_metropolis", t, c0)
-        pacc = np.exp(np.minimum(e_old - e_new, 0.0))
-        acc = rng.random(m) < pacc
+        acc = rng.random(m) < mh_acceptance(e_old - e_new)           # min(1, e^{−ΔE})
         xs[acc] = prop[acc]
         e_old = np.where(acc, e_new, e_old)
         n_acc += acc

@@ -42,7 +42,7 @@ from . import _common
 from ._common import kept_index, make_chains
 from .gibbs_sampling import (FastBlockGibbs, bm_site_gibbs_kernel, check_backend, check_start, model_family,
                              rbm_block_gibbs_step, site_gibbs_step, unit_values)
-from .metropolis_hastings import rwmh_step
+from .metropolis_hastings import mh_acceptance, rwmh_step
 from .state import Potential, State
 
 __all__ = [
@@ -152,7 +152,7 @@ def _swap_round(model, fam, X, betas, rnd, rng, n_att, n_acc, step):
         logr = _swap_log_ratio(model, fam, X[i], X[j], betas[i], betas[j])
         if np.any(np.isnan(logr)):
             raise _common.nonfinite_error("tempering", step, int(np.flatnonzero(np.isnan(logr))[0]), "a swap ratio")
-        acc = u[k] < np.exp(np.minimum(logr, 0.0))
+        acc = u[k] < mh_acceptance(logr)
         xi = X[i, acc].copy()
         X[i, acc] = X[j, acc]
         X[j, acc] = xi
