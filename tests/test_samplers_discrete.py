@@ -731,6 +731,29 @@ def test_fast_block_gibbs_equals_the_step_with_per_row_beta(rng):
 
 
 @pytest.mark.exact
+def test_fast_block_gibbs_with_base_bias_is_the_step_on_the_ais_intermediate(rng):
+    """With b_A the sweep at β is block Gibbs on the RBM (βW, (1−β)b_A + βb, βc): same uniforms, same chains."""
+    m = rbm(rng, 5, 4)
+    W, b, c = m.layer_arrays()
+    b_A = rng.standard_normal(5)
+    v = (rng.random((12, 5)) < 0.5).astype(float)
+    fast = G.FastBlockGibbs(m, 12, base_bias=b_A)
+    for beta in (0.2, 0.7, 1.0):
+        inter = BernoulliRBM(beta * W, (1 - beta) * b_A + beta * b, beta * c)
+        fast.set_beta(beta)
+        r1, r2 = np.random.default_rng(9), np.random.default_rng(9)
+        x_fast, x_step = v.copy(), v.copy()
+        for _ in range(4):
+            fast.sweep(r1, x_fast)
+            x_step = G.rbm_block_gibbs_step(r2, x_step, inter)[0]
+        assert np.array_equal(x_fast, x_step)
+    with pytest.raises(ValueError, match="base_bias"):
+        G.FastBlockGibbs(m, 12, base_bias=np.zeros(4))
+    with pytest.raises(ValueError, match="beta"):
+        fast.set_beta(0.0)
+
+
+@pytest.mark.exact
 def test_tempering_numpy_backend_gives_the_same_chains(rng):
     m, g, b = rbm(rng, 4, 3), gbrbm(rng), bm(rng, 4, "ising")
     betas = [0.3, 0.6, 1.0]

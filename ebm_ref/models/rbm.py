@@ -195,7 +195,22 @@ def _beta_column(beta, n: int):
 
 
 # ===================================================================== RBM
-class BernoulliRBM(Energy):
+class _TwoLayers:
+    """Sizes of an RBM's two layers (W has shape (V, H)) and the check of a hidden batch (0/1, shape (n, H))."""
+
+    @property
+    def n_visible(self) -> int:
+        return self._params["W"].shape[0]
+
+    @property
+    def n_hidden(self) -> int:
+        return self._params["W"].shape[1]
+
+    def _h(self, h, name: str = "h") -> np.ndarray:
+        return check_binary(as_batch(h, self.n_hidden, name), name)
+
+
+class BernoulliRBM(_TwoLayers, Energy):
     r"""Bernoulli–Bernoulli restricted Boltzmann machine.
 
     Parameters
@@ -245,15 +260,6 @@ class BernoulliRBM(Energy):
             raise ValueError(f"relaxed: expected True or False, got {relaxed!r}")
         super().__init__(W.shape[0], {"W": W, "b": b, "c": c}, relaxed=bool(relaxed))
 
-    # ------------------------------------------------------------- sizes
-    @property
-    def n_visible(self) -> int:
-        return self._params["W"].shape[0]
-
-    @property
-    def n_hidden(self) -> int:
-        return self._params["W"].shape[1]
-
     @property
     def relaxed(self) -> bool:
         return self._settings["relaxed"]
@@ -270,9 +276,6 @@ class BernoulliRBM(Energy):
 
     def _v(self, v, name: str = "v") -> np.ndarray:
         return check_binary(as_batch(v, self.n_visible, name), name)
-
-    def _h(self, h, name: str = "h") -> np.ndarray:
-        return check_binary(as_batch(h, self.n_hidden, name), name)
 
     @property
     def _s(self):
@@ -489,7 +492,7 @@ class BernoulliRBM(Energy):
 
 
 # ========================================================= Gaussian–Bernoulli
-class GaussianBernoulliRBM(Energy):
+class GaussianBernoulliRBM(_TwoLayers, Energy):
     r"""Gaussian–Bernoulli RBM: real visible units, binary hidden units.
 
     Parameters
@@ -541,19 +544,8 @@ class GaussianBernoulliRBM(Energy):
         super().__init__(W.shape[0], {"W": W, "b": b, "c": c, "sigma": sigma})
 
     @property
-    def n_visible(self) -> int:
-        return self._params["W"].shape[0]
-
-    @property
-    def n_hidden(self) -> int:
-        return self._params["W"].shape[1]
-
-    @property
     def _s(self):
         return self._params["sigma"] ** -2.0
-
-    def _h(self, h, name: str = "h") -> np.ndarray:
-        return check_binary(as_batch(h, self.n_hidden, name), name)
 
     def _a(self, x):
         return _soft_pre(x, self._params["W"], self._params["c"], self._s)

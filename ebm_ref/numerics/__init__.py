@@ -10,50 +10,8 @@
 Nothing here knows of models, samplers or estimators.
 """
 from . import enumeration, quadrature, special
-from .enumeration import (
-    MAX_ENUMERATE_DIM,
-    SPIN_VALUES,
-    enumerate_states,
-    expectation_by_enumeration,
-    log_partition_enumerate,
-    state_index,
-)
-from .quadrature import (
-    TANH_SINH_TOL,
-    adaptive_dblquad,
-    adaptive_quad,
-    adaptive_quad_vec,
-    composite_simpson,
-    gauss_hermite,
-    gauss_legendre,
-    gauss_legendre_grid,
-    tanh_sinh,
-    tanh_sinh_refine,
-)
-from .special import log_mean_exp, logsumexp, sigmoid, softplus
+from .enumeration import *  # noqa: F401,F403  (each module's __all__ is its public face)
+from .quadrature import *  # noqa: F401,F403
+from .special import *  # noqa: F401,F403
 
-__all__ = [
-    "special",
-    "enumeration",
-    "quadrature",
-    "sigmoid",
-    "softplus",
-    "logsumexp",
-    "log_mean_exp",
-    "MAX_ENUMERATE_DIM",
-    "SPIN_VALUES",
-    "enumerate_states",
-    "state_index",
-    "log_partition_enumerate",
-    "expectation_by_enumeration",
-    "gauss_legendre",
-    "gauss_legendre_grid",
-    "gauss_hermite",
-    "composite_simpson",
-    "tanh_sinh",
-    "tanh_sinh_refine",
-    "TANH_SINH_TOL",
-    "adaptive_quad",
-    "adaptive_quad_vec",
-    "adaptive_dblquad",
-]
+__all__ = ["special", "enumeration", "quadrature", *special.__all__, *enumeration.__all__, *quadrature.__all__]

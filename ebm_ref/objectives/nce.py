@@ -113,8 +113,8 @@ def _noise_log_prob(noise, x):
 
 
 # --------------------------------------------------- step 1: Bayes classifier
-def bayes_optimal_logit(p_data_logpdf, p_noise_logpdf, x, nu) -> np.ndarray:
-    r"""logit of the Bayes classifier: :math:`\log p_d(x) - \log\nu - \log p_n(x)`, shape (n,)."""
+def _bayes_inputs(p_data_logpdf, p_noise_logpdf, x, nu):
+    """(ν, log p_d(x), log p_n(x)), checked: ν > 0 and both log-densities of shape (n,)."""
     nu = _check_nu(nu)
     x = as_batch(x, None, "x")
     ld = np.asarray(p_data_logpdf(x), dtype=np.float64)
@@ -122,6 +122,12 @@ def bayes_optimal_logit(p_data_logpdf, p_noise_logpdf, x, nu) -> np.ndarray:
     if ld.shape != (x.shape[0],) or ln.shape != (x.shape[0],):
         raise ValueError(f"p_data_logpdf, p_noise_logpdf: must return shape ({x.shape[0]},), "
                          f"got {ld.shape} and {ln.shape}")
+    return nu, ld, ln
+
+
+def bayes_optimal_logit(p_data_logpdf, p_noise_logpdf, x, nu) -> np.ndarray:
+    r"""logit of the Bayes classifier: :math:`\log p_d(x) - \log\nu - \log p_n(x)`, shape (n,)."""
+    nu, ld, ln = _bayes_inputs(p_data_logpdf, p_noise_logpdf, x, nu)
     return ld - np.log(nu) - ln
 
 
@@ -131,13 +137,7 @@ def bayes_optimal_classifier(p_data_logpdf, p_noise_logpdf, x, nu) -> np.ndarray
     Computed as :math:`\exp(\log p_d - \operatorname{logaddexp}(\log p_d, \log\nu + \log p_n))`,
     which is exact where the densities underflow.
     """
-    nu = _check_nu(nu)
-    x = as_batch(x, None, "x")
-    ld = np.asarray(p_data_logpdf(x), dtype=np.float64)
-    ln = np.asarray(p_noise_logpdf(x), dtype=np.float64)
-    if ld.shape != (x.shape[0],) or ln.shape != (x.shape[0],):
-        raise ValueError(f"p_data_logpdf, p_noise_logpdf: must return shape ({x.shape[0]},), "
-                         f"got {ld.shape} and {ln.shape}")
+    nu, ld, ln = _bayes_inputs(p_data_logpdf, p_noise_logpdf, x, nu)
     return np.exp(ld - np.logaddexp(ld, np.log(nu) + ln))
 
 

@@ -19,58 +19,14 @@ The numerical helpers that callers have always found here (``logsumexp``,
 from . import estimators, exact, paths, schedules
 from ..numerics.enumeration import MAX_ENUMERATE_DIM, enumerate_states
 from ..numerics.special import log_mean_exp, logsumexp
-from .estimators import (
-    LogLikelihood,
-    LogZEstimate,
-    Sandwich,
-    ais,
-    bidirectional,
-    effective_sample_size,
-    importance_sampling,
-    log_likelihood,
-    log_weight_stderr,
-    reverse_ais,
-)
-from .exact import log_partition_enumerate, log_partition_exact, log_partition_quadrature
-from .paths import TRANSITIONS, BaseRateRBM, GeometricPath, RBMPath, base_rate_rbm, make_path, rbm_arrays
-from .schedules import linear_schedule, salakhutdinov_murray_schedule, validate_schedule
+from .estimators import *  # noqa: F401,F403  (each module's __all__ is its public face)
+from .exact import *  # noqa: F401,F403
+from .paths import *  # noqa: F401,F403
+from .schedules import *  # noqa: F401,F403
 
 __all__ = [
-    # submodules
-    "exact",
-    "estimators",
-    "schedules",
-    "paths",
-    # exact routes
-    "log_partition_exact",
-    "log_partition_quadrature",
-    "log_partition_enumerate",
-    # estimators
-    "LogZEstimate",
-    "Sandwich",
-    "LogLikelihood",
-    "log_weight_stderr",
-    "effective_sample_size",
-    "importance_sampling",
-    "ais",
-    "reverse_ais",
-    "bidirectional",
-    "log_likelihood",
-    # schedules
-    "validate_schedule",
-    "linear_schedule",
-    "salakhutdinov_murray_schedule",
-    # annealing paths
-    "GeometricPath",
-    "RBMPath",
-    "BaseRateRBM",
-    "base_rate_rbm",
-    "rbm_arrays",
-    "make_path",
-    "TRANSITIONS",
+    "exact", "estimators", "schedules", "paths",
+    *exact.__all__, *estimators.__all__, *schedules.__all__, *paths.__all__,
     # re-exported from ebm_ref.numerics
-    "MAX_ENUMERATE_DIM",
-    "enumerate_states",
-    "logsumexp",
-    "log_mean_exp",
+    "MAX_ENUMERATE_DIM", "enumerate_states", "logsumexp", "log_mean_exp",
 ]

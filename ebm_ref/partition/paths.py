@@ -7,9 +7,13 @@ unnormalized densities from a normalized base :math:`p_0` to the target
 * ``log_ratio(beta_new, beta_old)`` — :math:`\log f_{\beta_{new}}(x) - \log f_{\beta_{old}}(x)`
   at the current states, the factor a chain's weight gains at one temperature;
 * ``move(beta, rng)`` — one transition :math:`T_\beta` that leaves
-  :math:`p_\beta \propto f_\beta` invariant.  Each transition's arithmetic sits in one
-  method named after it (``GeometricPath.rw_mh_step``, ``.mala_step``, ``.hmc_step``;
-  ``RBMPath.gibbs_sweep``); ``move`` only dispatches and keeps the caches.
+  :math:`p_\beta \propto f_\beta` invariant.  The transitions are the samplers' steps,
+  not written here: ``GeometricPath.rw_mh_step``, ``.mala_step``, ``.hmc_step`` call
+  :func:`~ebm_ref.samplers.metropolis_hastings.rwmh_step`,
+  :func:`~ebm_ref.samplers.langevin.mala_step`, :func:`~ebm_ref.samplers.hamiltonian.hmc_step`
+  on the tempered energy :math:`E_\beta`; ``RBMPath.gibbs_sweep`` runs the RBM block-Gibbs
+  sweep :class:`~ebm_ref.samplers.gibbs_sampling.FastBlockGibbs` on the intermediate RBM;
+  ``move`` only dispatches and keeps the caches.
 
 :func:`make_path` chooses the path for a model by its type (a ``BernoulliRBM`` gets the
 :class:`RBMPath`, any other ``Energy`` the :class:`GeometricPath`).
@@ -58,13 +62,17 @@ from .._validate import as_batch, as_float_array, as_generator, check_positive, 
 from ..energy import Energy, require_normalized
 from ..models.rbm import BernoulliRBM
 from ..numerics.special import softplus
+from ..samplers.gibbs_sampling import FastBlockGibbs
+from ..samplers.hamiltonian import hmc_step
+from ..samplers.langevin import mala_step
+from ..samplers.metropolis_hastings import rwmh_step
+from ..samplers.state import State
 
 __all__ = [
     "GeometricPath",
     "RBMPath",
     "BaseRateRBM",
     "base_rate_rbm",
-    "rbm_arrays",
     "make_path",
     "TRANSITIONS",
 ]
@@ -155,56 +163,73 @@ class GeometricPath:
         else:
             self.hmc_step(beta, rng)
 
-    def _accept(self, log_alpha, rng, x1, e0, e1, g0=None, g1=None):
-        acc = np.log(rng.random(log_alpha.shape[0])) < log_alpha
-        self.x[acc] = x1[acc]
-        self.e0[acc], self.e1[acc] = e0[acc], e1[acc]
-        if g0 is not None:
-            self.g0[acc], self.g1[acc] = g0[acc], g1[acc]
+    def _state(self, beta):
+        """The current chains as a step State on E_β: x, E_β(x) and (MALA, HMC) ∇E_β(x)."""
+        g = _mix(beta, self.g0, self.g1) if self.need_grad else None
+        return State(self.x, _mix(beta, self.e0, self.e1), g)
+
+    def _take(self, new, info, target):
+        """Keep the step's result: the new x and, where accepted, the proposal's E_0, E_1 (∇E_0, ∇E_1)."""
+        acc = info.is_accepted
+        self.x = new.position
+        self.e0, self.e1 = (np.where(acc, p, q) for p, q in zip(target.parts, (self.e0, self.e1)))
+        if self.need_grad:
+            self.g0, self.g1 = (np.where(acc[:, None], p, q) for p, q in zip(target.grad_parts, (self.g0, self.g1)))
         self.accepted += acc
 
     def rw_mh_step(self, beta, rng):
-        """Random-walk Metropolis–Hastings on E_β: x' = x + εξ, accept with min(1, e^{−(E_β(x') − E_β(x))})."""
-        eps = self.step_size
-        x1 = self.x + eps * rng.standard_normal(self.x.shape)
-        e0, e1 = self._e(x1)
-        # log α = −[E_β(x') − E_β(x)]  (symmetric proposal)
-        log_alpha = -((1 - beta) * (e0 - self.e0) + beta * (e1 - self.e1))
-        self._accept(log_alpha, rng, x1, e0, e1)
+        """Random-walk Metropolis–Hastings on E_β: x' = x + εξ, accept with min(1, e^{−(E_β(x') − E_β(x))}).
+
+        :func:`ebm_ref.samplers.metropolis_hastings.rwmh_step` on the tempered energy.
+        """
+        target = _TemperedEnergy(self, beta)
+        new, info = rwmh_step(rng, self._state(beta), target, self.step_size)
+        self._take(new, info, target)
 
     def mala_step(self, beta, rng):
-        """MALA on E_β: x' = x − ε∇E_β(x) + √(2ε) ξ, with the MH correction of the Langevin proposal."""
-        eps = self.step_size
-        g = (1 - beta) * self.g0 + beta * self.g1                      # ∇E_β(x)
-        x1 = self.x - eps * g + np.sqrt(2 * eps) * rng.standard_normal(self.x.shape)
-        e0, e1 = self._e(x1)
-        g0, g1 = self._g(x1)
-        gp = (1 - beta) * g0 + beta * g1                               # ∇E_β(x')
-        # log q(x'|x) = −‖x' − x + ε∇E_β(x)‖² / (4ε) (+ const)
-        fwd = np.sum((x1 - self.x + eps * g) ** 2, axis=1)
-        bwd = np.sum((self.x - x1 + eps * gp) ** 2, axis=1)
-        dE = (1 - beta) * (e0 - self.e0) + beta * (e1 - self.e1)
-        log_alpha = -dE + (fwd - bwd) / (4 * eps)
-        self._accept(log_alpha, rng, x1, e0, e1, g0, g1)
+        """MALA on E_β: x' = x − ε∇E_β(x) + √(2ε) ξ, with the MH correction of the Langevin proposal.
+
+        :func:`ebm_ref.samplers.langevin.mala_step` on the tempered energy.
+        """
+        target = _TemperedEnergy(self, beta)
+        new, info = mala_step(rng, self._state(beta), target, self.step_size)
+        self._take(new, info, target)
 
     def hmc_step(self, beta, rng):
-        """HMC on E_β: fresh momentum p ~ N(0, I), L leapfrog steps of size ε, accept with min(1, e^{H − H'})."""
-        eps, L = self.step_size, self.n_leapfrog
-        p = rng.standard_normal(self.x.shape)
-        h_old = (1 - beta) * self.e0 + beta * self.e1 + 0.5 * np.sum(p * p, axis=1)
-        x1 = self.x.copy()
-        g = (1 - beta) * self.g0 + beta * self.g1
-        p1 = p - 0.5 * eps * g                                         # half kick
-        for i in range(L):
-            x1 = x1 + eps * p1                                         # drift
-            g0, g1 = self._g(x1)
-            g = (1 - beta) * g0 + beta * g1
-            p1 = p1 - (eps if i < L - 1 else 0.5 * eps) * g            # kick (half at the end)
-        e0, e1 = self._e(x1)
-        h_new = (1 - beta) * e0 + beta * e1 + 0.5 * np.sum(p1 * p1, axis=1)
-        log_alpha = h_old - h_new
-        log_alpha = np.where(np.isfinite(log_alpha), log_alpha, -np.inf)
-        self._accept(log_alpha, rng, x1, e0, e1, g0, g1)
+        """HMC on E_β: fresh momentum p ~ N(0, I), L leapfrog steps of size ε, accept with min(1, e^{H − H'}).
+
+        :func:`ebm_ref.samplers.hamiltonian.hmc_step` on the tempered energy.
+        """
+        target = _TemperedEnergy(self, beta)
+        new, info = hmc_step(rng, self._state(beta), target, self.step_size, self.n_leapfrog)
+        self._take(new, info, target)
+
+
+def _mix(beta, a0, a1):
+    """(1 − β) a₀ + β a₁: the geometric path's energy E_β (or gradient ∇E_β) from the two ends."""
+    return (1 - beta) * a0 + beta * a1
+
+
+class _TemperedEnergy:
+    r"""The step target :math:`E_\beta = (1-\beta)E_0 + \beta E_1` (``energy``, ``grad_x``) of a :class:`GeometricPath`.
+
+    A :class:`~ebm_ref.samplers.state.Potential` that also keeps the two ends at the last
+    point it evaluated (``parts`` = (E_0, E_1), ``grad_parts`` = (∇E_0, ∇E_1)): each step
+    evaluates its proposal last (HMC: the end of the leapfrog trajectory), and the path
+    keeps E_0 and E_1 of the accepted proposals for its weights.
+    """
+
+    def __init__(self, path, beta):
+        self.path, self.beta = path, beta
+        self.parts = self.grad_parts = None
+
+    def energy(self, x):
+        self.parts = self.path._e(x)
+        return _mix(self.beta, *self.parts)
+
+    def grad_x(self, x):
+        self.grad_parts = self.path._g(x)
+        return _mix(self.beta, *self.grad_parts)
 
 
 # ----------------------------------------------------------------------- RBM path
@@ -271,21 +296,14 @@ def base_rate_rbm(data=None, b_A=None, pseudocount: float = 1.0) -> BaseRateRBM:
     return BaseRateRBM(b_A)
 
 
-def rbm_arrays(model):
-    """``(W, b, c)`` of a ``BernoulliRBM`` as contiguous float64 arrays: W (d, H), b (d,), c (H,)."""
-    if not isinstance(model, BernoulliRBM):
-        raise ValueError(f"model: expected a BernoulliRBM, got {type(model).__name__}")
-    p = model.params
-    return tuple(np.ascontiguousarray(p[k], dtype=np.float64) for k in ("W", "b", "c"))
-
-
 class RBMPath:
     r"""Salakhutdinov–Murray annealing of a binary RBM from a base-rate RBM, with Gibbs moves.
 
     Parameters
     ----------
-    W : ndarray (d, H); b : (d,); c : (H,)
-        The target RBM, :math:`E(v,h) = -v^\top W h - b^\top v - c^\top h`.
+    model : BernoulliRBM
+        The target RBM, :math:`E(v,h) = -v^\top W h - b^\top v - c^\top h` (its arrays
+        from ``model.layer_arrays()``).
     b_A : ndarray (d,)
         Base-rate visible biases.
 
@@ -299,105 +317,72 @@ class RBMPath:
         \log\frac{f_{\beta'}(v)}{f_\beta(v)} = (\beta'-\beta)\Big[(b-b_A)^\top v + \sum_j \max(a_j, 0)\Big]
         + \log\prod_j \frac{1 + t_{\beta',j}}{1 + t_{\beta,j}} .
 
-    The move at β' reuses :math:`t_{\beta'}` for :math:`\sigma(\beta' a)` (it is
-    :math:`1/(1+t)` where a ≥ 0 and :math:`t/(1+t)` elsewhere: see :meth:`_bernoulli`).  The
-    visible units, with logits x, are drawn as :math:`u(1 + e^{-x}) < 1`; where
-    :math:`e^{-x}` overflows (x < −709) the unit is set to 0, whose exact probability is
-    :math:`\sigma(x) < 10^{-308}`.  One temperature step costs two matrix products
-    (:math:`W^\top v` and :math:`W h`), three exponential arrays and the uniforms, plus
-    about twenty cheap elementwise passes; all arrays are preallocated and written with ``out=``.
+    The move at β is one sweep of the package's RBM block Gibbs
+    (:class:`~ebm_ref.samplers.gibbs_sampling.FastBlockGibbs`, the fast path of
+    :func:`~ebm_ref.samplers.gibbs_sampling.rbm_block_gibbs_step`) on the intermediate RBM
+    :math:`(\beta W,\ (1-\beta) b_A + \beta b,\ \beta c)`, given the field a the weights
+    already needed, so one temperature step costs two matrix products
+    (:math:`W^\top v`, shared by the weight and the hidden draw, and :math:`W h`).
     """
 
-    def __init__(self, W, b, c, b_A):
-        self.W = np.ascontiguousarray(W, dtype=np.float64)
-        self.WT = np.ascontiguousarray(self.W.T)
-        self.b, self.c = np.asarray(b, dtype=np.float64), np.asarray(c, dtype=np.float64)
+    def __init__(self, model, b_A):
+        if not isinstance(model, BernoulliRBM):
+            raise ValueError(f"model: expected a BernoulliRBM, got {type(model).__name__}")
+        self.model = model
+        self.W, self.b, self.c = model.layer_arrays()
         self.b_A = np.asarray(b_A, dtype=np.float64)
         if self.b_A.shape != self.b.shape:
             raise ValueError(f"base: base-rate biases have shape {self.b_A.shape}, the RBM's visible layer {self.b.shape}")
         self.d, self.H = self.W.shape
         self.db = self.b - self.b_A
         self.log_z_base = float(np.sum(softplus(self.b_A)) + self.H * LOG2)
-        self._t_beta = None
 
     def start(self, v):
         v = np.array(v, dtype=np.float64)
-        n, d, H = v.shape[0], self.d, self.H
+        n, H = v.shape[0], self.H
         self.x = v
         self.a = np.empty((n, H))
-        np.matmul(v, self.W, out=self.a)
-        self.a += self.c
-        self._abs, self._pos, self._t, self._s, self._r, self._uh, self._h = (np.empty((n, H)) for _ in range(7))
-        self._neg, self._hb = np.empty((n, H), dtype=bool), np.empty((n, H), dtype=bool)
-        self._lv, self._uv = np.empty((n, d)), np.empty((n, d))
-        self._vb = np.empty((n, d), dtype=bool)
+        self._abs, self._pos, self._t, self._s = (np.empty((n, H)) for _ in range(4))
+        self._gibbs = FastBlockGibbs(self.model, n, base_bias=self.b_A)
         self._prep()
 
     def _prep(self):
-        """Quantities of the current v reused at the next temperature: |a|, Σ max(a,0), (b − b_A)ᵀv, a < 0."""
+        """a = c + Wᵀv and what the next weight reuses: |a|, Σ max(a,0), (b − b_A)ᵀv."""
+        np.matmul(self.x, self.W, out=self.a)
+        self.a += self.c
         np.abs(self.a, out=self._abs)
-        np.less(self.a, 0.0, out=self._neg)
         self._sum_pos = np.sum(np.maximum(self.a, 0.0, out=self._pos), axis=1)
         self._db_v = self.x @ self.db
-        self._t_beta = None
 
     def log_ratio(self, beta_new, beta_old):
         """log f_{β'}(v) − log f_β(v) at the current visible states (hidden summed out)."""
-        t, s, r = self._t, self._s, self._r
+        t, s = self._t, self._s
         np.multiply(self._abs, -beta_new, out=t)
         np.exp(t, out=t)                                   # t_{β'} = e^{−β'|a|}
         np.multiply(self._abs, -beta_old, out=s)
         np.exp(s, out=s)                                   # t_β = e^{−β|a|}
         s += 1.0
-        np.add(t, 1.0, out=r)
-        np.divide(r, s, out=s)                             # (1 + t_{β'}) / (1 + t_β), each in [1/2, 2]
+        t += 1.0
+        np.divide(t, s, out=s)                             # (1 + t_{β'}) / (1 + t_β), each in [1/2, 2]
         log_prod = np.zeros(s.shape[0])
         for j in range(0, self.H, _PROD_BLOCK):            # a product of ≤ 1000 factors in [1/2, 2] stays finite
             log_prod += np.log(np.prod(s[:, j:j + _PROD_BLOCK], axis=1))
-        self._t_beta = beta_new
         return (beta_new - beta_old) * (self._db_v + self._sum_pos) + log_prod
 
     def move(self, beta, rng):
         """One Gibbs sweep at β (leaves p_β(v) invariant), then refresh a = c + Wᵀv and its caches."""
         self.gibbs_sweep(beta, rng)
-        np.matmul(self.x, self.W, out=self.a)
-        self.a += self.c
         self._prep()
 
     def gibbs_sweep(self, beta, rng):
-        """Block Gibbs on p_β: h ~ σ(β a) given v, then v ~ σ((1−β) b_A + β (b + W h)); writes v into ``x``."""
-        if self._t_beta != beta:                           # t_β not cached by log_ratio
-            np.multiply(self._abs, -beta, out=self._t)
-            np.exp(self._t, out=self._t)
-            np.add(self._t, 1.0, out=self._r)
-        # hidden: h_j = (u (1 + e^{−β|a_j|}) < 1) XOR (a_j < 0), stored as −β h for the next product
-        hit = self._bernoulli(self._r, self._neg, self._uh, self._hb, rng)
-        np.multiply(hit, -beta, out=self._h)
-        # visible: x = (1−β) b_A + β (b + W h); v_i = (u (1 + e^{−x_i}) < 1)
-        t = self._lv
-        np.matmul(self._h, self.WT, out=t)                 # −β W h
-        t -= (1.0 - beta) * self.b_A + beta * self.b       # −x
-        with np.errstate(over="ignore"):
-            np.exp(t, out=t)                               # e^{−x}; inf where x < −709 (then v = 0)
-        t += 1.0
-        u = self._uv
-        rng.random(out=u)
-        np.multiply(u, t, out=u)
-        np.less(u, 1.0, out=self._vb)
-        np.copyto(self.x, self._vb)
+        """Block Gibbs on p_β: h ~ σ(β a) given v, then v ~ σ((1−β) b_A + β (b + W h)); writes v into ``x``.
 
-    @staticmethod
-    def _bernoulli(one_plus_t, neg, u, hit, rng):
-        r"""Bernoulli(σ(x)) draws into the bool array ``hit``, given 1 + e^{−|x|} and the mask x < 0.
-
-        With q = 1/(1 + e^{−|x|}) = σ(|x|): P(u < q) = σ(|x|), and σ(x) = 1 − σ(|x|) where
-        x < 0, so the draw is ``(u (1 + e^{−|x|}) < 1) XOR (x < 0)``; no exponential can overflow.
+        The sweep of :class:`~ebm_ref.samplers.gibbs_sampling.FastBlockGibbs` with the base
+        bias b_A, at β, from the field ``a`` of the current v.  Random numbers: uniforms
+        (n, H), then uniforms (n, d).
         """
-        rng.random(out=u)
-        np.multiply(u, one_plus_t, out=u)
-        np.less(u, 1.0, out=hit)
-        np.not_equal(hit, neg, out=hit)
-        return hit
+        self._gibbs.set_beta(beta)
+        self._gibbs.sweep(rng, self.x, hidden_field=self.a)
 
 
 def make_path(model, base, transition: str = "mala", step_size: float = 0.1, n_leapfrog: int = 5):
@@ -414,12 +399,11 @@ def make_path(model, base, transition: str = "mala", step_size: float = 0.1, n_l
         if not isinstance(model, BernoulliRBM):
             raise ValueError("transition: 'gibbs' is for binary RBMs (BernoulliRBM); "
                              "use 'mh', 'mala' or 'hmc' for a continuous model")
-        W, b, c = rbm_arrays(model)
         if base is None:
-            base = BaseRateRBM(np.zeros(W.shape[0]))
+            base = BaseRateRBM(np.zeros(model.n_visible))
         if not isinstance(base, BaseRateRBM):
             raise ValueError("base: Gibbs annealing of an RBM needs a base-rate RBM (partition.base_rate_rbm)")
-        return RBMPath(W, b, c, base.b_A), base
+        return RBMPath(model, base.b_A), base
     if base is None:
         raise ValueError("base: a continuous model needs a normalized base (log_prob and sample), e.g. a Gaussian")
     require_normalized(base, "base")

@@ -14,7 +14,7 @@ from .state import Info, Potential, State, check_info_finite, init, per_chain_st
 from .hamiltonian import hmc, hmc_step, leapfrog, leapfrog_integrate
 from .langevin import (annealed_langevin, langevin_proposal, langevin_step, mala, mala_log_acceptance, mala_step,
                        ula, ula_gaussian_covariance, ula_step)
-from .metropolis_hastings import acceptance_probability, metropolis, mh_accept, rwmh_step
+from .metropolis_hastings import acceptance_probability, metropolis, mh_accept, mh_acceptance, rwmh_step
 from .gibbs_sampling import (FastBlockGibbs, SpinFlipState, check_backend, check_start, conditional_probabilities,
                              gibbs, gibbs_k, model_family, rbm_block_gibbs_step, site_gibbs_step, spin_flip_init,
                              spin_flip_metropolis, spin_flip_step, unit_values)
@@ -29,7 +29,7 @@ __all__ = [
     # the step API
     "State", "Info", "Potential", "init", "step_draws", "per_chain_step", "check_info_finite",
     # continuous samplers and their steps
-    "metropolis", "rwmh_step", "mh_accept", "acceptance_probability",
+    "metropolis", "rwmh_step", "mh_accept", "mh_acceptance", "acceptance_probability",
     "ula", "mala", "annealed_langevin", "ula_gaussian_covariance",
     "langevin_proposal", "mala_log_acceptance", "langevin_step", "ula_step", "mala_step",
     "hmc", "hmc_step", "leapfrog", "leapfrog_integrate",

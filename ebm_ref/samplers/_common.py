@@ -300,7 +300,7 @@ def acceptance_from_log(log_alpha):
     r"""The Metropolis–Hastings acceptance probability :math:`\min(1, e^{\log\alpha})` of one chain.
 
     The exponential is taken only when log α < 0 (it cannot overflow).  The NumPy form is
-    :func:`ebm_ref.samplers.metropolis_hastings.mh_accept`.
+    :func:`ebm_ref.samplers.metropolis_hastings.mh_acceptance`.
     """
     return 1.0 if log_alpha >= 0.0 else np.exp(log_alpha)
 

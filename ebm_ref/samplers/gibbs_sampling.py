@@ -60,7 +60,8 @@ from ..energy import Energy
 from ..numerics.enumeration import SPIN_VALUES
 from ..numerics.special import sigmoid
 from . import _common
-from ._common import kept_index, make_chains
+from ._common import acceptance_from_log, kept_index, make_chains, store_kept
+from .metropolis_hastings import mh_acceptance
 
 __all__ = [
     "gibbs",
@@ -234,6 +235,13 @@ class FastBlockGibbs:
         Number of chains (rows of the ``v`` passed to :meth:`sweep`).
     beta : None or array (n,), optional
         One inverse temperature per row (the tempered joint :math:`e^{-\beta E(v,h)}`); None is β = 1.
+        :meth:`set_beta` changes it between sweeps.
+    base_bias : None or array (V,), optional
+        Visible biases :math:`b_A` of an annealing base (Bernoulli RBM only): the sweep then
+        draws from the annealed joint of Salakhutdinov & Murray,
+        :math:`p_\beta(v, h) \propto e^{(1-\beta) b_A^\top v - \beta E(v,h)}` — the RBM
+        :math:`(\beta W,\ (1-\beta) b_A + \beta b,\ \beta c)` — whose visible logits gain
+        :math:`(1-\beta) b_A`.  None (tempering) is :math:`b_A = 0`.
 
     Notes
     -----
@@ -247,7 +255,7 @@ class FastBlockGibbs:
     for Gaussian v — those of :func:`rbm_block_gibbs_step`, so both give the same chains.
     """
 
-    def __init__(self, model, n: int, *, beta=None):
+    def __init__(self, model, n: int, *, beta=None, base_bias=None):
         fam = model_family(model)
         if fam not in ("rbm", "gbrbm"):
             raise ValueError(f"model: FastBlockGibbs needs a BernoulliRBM or GaussianBernoulliRBM, "
@@ -258,12 +266,16 @@ class FastBlockGibbs:
         self.sigma = arrays[3] if fam == "gbrbm" else None
         self.neg_b, self.neg_c = -self.b, -self.c
         nv, nh = self.W.shape
-        if beta is not None:
-            beta = np.asarray(beta, dtype=np.float64)
-            if beta.shape != (n,) or not np.all(np.isfinite(beta)) or np.any(beta <= 0) or np.any(beta > 1):
-                raise ValueError(f"beta: expected None or one β in (0, 1] per chain, shape ({n},), got {beta!r}")
-            beta = beta[:, None]
-        self.beta = beta
+        self.n = n
+        self.base_bias = None
+        if base_bias is not None:
+            if fam != "rbm":
+                raise ValueError("base_bias: an annealing base-rate bias is for a BernoulliRBM")
+            base_bias = np.asarray(base_bias, dtype=np.float64)
+            if base_bias.shape != (nv,) or not np.all(np.isfinite(base_bias)):
+                raise ValueError(f"base_bias: expected finite biases of shape ({nv},), got shape {base_bias.shape}")
+            self.base_bias = base_bias
+        self.set_beta(beta)
         gauss = self.sigma is not None
         work = np.empty(2 * n * nh + (3 if gauss else 2) * n * nv)
         self._A = work[:n * nh].reshape(n, nh)
@@ -273,21 +285,43 @@ class FastBlockGibbs:
         if gauss:
             self._s2 = self.sigma * self.sigma
             self._Vs = work[2 * n * nh + 2 * n * nv:].reshape(n, nv)
-            # σ_i (β = 1) or σ_i/√β per row: the standard deviation of v | h
-            self._noise = self.sigma if beta is None else self.sigma[None, :] / np.sqrt(beta)
         self.shape = (n, nv)
 
-    def sweep(self, rng, v: np.ndarray) -> np.ndarray:
-        """One sweep v → h → v', written into ``v`` (C-contiguous float64, shape (n, V)); returns ``v``."""
+    def set_beta(self, beta) -> None:
+        """Set the inverse temperature of the next sweeps: None (β = 1), a float or one β per row (n,), in (0, 1]."""
+        if beta is not None:
+            b = np.asarray(beta, dtype=np.float64)
+            if b.shape not in ((), (self.n,)) or not np.all(np.isfinite(b)) or np.any(b <= 0) or np.any(b > 1):
+                raise ValueError(f"beta: expected None or β in (0, 1], a float or one per chain, shape ({self.n},), "
+                                 f"got {beta!r}")
+            beta = b[:, None] if b.ndim else float(b)
+        self.beta = beta
+        if self.sigma is not None:
+            # σ_i (β = 1) or σ_i/√β per row: the standard deviation of v | h
+            self._noise = self.sigma if beta is None else self.sigma / np.sqrt(beta)
+        if self.base_bias is not None:
+            # −(1 − β) b_A: the base's share of the negated visible logits
+            self._neg_base = -(1.0 - (1.0 if beta is None else beta)) * self.base_bias
+
+    def sweep(self, rng, v: np.ndarray, hidden_field=None) -> np.ndarray:
+        """One sweep v → h → v', written into ``v`` (C-contiguous float64, shape (n, V)); returns ``v``.
+
+        ``hidden_field``, optional: the untempered field :math:`a = c + \tilde v W` of these
+        ``v``, shape (n, H), when the caller has it already (AIS does, for its weights);
+        the sweep then skips its first matrix product.
+        """
         W, beta, A, U, B, UV = self.W, self.beta, self._A, self._U, self._B, self._UV
         H = U
         # h ~ p(h | v):  p(h_j=1|v) = σ(β(c_j + Σ_i ṽ_i W_ij)),  ṽ = v (binary) or v/σ² (Gaussian)
-        if self.sigma is None:
-            np.matmul(v, W, out=A)
+        if hidden_field is not None:
+            np.negative(hidden_field, out=A)                  # −a
         else:
-            np.divide(v, self._s2, out=self._Vs)
-            np.matmul(self._Vs, W, out=A)
-        np.subtract(self.neg_c, A, out=A)                     # −a
+            if self.sigma is None:
+                np.matmul(v, W, out=A)
+            else:
+                np.divide(v, self._s2, out=self._Vs)
+                np.matmul(self._Vs, W, out=A)
+            np.subtract(self.neg_c, A, out=A)                 # −a
         if beta is not None:
             np.multiply(A, beta, out=A)
         _sigmoid_inplace(A)
@@ -295,10 +329,12 @@ class FastBlockGibbs:
         np.less(U, A, out=H)
         np.matmul(H, W.T, out=B)                              # W h
         if self.sigma is None:
-            # v ~ p(v | h):  p(v_i=1|h) = σ(β(b_i + (W h)_i))
+            # v ~ p(v | h):  p(v_i=1|h) = σ(β(b_i + (W h)_i) + (1 − β) b_A)   (b_A = 0 unless annealing)
             np.subtract(self.neg_b, B, out=B)
             if beta is not None:
                 np.multiply(B, beta, out=B)
+            if self.base_bias is not None:
+                np.add(B, self._neg_base, out=B)
             _sigmoid_inplace(B)
             rng.random(out=UV)
             np.less(UV, B, out=v)
@@ -339,8 +375,8 @@ def bm_site_gibbs_kernel(J, h, lo, hi, x, t0, t1, burn_in, thin, gens, bounds, o
     {lo, hi}.  Unit i of chain c is set to hi with probability
     :math:`\sigma((s_1 - s_0) m_i + \tfrac12 J_{ii}(s_1^2 - s_0^2))`; chunk k draws from
     ``gens[k]`` in order [step][site][chain] (the order of :func:`site_gibbs_step`, run per
-    chunk).  Kept steps are written to ``out`` (keep rule of
-    :func:`ebm_ref.samplers._common.kept_index`, inlined: numba cannot call it).
+    chunk).  Kept steps are written to ``out`` by :func:`ebm_ref.samplers._common.store_kept`
+    (the keep rule :func:`~ebm_ref.samplers._common.kept_index`).
     """
     d = x.shape[1]
     ds = hi - lo
@@ -356,11 +392,7 @@ def bm_site_gibbs_kernel(J, h, lo, hi, x, t0, t1, burn_in, thin, gens, bounds, o
                     p1 = _sig(z)
                     u = g.random()
                     x[c, i] = hi if u < p1 else lo
-            if t > burn_in and (t - burn_in) % thin == 0:
-                r = (t - burn_in) // thin - 1
-                for c in range(c0, c1):
-                    for i in range(d):
-                        out[r, c, i] = x[c, i]
+            store_kept(out, x, c0, c1 - c0, t, burn_in, thin)
 
 
 @njit(cache=True, parallel=True)
@@ -394,17 +426,12 @@ def bm_spin_flip_kernel(J, h, lo, hi, x, t0, t1, burn_in, thin, random_scan, gen
                     new = lo + hi - old
                     # ΔE = E(new) − E(old) = −(new − old) m_j − ½ J_jj (new² − old²)
                     dE = -(new - old) * _field(J, h, x, cc, j) - 0.5 * J[j, j] * (new * new - old * old)
-                    pacc = np.exp(min(-dE, 0.0))
                     u = g.random()
-                    if u < pacc:
+                    if u < acceptance_from_log(-dE):          # min(1, e^{−ΔE})
                         x[cc, j] = new
                         if t > burn_in:
                             n_acc[cc] += 1
-            if t > burn_in and (t - burn_in) % thin == 0:
-                r = (t - burn_in) // thin - 1
-                for c in range(c0, c1):
-                    for i in range(d):
-                        out[r, c, i] = x[c, i]
+            store_kept(out, x, c0, c1 - c0, t, burn_in, thin)
 
 
 
@@ -502,8 +529,7 @@ def _spin_flip_sweep(rng, xs, e_old, model, lo, hi, random_scan, t, c0):
         prop = xs.copy()
         prop[rows, sites] = lo + hi - xs[rows, sites]
         e_new = _energy_checked(model, prop, "spin_flip_metropolis", t, c0)
-        pacc = np.exp(np.minimum(e_old - e_new, 0.0))
-        acc = rng.random(m) < pacc
+        acc = rng.random(m) < mh_acceptance(e_old - e_new)           # min(1, e^{−ΔE})
         xs[acc] = prop[acc]
         e_old = np.where(acc, e_new, e_old)
         n_acc += acc

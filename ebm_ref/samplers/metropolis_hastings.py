@@ -51,7 +51,7 @@ from ._common import (
 from ._jit_models import point_energy
 from .state import Info, State, per_chain_step, step_draws
 
-__all__ = ["metropolis", "rwmh_step", "mh_accept", "acceptance_probability"]
+__all__ = ["metropolis", "rwmh_step", "mh_accept", "mh_acceptance", "acceptance_probability"]
 
 #: Exponent of the Robbins–Monro gain (t+1)^(−κ) of the warm-up adaptation, κ in (0.5, 1].
 ADAPT_KAPPA = 0.6
@@ -64,8 +64,18 @@ def acceptance_probability(model, x, y) -> np.ndarray:
     and cancels.  (``ebm_ref.identities.mcmc_continuous`` checks this against the ratio
     of normalized densities.)
     """
-    with np.errstate(over="ignore"):
-        return np.exp(np.minimum(0.0, model.energy(x) - model.energy(y)))
+    return mh_acceptance(model.energy(x) - model.energy(y))
+
+
+def mh_acceptance(log_alpha) -> np.ndarray:
+    r"""The Metropolis–Hastings acceptance probability :math:`\alpha = \min(1, e^{\log\alpha})`, elementwise.
+
+    ``log_alpha`` is the log Hastings ratio :math:`\log\frac{p(y)q(x|y)}{p(x)q(y|x)}`; the
+    exponential is of a number ≤ 0, so it cannot overflow.  NaN stays NaN, which every
+    test ``u < α`` rejects.  The jitted per-chain form is
+    :func:`ebm_ref.samplers._common.acceptance_from_log`.
+    """
+    return np.exp(np.minimum(0.0, log_alpha))
 
 
 def mh_accept(state: State, proposal: State, log_alpha, uniforms) -> tuple[State, Info]:
@@ -78,7 +88,7 @@ def mh_accept(state: State, proposal: State, log_alpha, uniforms) -> tuple[State
     Returns the new State (rows of ``proposal`` where accepted, of ``state`` elsewhere)
     and the :class:`~ebm_ref.samplers.state.Info`.
     """
-    alpha = np.exp(np.minimum(0.0, log_alpha))
+    alpha = mh_acceptance(log_alpha)
     acc = uniforms < alpha
     grad = None if state.grad is None else np.where(acc[:, None], proposal.grad, state.grad)
     new = State(np.where(acc[:, None], proposal.position, state.position),

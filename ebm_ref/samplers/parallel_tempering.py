@@ -42,6 +42,8 @@ from . import _common
 from ._common import kept_index, make_chains
 from .gibbs_sampling import (FastBlockGibbs, bm_site_gibbs_kernel, check_backend, check_start, model_family,
                              rbm_block_gibbs_step, site_gibbs_step, unit_values)
+from .metropolis_hastings import mh_acceptance, rwmh_step
+from .state import Potential, State
 
 __all__ = [
     "tempering",
@@ -150,7 +152,7 @@ def _swap_round(model, fam, X, betas, rnd, rng, n_att, n_acc, step):
         logr = _swap_log_ratio(model, fam, X[i], X[j], betas[i], betas[j])
         if np.any(np.isnan(logr)):
             raise _common.nonfinite_error("tempering", step, int(np.flatnonzero(np.isnan(logr))[0]), "a swap ratio")
-        acc = u[k] < np.exp(np.minimum(logr, 0.0))
+        acc = u[k] < mh_acceptance(logr)
         xi = X[i, acc].copy()
         X[i, acc] = X[j, acc]
         X[j, acc] = xi
@@ -159,28 +161,23 @@ def _swap_round(model, fam, X, betas, rnd, rng, n_att, n_acc, step):
 
 
 # ================================================================ the sampler
-def _mh_move(model, X, E, eps, betas, rng, t):
-    r"""Random-walk Metropolis within every temperature, in place on X (R, n, d) and E (R, n).
+def _rwmh_move(model, state, eps_rows, beta_rows, n, rng, t):
+    r"""Random-walk Metropolis within every temperature: :func:`~ebm_ref.samplers.metropolis_hastings.rwmh_step`
+    on the stacked replicas (R·n rows) with the tempered energy :math:`\beta_r E`.
 
-    MERGE NOTE: this is the random-walk MH transition written locally; at merge it is
-    replaced by the shared NumPy step of :mod:`ebm_ref.samplers.metropolis_hastings`
-    (same arithmetic, same stream).  Proposal :math:`y = x + \epsilon_r z`, accepted with
-    :math:`\min(1, e^{-\beta_r(E(y) - E(x))})`; draws normals (R, n, d), then uniforms (R, n).
-    Returns the accepted mask (R, n).
+    ``state`` holds the rows x and their tempered energies :math:`\beta_r E(x)`.  Proposal
+    :math:`y = x + \epsilon_r z`, accepted with :math:`\min(1, e^{-\beta_r(E(y) - E(x))})`;
+    draws normals (R·n, d), then uniforms (R·n,).  E(y) = NaN or −inf raises; +inf (outside
+    the support) is rejected.  Returns (new state, info).
     """
-    R, n, d = X.shape
-    Z = rng.standard_normal((R, n, d))
-    Y = X + eps[:, None, None] * Z
-    EY = model.energy(Y.reshape(R * n, d)).reshape(R, n)
-    badmask = np.isnan(EY) | (EY == -np.inf)
-    if np.any(badmask):
-        raise _common.nonfinite_error("tempering", t, int(np.argwhere(badmask)[0][1]), "the energy")
-    u = rng.random((R, n))
-    with np.errstate(invalid="ignore"):   # E(y) = +inf (outside the support): rejected
-        acc = u < np.exp(np.minimum(-betas[:, None] * (EY - E), 0.0))
-    X[acc] = Y[acc]
-    E[...] = np.where(acc, EY, E)
-    return acc
+    def tempered_energy(y):
+        e = model.energy(y)
+        bad = np.flatnonzero(np.isnan(e) | (e == -np.inf))
+        if bad.size:
+            raise _common.nonfinite_error("tempering", t, int(bad[0] % n), "the energy")
+        return beta_rows * e
+
+    return rwmh_step(rng, state, Potential(tempered_energy), eps_rows)
 
 
 def tempering(model, x0, n_steps, rng, *, betas, swap_every=1, burn_in=0, thin=1, step_size=None,
@@ -253,6 +250,8 @@ def tempering(model, x0, n_steps, rng, *, betas, swap_every=1, burn_in=0, thin=1
         bad = np.argwhere(~np.isfinite(E))
         if bad.size:
             raise ValueError(f"x0: the energy is not finite at chain {int(bad[0][1])}; start inside the support")
+        beta_rows, eps_rows = np.repeat(betas, n), np.repeat(eps, n)     # the replicas stacked, R·n rows
+        state = State(X.reshape(R * n, d), beta_rows * E.ravel())
     elif step_size is not None:
         raise ValueError("step_size: only for continuous targets; RBMs and Boltzmann machines use Gibbs moves")
 
@@ -303,14 +302,15 @@ def tempering(model, x0, n_steps, rng, *, betas, swap_every=1, burn_in=0, thin=1
                 if t > burn_in:
                     n_acc_within += 1
             else:
-                acc = _mh_move(model, X, E, eps, betas, rng, t)
+                state, info = _rwmh_move(model, state, eps_rows, beta_rows, n, rng, t)
+                X[...] = state.position.reshape(R, n, d)
                 if t > burn_in:
-                    n_acc_within += acc
+                    n_acc_within += info.is_accepted.reshape(R, n)
             # 2. a swap round
             if t % swap_every == 0:
                 _swap_round(model, fam, X, betas, rnd, rng, n_att, n_swapacc, t)
                 if fam == "energy":
-                    E = model.energy(X.reshape(R * n, d)).reshape(R, n)
+                    state = State(X.reshape(R * n, d).copy(), beta_rows * model.energy(X.reshape(R * n, d)))
                 rnd += 1
             k = kept_index(t, burn_in, thin)
             if k >= 0:

@@ -30,6 +30,7 @@ from .._validate import as_batch, as_float_array
 from ..numerics.enumeration import enumerate_states
 from ..numerics.special import sigmoid
 from .gibbs_sampling import model_family, unit_values
+from .metropolis_hastings import mh_acceptance
 from .parallel_tempering import check_betas, swap_log_ratio
 
 __all__ = [
@@ -146,7 +147,7 @@ def _site_matrices(model, spins, kind):
             P[np.arange(n), np.arange(n)] = p_stay
             P[np.arange(n), flip] = 1.0 - p_stay
         else:
-            a = np.exp(np.minimum(E - E[flip], 0.0))           # min(1, π(flip x)/π(x))
+            a = mh_acceptance(E - E[flip])                     # min(1, π(flip x)/π(x))
             P[np.arange(n), flip] = a
             P[np.arange(n), np.arange(n)] = 1.0 - a
         mats.append(P)
@@ -222,7 +223,7 @@ def swap_transition_matrix(model, betas, first: int = 0) -> np.ndarray:
     for i in range(first, R - 1, 2):
         j = i + 1
         xi, xj = X[digits[:, i]], X[digits[:, j]]
-        a = np.exp(np.minimum(swap_log_ratio(model, xi, xj, betas[i], betas[j]), 0.0))
+        a = mh_acceptance(swap_log_ratio(model, xi, xj, betas[i], betas[j]))
         swapped = digits.copy()
         swapped[:, [i, j]] = digits[:, [j, i]]
         target = np.ravel_multi_index(swapped.T, (S,) * R)
