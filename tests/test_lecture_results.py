@@ -1,4 +1,4 @@
-"""Library pieces added for the lecture map (ebm_ref.opcount, nce.asymptotic_covariance_population)
+"""Library pieces added for the lecture map (ebm_ref.numerics.opcount, nce.asymptotic_covariance_population)
 and the one lecture result whose check has no exact answer (the IAT of random-walk MH as d grows)."""
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from ebm_ref import diagnostics, samplers
 from ebm_ref.identities.lecture_sampling import _rwmh_gaussian_lag1
 from ebm_ref.models import Gaussian
 from ebm_ref.objectives import nce
-from ebm_ref.opcount import MultiplyAddCounter
+from ebm_ref.numerics.opcount import MultiplyAddCounter
 
 
 # ------------------------------------------------------------------ opcount

@@ -14,7 +14,7 @@ from ..models.designs import ReconstructionEnergy
 from ..models.expfam import ExpFamEnergy, Exponential
 from ..models.mlp import MLPEnergy, MLPMap
 from ..objectives import score_matching as sm
-from ..opcount import MultiplyAddCounter
+from ..numerics.opcount import MultiplyAddCounter
 from ..numerics.quadrature import adaptive_quad
 from .registry import identity
 
