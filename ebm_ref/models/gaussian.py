@@ -46,6 +46,30 @@ def check_spd(M, name: str, d: int | None = None) -> np.ndarray:
     return M
 
 
+def _check_mixture(weights, means, covariances, on_simplex: bool):
+    """Checked ``(weights, means, covariances)`` of a :class:`GaussianMixture` (float64)."""
+    weights = as_float_array(weights, "weights")
+    means = as_float_array(means, "means")
+    covariances = as_float_array(covariances, "covariances")
+    if weights.ndim != 1 or weights.size == 0:
+        raise ValueError(f"weights: expected shape (K,) with K >= 1, got {weights.shape}")
+    K = weights.size
+    if means.ndim != 2 or means.shape[0] != K or means.shape[1] == 0:
+        raise ValueError(f"means: expected shape ({K}, d), got {means.shape}")
+    d = means.shape[1]
+    if covariances.shape != (K, d, d):
+        raise ValueError(f"covariances: expected shape ({K}, {d}, {d}), got {covariances.shape}")
+    if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
+        raise ValueError(f"weights: must be finite and > 0, got {weights}")
+    if on_simplex and abs(weights.sum() - 1.0) > 1e-10:
+        raise ValueError(f"weights: must sum to 1, got sum {weights.sum():.12g}")
+    if not np.all(np.isfinite(means)):
+        raise ValueError("means: contains NaN or inf")
+    for k in range(K):
+        check_spd(covariances[k], f"covariances[{k}]", d)
+    return weights, means, covariances
+
+
 def _sym(A):
     return 0.5 * (A + np.swapaxes(A, -1, -2))
 
@@ -190,26 +214,8 @@ class GaussianMixture(Energy):
     symmetric_params = ("covariances",)
 
     def __init__(self, weights, means, covariances):
-        weights = as_float_array(weights, "weights")
-        means = as_float_array(means, "means")
-        covariances = as_float_array(covariances, "covariances")
-        if weights.ndim != 1 or weights.size == 0:
-            raise ValueError(f"weights: expected shape (K,) with K >= 1, got {weights.shape}")
-        K = weights.size
-        if means.ndim != 2 or means.shape[0] != K or means.shape[1] == 0:
-            raise ValueError(f"means: expected shape ({K}, d), got {means.shape}")
-        d = means.shape[1]
-        if covariances.shape != (K, d, d):
-            raise ValueError(f"covariances: expected shape ({K}, {d}, {d}), got {covariances.shape}")
-        if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
-            raise ValueError(f"weights: must be finite and > 0, got {weights}")
-        if abs(weights.sum() - 1.0) > 1e-10:
-            raise ValueError(f"weights: must sum to 1, got sum {weights.sum():.12g}")
-        if not np.all(np.isfinite(means)):
-            raise ValueError("means: contains NaN or inf")
-        for k in range(K):
-            check_spd(covariances[k], f"covariances[{k}]", d)
-        super().__init__(d, {"weights": weights, "means": means, "covariances": covariances})
+        weights, means, covariances = _check_mixture(weights, means, covariances, on_simplex=True)
+        super().__init__(means.shape[1], {"weights": weights, "means": means, "covariances": covariances})
 
     def _derive(self):
         # P_k = Σ_k⁻¹, the Cholesky factors, and the constants ½ log det(2πΣ_k) − log w_k of e_k
@@ -220,12 +226,18 @@ class GaussianMixture(Energy):
         self._const = 0.5 * (self.dim * LOG_2PI + logdet) - np.log(p["weights"])
 
     def replace(self, **new_params):
-        # weights perturbed in a derivative check need not sum to one; the energy
-        # formula does not use the constraint, so only the public constructor enforces it.
+        """A new mixture with some parameters replaced, checked as the constructor checks them.
+
+        Except one check: the weights need not sum to one (a derivative check moves them off
+        the simplex; the energy formula does not use the constraint, and log Z = log Σ w_k
+        stays exact).  They must still be finite and > 0, the means finite, the covariances
+        symmetric positive definite.
+        """
         from .. import params as _p
 
         p = _p.replace(self._params, **new_params)
-        return type(self)._from_checked(p["means"].shape[1], p)
+        w, m, c = _check_mixture(p["weights"], p["means"], p["covariances"], on_simplex=False)
+        return type(self)._from_checked(m.shape[1], {"weights": w, "means": m, "covariances": c})
 
     def _parts(self, x):
         r = x[:, None, :] - self._params["means"][None]           # (n, K, d)
@@ -276,8 +288,14 @@ class GaussianMixture(Energy):
                 "precisions": np.array(self._prec), "consts": np.array(self._const)}
 
     def log_partition(self) -> float:
-        """A mixture of normalized densities is normalized: log Z = 0."""
-        return 0.0
+        """log Z = log Σ_k w_k: a mixture of normalized densities; 0 for weights on the simplex."""
+        return float(np.log(np.sum(self._params["weights"])))
+
+    def grad_log_partition(self) -> dict:
+        """∇θ log Z: 1/Σ_k w_k for each weight, zero for the means and covariances."""
+        p = self._params
+        return {"weights": np.full_like(p["weights"], 1.0 / np.sum(p["weights"])),
+                "means": np.zeros_like(p["means"]), "covariances": np.zeros_like(p["covariances"])}
 
     def sample(self, n: int, rng) -> np.ndarray:
         """Exact samples: a component k ~ Categorical(w), then x ~ N(μ_k, Σ_k)."""
