@@ -70,6 +70,24 @@ def _check_mixture(weights, means, covariances, on_simplex: bool):
     return weights, means, covariances
 
 
+def _half_quadratic_form(r, P):
+    r"""½ rᵀ P r over the last axis of r (P of shape (d, d), or (K, d, d) against r (n, K, d)).
+
+    For a positive-definite P the form is ≥ 0, so where it overflows the answer is +∞; the
+    plain sum can meet +∞ − ∞ = NaN on the way (x = 1e300 with a negative off-diagonal).
+    Those rows are recomputed from :math:`u = r/c`, :math:`c = \max_i|r_i|`, as
+    :math:`c^2\,u^\top P u`; every other row is the plain sum, unchanged.
+    """
+    q = 0.5 * np.einsum("...i,...ij,...j->...", r, P, r)
+    bad = ~np.isfinite(q)
+    if np.any(bad):
+        c = np.max(np.abs(r), axis=-1, keepdims=True)
+        u = r / np.where(c > 0, c, 1.0)
+        with np.errstate(over="ignore"):
+            q = np.where(bad, 0.5 * np.einsum("...i,...ij,...j->...", u, P, u) * c[..., 0] ** 2, q)
+    return q
+
+
 def _sym(A):
     return 0.5 * (A + np.swapaxes(A, -1, -2))
 
@@ -131,8 +149,7 @@ class Gaussian(Energy):
 
     # energy and its x-derivatives, side by side
     def _energy(self, x):
-        r = x - self.mean
-        return 0.5 * np.einsum("ni,ij,nj->n", r, self.precision, r)
+        return _half_quadratic_form(x - self.mean, self.precision)
 
     def _grad_x(self, x):
         return (x - self.mean) @ self.precision
@@ -242,11 +259,15 @@ class GaussianMixture(Energy):
     def _parts(self, x):
         r = x[:, None, :] - self._params["means"][None]           # (n, K, d)
         a = np.einsum("kij,nkj->nki", self._prec, r)               # P_k r_k
-        e = 0.5 * np.einsum("nki,nki->nk", r, a) + self._const     # e_k
+        e = _half_quadratic_form(r, self._prec) + self._const      # e_k
+        far = np.all(np.isposinf(e.real), axis=1)                  # every e_k = +∞: E = +∞
+        if np.any(far):
+            e = np.where(far[:, None], 0.0, e)
         m = np.min(e.real, axis=1, keepdims=True)
         t = np.exp(-(e - m))
         s = t.sum(axis=1, keepdims=True)
-        return r, a, t / s, (m[:, 0] - np.log(s[:, 0]))
+        E = m[:, 0] - np.log(s[:, 0])
+        return r, a, t / s, (np.where(far, np.inf, E) if np.any(far) else E)
 
     def _energy(self, x):
         return self._parts(x)[3]
