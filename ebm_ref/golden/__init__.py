@@ -53,13 +53,15 @@ archive raises :class:`GoldenError` naming the file and key and what was expecte
 """
 from .cases import N_POINTS, SEED, case_names, export
 from .comparison import RULE, TOLERANCES, Row, check, compare
-from .fileformat import FORMAT, SIGN_CONVENTION, GoldenError, load_case, load_npz, read_manifest, save_results, write_npz
+from .fileformat import (FORMAT, MEMORY_BOUND, SIGN_CONVENTION, GoldenError, check_case_name, check_inside, load_case,
+                         load_npz, read_manifest, save_results, write_npz)
 
 __all__ = [
     # cases.py: the catalogue and the writer
     "export", "case_names", "SEED", "N_POINTS",
     # fileformat.py: npz archives and the manifest
     "GoldenError", "FORMAT", "SIGN_CONVENTION", "load_case", "save_results", "read_manifest", "load_npz", "write_npz",
+    "check_case_name", "check_inside", "MEMORY_BOUND",
     # comparison.py: the comparer
     "compare", "check", "Row", "TOLERANCES", "RULE",
 ]

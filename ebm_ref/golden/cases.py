@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .comparison import RULE, TOLERANCES
-from .fileformat import FORMAT, SIGN_CONVENTION, GoldenError, check_case_name, inside, write_npz
+from .fileformat import FORMAT, SIGN_CONVENTION, GoldenError, check_case_name, check_inside, write_npz
 
 __all__ = ["export", "case_names", "SEED", "N_POINTS"]
 
@@ -521,12 +521,12 @@ def export(dir) -> dict:
     cases = {}
     for name, build in _builders():
         c = build()
-        d = inside(root, root / check_case_name(name), "a case folder")
+        d = check_inside(root, root / check_case_name(name), "a case folder")
         d.mkdir(exist_ok=True)
         for part, arrays in (("inputs", {k: _f64(a, f"case {name!r}, input {k!r}") for k, (a, _) in c.inputs.items()}),
                              ("params", {k: _f64(a, f"case {name!r}, parameter {k!r}") for k, (a, _) in c.params.items()}),
                              ("outputs", {k: a for k, (a, *_) in c.outputs.items()})):
-            write_npz(inside(root, d / f"{part}.npz", "a reference file"), arrays)
+            write_npz(check_inside(root, d / f"{part}.npz", "a reference file"), arrays)
         cases[name] = _manifest_entry(c)
     manifest = {
         "format": FORMAT,

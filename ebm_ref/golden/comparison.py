@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fileformat import GoldenError, check_case_name, inside, load_npz, read_manifest
+from .fileformat import GoldenError, check_inside, load_npz, read_manifest
 
 __all__ = ["Row", "compare", "check", "TOLERANCES", "RULE"]
 
@@ -134,8 +134,8 @@ def compare(dir, results, *, allow_missing: bool = False) -> tuple[list[Row], li
     for name in present:
         spec_out = cases[name]["outputs"]
         expected = {k: tuple(spec["shape"]) for k, spec in spec_out.items()}
-        ref_path = inside(root, root / name / "outputs.npz", f"the reference outputs of case {name!r}")
-        res_path = inside(res_root, res_root / name / "outputs.npz", f"the results of case {name!r}")
+        ref_path = check_inside(root, root / name / "outputs.npz", f"the reference outputs of case {name!r}")
+        res_path = check_inside(res_root, res_root / name / "outputs.npz", f"the results of case {name!r}")
         ref = load_npz(ref_path, f"the reference outputs of case {name!r}", expected, reference=True)
         res = load_npz(res_path, f"case {name!r}", expected)
         for key, spec in spec_out.items():

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["GoldenError", "FORMAT", "SIGN_CONVENTION", "load_case", "save_results", "read_manifest",
-           "write_npz", "load_npz", "check_case_name", "MEMORY_BOUND", "MAX_FILE_BYTES", "MAX_MANIFEST_BYTES",
+           "write_npz", "load_npz", "check_case_name", "check_inside", "MEMORY_BOUND", "MAX_FILE_BYTES", "MAX_MANIFEST_BYTES",
            "MAX_ENTRIES"]
 
 #: identifies the manifest layout; :func:`check` refuses any other.
@@ -86,7 +86,7 @@ def check_case_name(case, where: str = "case") -> str:
     return case
 
 
-def inside(root: Path, path: Path, what: str) -> Path:
+def check_inside(root: Path, path: Path, what: str) -> Path:
     """``path`` if it is no symbolic link and, resolved, lies inside ``root``; else a GoldenError."""
     p = path
     while p != root and p != p.parent:
@@ -217,7 +217,7 @@ def read_manifest(root: Path) -> dict:
         raise GoldenError(f"{root}: not a directory of reference cases (run `ebm-ref golden export {root}`)")
     if not path.is_file():
         raise GoldenError(f"{path}: missing file; expected the manifest written by `ebm-ref golden export`")
-    inside(root, path, "the manifest")
+    check_inside(root, path, "the manifest")
     if path.stat().st_size > MAX_MANIFEST_BYTES:
         raise GoldenError(f"{path}: larger than {MAX_MANIFEST_BYTES} bytes; refused unread (the manifest "
                           "written by `ebm-ref golden export` is a few hundred KiB)")
@@ -274,7 +274,7 @@ def load_case(dir, case: str) -> tuple[dict, dict, dict]:
     spec = m["cases"][case]
     out = []
     for r in ("inputs", "params", "outputs"):
-        path = inside(root, root / case / f"{r}.npz", f"the reference {r} of case {case!r}")
+        path = check_inside(root, root / case / f"{r}.npz", f"the reference {r} of case {case!r}")
         expected = {k: tuple(v["shape"]) for k, v in (spec.get(r) or {}).items()}
         out.append(load_npz(path, f"the reference {r} of case {case!r}", expected, reference=True))
     return tuple(out)
@@ -299,8 +299,8 @@ def save_results(results_dir, case: str, outputs: dict) -> Path:
             raise GoldenError(f"outputs[{k!r}]: expected a float array, got dtype {a.dtype}")
     root = Path(results_dir)
     root.mkdir(parents=True, exist_ok=True)
-    d = inside(root, root / case, "a results case folder")
+    d = check_inside(root, root / case, "a results case folder")
     d.mkdir(exist_ok=True)
     path = d / "outputs.npz"
-    write_npz(inside(root, path, "a results file"), flat)
+    write_npz(check_inside(root, path, "a results file"), flat)
     return path
