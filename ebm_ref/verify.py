@@ -31,6 +31,8 @@ __all__ = ["Identity", "Result", "identity", "registry", "evaluate", "run", "loa
 
 #: width of the name column; names longer than this wrap onto continuation lines.
 NAME_WIDTH = 56
+#: width of the left and right columns.
+VALUE_WIDTH = 20
 
 
 @dataclass
@@ -106,19 +108,19 @@ def evaluate(ident: Identity) -> Result:
 def _fmt(a: np.ndarray) -> str:
     if a.size == 1:
         return f"{float(a.reshape(())):.10g}"
-    return f"[{a.size}] max|.| {np.max(np.abs(a)):.4g}"
+    return f"[{a.size}] max|.| {np.max(np.abs(a)):.3g}"
 
 
 def _cells(r: Result) -> str:
     """The columns after the name: left, right, error, tolerance — or a z-score stated as one."""
     ident = r.identity
     if r.failure:
-        return f"{'-':>18s} {'-':>18s} {'-':>9s} {ident.tol:8.0e}"
+        return f"{'-':>{VALUE_WIDTH}s} {'-':>{VALUE_WIDTH}s} {'-':>9s} {ident.tol:8.2g}"
     if ident.kind == "z":
-        return (f"z = {float(np.max(r.left - r.right)):.3g}".ljust(19)
+        return (f"z = {float(np.max(r.left - r.right)):.3g}".ljust(VALUE_WIDTH + 1)
                 + f"|z| ≤ {ident.tol:g}, false-alarm rate {ident.false_alarm_rate:.2g}")
     kind = " rel" if ident.kind == "rel" else ""
-    return f"{_fmt(r.left):>18s} {_fmt(r.right):>18s} {r.error:9.2e} {ident.tol:8.0e}{kind}"
+    return f"{_fmt(r.left):>{VALUE_WIDTH}s} {_fmt(r.right):>{VALUE_WIDTH}s} {r.error:9.2e} {ident.tol:8.2g}{kind}"
 
 
 def _row(r: Result) -> list[str]:
@@ -198,7 +200,8 @@ def run(only: str | None = None, out=None, verbose: bool = False, as_json: bool 
         return 1
     results = []
     if not as_json:
-        print(f"{'':4s} {'identity':<{NAME_WIDTH}s} {'left':>18s} {'right':>18s} {'error':>9s} {'tol':>8s}",
+        print(f"{'':4s} {'identity':<{NAME_WIDTH}s} {'left':>{VALUE_WIDTH}s} {'right':>{VALUE_WIDTH}s} "
+              f"{'error':>9s} {'tol':>8s}",
               file=out)
     topic = None
     for ident in idents:
@@ -227,8 +230,8 @@ def run(only: str | None = None, out=None, verbose: bool = False, as_json: bool 
                                   break_long_words=False)), file=out)
     w = s["largest_error_over_tol"]
     if w is not None:
-        print(f"largest error relative to its tolerance: {w['ratio']:.2g} (error {w['error']:.2e}, tol "
-              f"{w['tol']:.0e}) in \"{w['name']}\"", file=out)
+        print(f"largest error relative to its tolerance: {w['ratio']:.2g} (error {w['error']:.3g}, tol "
+              f"{w['tol']:.2g}) in \"{w['name']}\"", file=out)
     if s["failed"]:
         print("FAILED:\n" + "\n".join(f"  {n}" for n in s["failed_names"]), file=out)
     return s["failed"]
