@@ -17,6 +17,7 @@ __all__ = [
     "check_binary",
     "check_finite",
     "check_positive_int",
+    "check_returned",
 ]
 
 
@@ -118,3 +119,17 @@ def check_finite(arr, what: str) -> None:
     """Raise if ``arr`` holds NaN or inf; ``what`` names where it was produced."""
     if not np.all(np.isfinite(arr)):
         raise FloatingPointError(f"non-finite value (NaN or inf) produced in {what}")
+
+
+def check_returned(value, shape: tuple, what: str) -> np.ndarray:
+    """What a user's object returned, as float64 of exactly ``shape``; else a ValueError naming ``what``.
+
+    Used wherever a user's model, proposal or noise hands an array back, so that an
+    ``(n, 1)`` log-density is never broadcast against an ``(n,)`` one into ``(n, n)``.
+    """
+    a = np.asarray(value)
+    if a.dtype.kind not in "fiu":
+        raise ValueError(f"{what}: returned dtype {a.dtype}; expected real numbers of shape {shape}")
+    if a.shape != tuple(shape):
+        raise ValueError(f"{what}: returned shape {a.shape}, expected {tuple(shape)}")
+    return a.astype(np.float64, copy=False)

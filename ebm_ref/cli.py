@@ -8,7 +8,7 @@ import sys
 def _verify(args) -> int:
     from . import verify
 
-    failures = verify.run(only=args.only, verbose=args.verbose)
+    failures = verify.run(only=args.only, verbose=args.verbose, as_json=args.json)
     return 1 if failures else 0
 
 
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="evaluate every registered identity and print the table")
     v.add_argument("--only", help="evaluate only identities whose name contains this text")
     v.add_argument("-v", "--verbose", action="store_true", help="print each identity's step, case and tolerance reason")
+    v.add_argument("--json", action="store_true", help="print one JSON document (results and summary) instead of the table")
     v.set_defaults(func=_verify)
 
     f = sub.add_parser("figures", help="regenerate the figures of the notes")

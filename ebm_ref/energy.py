@@ -75,7 +75,7 @@ from typing import Mapping, Protocol, runtime_checkable
 import numpy as np
 
 from . import params as _params
-from ._validate import as_batch
+from ._validate import as_batch, as_float_array
 
 __all__ = ["Energy", "Normalized", "Trainable", "has_capability", "require_normalized"]
 
@@ -205,9 +205,11 @@ class Energy:
         if weights is None:
             w = np.ones(x.shape[0])
         else:
-            w = np.asarray(weights, dtype=np.float64)
+            w = as_float_array(weights, "weights")
             if w.shape != (x.shape[0],):
-                raise ValueError(f"weights: expected shape ({x.shape[0]},), got {w.shape}")
+                raise ValueError(f"weights: expected shape ({x.shape[0]},), one per point, got {w.shape}")
+            if not np.all(np.isfinite(w)):
+                raise ValueError("weights: contains NaN or inf")
         return self._grad_params_sum(x, w)
 
     def grad_params_dot_grad_x(self, x, u) -> dict:

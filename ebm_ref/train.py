@@ -26,7 +26,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ._validate import as_generator, check_positive, check_positive_int
+from ._validate import as_batch, as_generator, check_positive, check_positive_int
 
 __all__ = ["SGD", "Adam", "History", "fit"]
 
@@ -236,12 +236,10 @@ def fit(model, data, objective: Callable, optimizer, n_steps: int, rng, batch_si
         On bad arguments, or when the model's constructor refuses the updated
         parameters (the message names the step and repeats the model's reason).
     """
-    x = np.asarray(data)
-    if x.ndim != 2:
-        raise ValueError(f"data: expected a batch of shape (N, d), got shape {x.shape}")
-    x = x.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(x)):
-        raise ValueError("data: contains NaN or inf")
+    # real (complex refused, never its real part kept), finite, (N, d) with N >= 1
+    x = as_batch(data, getattr(model, "dim", None), "data")
+    if x.shape[0] == 0:
+        raise ValueError(f"data: expected at least one data point, got shape {x.shape}")
     if not callable(objective):
         raise ValueError(f"objective: expected a callable (model, x, rng) -> (loss, grads), got {type(objective).__name__}")
     if not hasattr(optimizer, "step"):

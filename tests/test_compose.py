@@ -215,3 +215,37 @@ def test_conditional_errors(rng):
         ConditionalEnergy(gaussians(rng, 1))
     with pytest.raises(ValueError, match="x"):
         ce.prob_y(np.zeros((3, 3)))
+
+
+# ================================ issue 11, defect 9: composites run their parts' input checks
+def _gamma():
+    from ebm_ref.models.expfam import Gamma
+
+    return Gamma(2.0, 1.5).as_energy()
+
+
+@pytest.mark.parametrize("build", [
+    lambda: ProductOfExperts([_gamma(), _gamma()]),
+    lambda: Tempered(_gamma(), 2.0),
+    lambda: Mixture([0.5, 0.5], [_gamma(), _gamma()]),
+    lambda: ConditionalEnergy([_gamma(), _gamma()]),
+])
+def test_gamma_part_outside_its_support_is_refused(build):
+    m = build()
+    x = np.array([[1.0], [-0.5]])
+    with pytest.raises(ValueError):
+        _gamma().energy(x)
+    with pytest.raises(ValueError) as info:
+        m.energy(x)
+    assert str(info.value) == str(pytest.raises(ValueError, _gamma().energy, x).value)
+    assert np.all(np.isfinite(m.energy(np.array([[1.0], [2.5]]))))
+
+
+def test_rbm_part_refuses_non_binary_input():
+    from ebm_ref.models import BernoulliRBM
+
+    rbm = BernoulliRBM(np.ones((3, 2)), np.zeros(3), np.zeros(2))
+    with pytest.raises(ValueError, match="binary units must be 0 or 1"):
+        ProductOfExperts([rbm, rbm]).energy(np.full((1, 3), 0.5))
+    with pytest.raises(ValueError, match="binary units must be 0 or 1"):
+        Tempered(rbm, 2.0).grad_x(np.full((1, 3), 0.5))

@@ -160,3 +160,26 @@ def test_replay_buffer_langevin_negatives(rng):
     # stationary: the buffer mean is within 5 standard errors of the ULA stationary mean μ
     se = np.sqrt(0.25 / 200)
     assert np.all(np.abs(buf.x.mean(0) - g.mean) < 5 * se + 0.05)
+
+
+# ============================== issue 11, defect 11: the sampler is chosen by type (isinstance)
+def test_cd_k_sends_an_rbm_subclass_to_gibbs(monkeypatch):
+    from ebm_ref import samplers
+
+    class MyRBM(BernoulliRBM):
+        pass
+
+    rbm = _small_rbm(np.random.default_rng(1), 4, 3)
+    mine = MyRBM(**rbm.params)
+    x = (np.random.default_rng(2).random((5, 4)) < 0.5).astype(float)
+    called = {}
+    real = samplers.gibbs_k
+
+    def spy(model, x0, k, rng):
+        called["model"] = model
+        return real(model, x0, k, rng)
+
+    monkeypatch.setattr(samplers, "gibbs_k", spy)
+    _, _, xm = cd.cd_k(mine, x, 1, 0)
+    assert called["model"] is mine
+    assert np.all((xm == 0) | (xm == 1))          # Gibbs draws binary states; MALA would not

@@ -69,3 +69,13 @@ def test_shape_errors_name_the_argument():
         as_batch(np.zeros((2, 1)) + 1j, 1)
     with pytest.raises(ValueError, match="numeric"):
         m.energy(np.array([["a", "b"]]))
+
+
+# ==================================== issue 11, defect 12: grad_params_sum checks its weights
+@pytest.mark.parametrize("w, match", [(np.array([1.0, np.nan, 1.0]), "weights: contains NaN or inf"),
+                                      (np.ones((3, 1)), r"weights: expected shape \(3,\)"),
+                                      (np.array(["a", "b", "c"]), "weights: expected a numeric array")])
+def test_grad_params_sum_checks_weights(w, match):
+    g = Gaussian(np.zeros(2), np.eye(2))
+    with pytest.raises(ValueError, match=match):
+        g.grad_params_sum(np.zeros((3, 2)), w)

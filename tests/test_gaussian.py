@@ -169,3 +169,47 @@ def test_models_are_immutable_values(gauss):
     g2 = gauss.replace(mean=np.zeros(3))
     assert np.all(g2.mean == 0) and not np.all(gauss.mean == 0)
     assert gauss.log_partition() == g2.log_partition()
+
+
+# ========================= issue 11, defects 8 and 12: replace checks; overflow gives +inf, not NaN
+def _mix():
+    return GaussianMixture([0.3, 0.7], [[0.0, 0.0], [1.0, 1.0]], np.stack([np.eye(2), 0.5 * np.eye(2)]))
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"weights": np.array([-0.3, 1.3])}, "weights: must be finite and > 0"),
+    ({"means": np.array([[np.nan, 0.0], [1.0, 1.0]])}, "means: contains NaN"),
+    ({"covariances": np.stack([np.array([[1.0, 0.5], [0.0, 1.0]]), np.eye(2)])}, r"covariances\[0\]: must be symmetric"),
+    ({"covariances": np.stack([-np.eye(2), np.eye(2)])}, r"covariances\[0\]: must be positive definite"),
+])
+def test_mixture_replace_checks_its_parameters(change, match):
+    from ebm_ref.models.compose import Mixture
+
+    with pytest.raises(ValueError, match=match):
+        _mix().replace(**change)
+    # ... also through a composite's "i.key" override
+    with pytest.raises(ValueError, match=match):
+        Mixture([0.5, 0.5], [_mix(), Gaussian(np.zeros(2), np.eye(2))]).replace(**{f"0.{k}": v for k, v in change.items()})
+
+
+def test_mixture_replace_off_the_simplex_keeps_log_z_exact():
+    # check_energy moves the weights off the simplex: allowed, and log Z = log Σw follows
+    m = _mix().replace(weights=np.array([0.6, 0.7]))
+    assert m.log_partition() == pytest.approx(np.log(1.3), abs=1e-15)
+    from ebm_ref.partition import log_partition_quadrature
+
+    assert log_partition_quadrature(m, [(-12, 12), (-12, 12)], epsrel=1e-10)[0] == pytest.approx(np.log(1.3), abs=1e-8)
+    from ebm_ref.check import check_energy
+
+    check_energy(_mix(), np.random.default_rng(0).standard_normal((4, 2)))
+
+
+def test_energy_overflow_is_plus_inf_not_nan():
+    # x = 1e300 with a negative cross term: inf − inf = NaN in the plain quadratic form
+    P = np.array([[1.0, 0.5], [0.5, 1.0]])
+    x = np.array([[1e300, -1e300], [1e300, 1e300], [1.0, 2.0]])
+    g = Gaussian(np.zeros(2), P)
+    e = g.energy(x)
+    assert np.all(np.isposinf(e[:2])) and e[2] == 0.5 * x[2] @ P @ x[2]
+    m = GaussianMixture([0.5, 0.5], [[0.0, 0.0], [1.0, 1.0]], np.stack([P, P]))
+    assert np.all(np.isposinf(m.energy(x)[:2])) and np.isfinite(m.energy(x)[2])

@@ -359,7 +359,7 @@ def test_our_own_outputs_pass(ref_dir, tmp_path, capsys):
     res = copy_outputs(ref_dir, tmp_path / "res")
     assert golden.check(ref_dir, res) == 0
     out = capsys.readouterr().out
-    assert "max abs err" in out and "0 failed" in out
+    assert "abs err" in out and "err/tol" in out and "0 failed" in out
 
 
 def test_cli_export_then_check_passes(tmp_path, capsys):
@@ -675,3 +675,236 @@ def test_compressed_results_are_read(ref_dir, tmp_path):
     _, _, outs = golden.load_case(ref_dir, "cd_rbm")
     np.savez_compressed(res / "cd_rbm" / "outputs.npz", **outs)
     assert golden.check(ref_dir, res, verbose=False) == 0
+
+
+# =========================== issue 11, defect 3: component-wise rule, non-finite entries
+def _ref_with(ref_dir, tmp_path, case, **changes):
+    """A copy of the reference whose outputs of ``case`` have some keys changed."""
+    ref = tmp_path / "ref"
+    shutil.copytree(ref_dir, ref)
+    _, _, outs = golden.load_case(ref, case)
+    outs.update(changes)
+    golden.write_npz(ref / case / "outputs.npz", outs)
+    return ref, outs
+
+
+def _results(tmp_path, case, outs):
+    res = tmp_path / "res"
+    golden.save_results(res, case, outs)
+    return res
+
+
+def _row(rows, case, qty):
+    return next(r for r in rows if r.case == case and r.quantity == qty)
+
+
+def test_inf_in_the_reference_does_not_make_everything_pass(ref_dir, tmp_path):
+    # issue 11, defect 3: max|r − ref| <= atol + rtol·max|ref| was inf <= inf, so a wrong
+    # entry beside an infinite reference entry passed
+    _, _, outs = golden.load_case(ref_dir, "gaussian")
+    e = outs["energy"].copy()
+    e[0] = np.inf
+    ref, outs = _ref_with(ref_dir, tmp_path, "gaussian", energy=e)
+    wrong = e.copy()
+    wrong[3] = -wrong[3]                                   # a sign flip elsewhere
+    row = _row(golden.compare(ref, _results(tmp_path, "gaussian", dict(outs, energy=wrong)))[0], "gaussian", "energy")
+    assert row.failed and row.where == (3,)
+
+
+@pytest.mark.parametrize("ref0, res0, passes", [
+    (np.inf, np.inf, True), (-np.inf, -np.inf, True), (np.inf, -np.inf, False), (np.inf, 1e300, False),
+    (np.nan, np.nan, False), (np.nan, 0.0, False), (1.0, np.nan, False), (1.0, np.inf, False)])
+def test_non_finite_entries_are_decided_explicitly(ref_dir, tmp_path, ref0, res0, passes):
+    _, _, outs = golden.load_case(ref_dir, "gaussian")
+    e = outs["energy"].copy()
+    e[0] = ref0
+    ref, outs = _ref_with(ref_dir, tmp_path, "gaussian", energy=e)
+    r = e.copy()
+    r[0] = res0
+    row = _row(golden.compare(ref, _results(tmp_path, "gaussian", dict(outs, energy=r)))[0], "gaussian", "energy")
+    assert row.failed is not passes
+    if not passes:
+        assert "not finite" in row.note and row.where == (0,)
+
+
+def test_a_wrong_small_entry_cannot_hide_behind_a_large_one(ref_dir, tmp_path):
+    # norm-wise, |−1 − 1| = 2 <= 1e-10·1e12 = 100 passed; entry by entry it fails
+    _, _, outs = golden.load_case(ref_dir, "gaussian")
+    e = outs["energy"].copy()
+    e[0], e[1] = 1e12, 1.0
+    ref, outs = _ref_with(ref_dir, tmp_path, "gaussian", energy=e)
+    r = e.copy()
+    r[1] = -1.0
+    row = _row(golden.compare(ref, _results(tmp_path, "gaussian", dict(outs, energy=r)))[0], "gaussian", "energy")
+    assert row.failed and row.where == (1,) and row.max_rel_err == pytest.approx(2.0) and row.tol_ratio > 1e9
+
+
+def test_rule_is_component_wise_in_docs_and_manifest(ref_dir):
+    import ebm_ref.golden.comparison as comparison
+
+    m = json.loads((ref_dir / "manifest.json").read_text(encoding="utf-8"))
+    for text in (m["comparison"], golden.RULE, comparison.__doc__, golden.__doc__):
+        assert "component-wise" in text and "norm-wise" not in text
+
+
+def test_export_refuses_a_non_finite_reference_value():
+    from ebm_ref.golden import cases
+
+    c = cases._Case("demo", "model", "Demo", "E", {})
+    with pytest.raises(GoldenError, match=r"case 'demo', output 'energy' is not finite at \(1,\)"):
+        c.put("energy", [0.0, np.inf], "E", "", "value")
+
+
+# ====================== issue 11, defect 4: case names are not paths; memory is bounded
+def _manifest_edit(ref_dir, tmp_path, fn):
+    ref = tmp_path / "ref"
+    shutil.copytree(ref_dir, ref)
+    m = json.loads((ref / "manifest.json").read_text(encoding="utf-8"))
+    fn(m)
+    (ref / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    return ref
+
+
+@pytest.mark.parametrize("name", ["../outside", "/tmp", "a/b", "..", ".", "", "x" * 65, "a\\b"])
+def test_manifest_case_name_that_is_a_path_is_refused(ref_dir, tmp_path, name):
+    outside = tmp_path / "outside"
+    (outside).mkdir()
+    golden.save_results(outside.parent / "decoy", "gaussian", {"energy": np.zeros(6)})
+    ref = _manifest_edit(ref_dir, tmp_path, lambda m: m["cases"].update({name: m["cases"]["gaussian"]}))
+    (tmp_path / "res").mkdir()
+    with pytest.raises(GoldenError, match="is not a valid case name"):
+        golden.check(ref, tmp_path / "res")
+    assert cli.main(["golden", "check", str(ref), str(tmp_path / "res")]) == 2
+
+
+def test_empty_results_folder_never_passes(ref_dir, tmp_path, capsys):
+    (tmp_path / "res").mkdir()
+    (tmp_path / "res" / "README.txt").write_text("nothing here")
+    assert cli.main(["golden", "check", str(ref_dir), str(tmp_path / "res")]) == 2
+    io = capsys.readouterr()
+    assert "holds no results" in io.err and "passed" not in io.out
+
+
+def test_save_results_cannot_write_outside(tmp_path):
+    res = tmp_path / "a" / "res"
+    for name in ["../../x", "/tmp/x", "..", "a/b"]:
+        with pytest.raises(GoldenError, match="is not a valid case name"):
+            golden.save_results(res, name, {"energy": np.zeros(6)})
+    assert sorted(p.name for p in tmp_path.rglob("*")) == []      # nothing written anywhere
+    # a case folder that is a symbolic link is not written through
+    (tmp_path / "elsewhere").mkdir()
+    res.mkdir(parents=True)
+    (res / "gaussian").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(GoldenError, match="symbolic link"):
+        golden.save_results(res, "gaussian", {"energy": np.zeros(6)})
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_export_does_not_write_through_a_symlinked_case_folder(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "ref" / "gaussian").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(GoldenError, match=r"gaussian: is a symbolic link"):
+        golden.export(tmp_path / "ref")
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_export_does_not_write_through_a_symlinked_file(tmp_path):
+    (tmp_path / "ref" / "gaussian").mkdir(parents=True)
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    (tmp_path / "ref" / "gaussian" / "inputs.npz").symlink_to(target)
+    with pytest.raises(GoldenError, match="symbolic link"):
+        golden.export(tmp_path / "ref")
+    assert target.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("what", ["case folder", "file"])
+def test_check_does_not_read_through_symlinks(ref_dir, tmp_path, what):
+    res = tmp_path / "res"
+    outside = copy_outputs(ref_dir, tmp_path / "outside", ["gaussian"])
+    if what == "case folder":
+        res.mkdir()
+        (res / "gaussian").symlink_to(outside / "gaussian")
+    else:
+        (res / "gaussian").mkdir(parents=True)
+        (res / "gaussian" / "outputs.npz").symlink_to(outside / "gaussian" / "outputs.npz")
+    with pytest.raises(GoldenError, match="symbolic link"):
+        golden.check(ref_dir, res)
+
+
+def _peak_bytes(fn):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
+#: a refused bomb must cost far less than this (the legitimate 'gaussian' case needs ~100 KiB)
+BOMB_PEAK_BYTES = 8 << 20
+
+
+def test_zip_bomb_under_an_unknown_key_is_refused_unread(ref_dir, tmp_path):
+    # issue 11, defect 4: a 1 MB file under an unknown key used 1 GiB before being refused
+    import zipfile
+
+    res = copy_outputs(ref_dir, tmp_path / "res", ["gaussian"])
+    p = res / "gaussian" / "outputs.npz"
+    with zipfile.ZipFile(p, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("bomb.npy", "w", force_zip64=True) as m:
+            chunk = b"\0" * (1 << 20)
+            for _ in range(64):                           # 64 MiB of zeros, ~64 KiB on disk
+                m.write(chunk)
+    assert p.stat().st_size < golden.fileformat.MAX_FILE_BYTES
+    with pytest.raises(GoldenError, match="'bomb' is not a quantity of case 'gaussian'"):
+        golden.compare(ref_dir, res)
+    peak = _peak_bytes(lambda: pytest.raises(GoldenError, golden.compare, ref_dir, res))
+    assert peak < BOMB_PEAK_BYTES < golden.fileformat.MEMORY_BOUND
+
+
+def test_known_key_with_a_huge_header_is_refused_before_its_data(ref_dir, tmp_path):
+    import zipfile
+
+    res = tmp_path / "res"
+    (res / "gaussian").mkdir(parents=True)
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (10 ** 8,)})
+    header = buf.getvalue()
+    with zipfile.ZipFile(res / "gaussian" / "outputs.npz", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("energy.npy", "w", force_zip64=True) as m:
+            m.write(header)
+            for _ in range(100):
+                m.write(b"\0" * (1 << 20))                # 100 MiB of data behind the header
+    peak = _peak_bytes(lambda: pytest.raises(GoldenError, golden.compare, ref_dir, res))
+    assert peak < BOMB_PEAK_BYTES
+    with pytest.raises(GoldenError, match="refused unread|has shape"):
+        golden.compare(ref_dir, res)
+
+
+def test_results_file_larger_than_the_manifest_needs_is_refused_unread(ref_dir, tmp_path):
+    res = copy_outputs(ref_dir, tmp_path / "res", ["gaussian"])
+    with open(res / "gaussian" / "outputs.npz", "r+b") as f:
+        f.truncate(golden.fileformat.MAX_FILE_BYTES + 1)   # sparse: no disk used
+    peak = _peak_bytes(lambda: pytest.raises(GoldenError, golden.compare, ref_dir, res))
+    assert peak < BOMB_PEAK_BYTES
+    with pytest.raises(GoldenError, match="refused unread"):
+        golden.compare(ref_dir, res)
+
+
+def test_crafted_manifest_cannot_raise_the_memory_bound(ref_dir, tmp_path):
+    ref = _manifest_edit(ref_dir, tmp_path, lambda m: m["cases"]["gaussian"]["outputs"]["energy"].update(
+        shape=[10 ** 6, 10 ** 6]))
+    res = copy_outputs(ref_dir, tmp_path / "res", ["gaussian"])
+    with pytest.raises(GoldenError, match=r"at most \d+ entries"):
+        golden.compare(ref, res)
+    with open(ref / "manifest.json", "r+b") as f:
+        f.truncate(golden.fileformat.MAX_MANIFEST_BYTES + 1)
+    with pytest.raises(GoldenError, match="refused unread"):
+        golden.compare(ref, res)

@@ -281,3 +281,15 @@ def test_bad_input():
         m.energy(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="u"):
         m.grad_params_dot_grad_x(np.zeros((4, 2)), np.zeros((3, 2)))
+
+
+# ========================= issue 11, defect 12: an activation object named like a built-in
+def test_activation_object_named_like_a_builtin_is_refused():
+    from ebm_ref.models.mlp import Activation
+
+    fake = Activation("tanh", lambda a, order: [np.sin(a), np.cos(a), -np.sin(a), -np.cos(a)])
+    with pytest.raises(ValueError, match="is not the built-in activation of that name"):
+        activation(fake)
+    with pytest.raises(ValueError, match="is not the built-in activation of that name"):
+        MLPEnergy(activation=fake, W1=np.ones((2, 2)), b1=np.zeros(2), W2=np.ones((1, 2)), b2=np.zeros(1))
+    assert activation(ACTIVATIONS["tanh"]) is ACTIVATIONS["tanh"]

@@ -69,3 +69,17 @@ def test_log_partition_and_expectations_of_independent_units():
 def test_bad_input_is_refused(call):
     with pytest.raises(ValueError):
         call()
+
+
+# ====================== issue 11, defect 12: infinite energies in enumeration are decided
+def test_enumeration_with_infinite_energies():
+    from ebm_ref.numerics import log_partition_enumerate
+
+    # E = +inf everywhere: Z = 0, log Z = -inf (never NaN)
+    assert log_partition_enumerate(lambda x: np.full(x.shape[0], np.inf), 3) == -np.inf
+    # E = +inf on half the states: those add nothing; the rest is 4 states of E = 0
+    assert log_partition_enumerate(lambda x: np.where(x[:, 0] == 1, np.inf, 0.0), 3) == pytest.approx(np.log(4.0))
+    assert log_partition_enumerate(lambda x: np.where(x[:, 0] == 1, np.inf, 0.0), 3, chunk=2) == pytest.approx(np.log(4.0))
+    assert log_partition_enumerate(lambda x: np.where(x[:, 0] == 1, -np.inf, 0.0), 3) == np.inf
+    with pytest.raises(ValueError, match="not a distribution"):
+        expectation_by_enumeration(lambda x: np.full(x.shape[0], -np.inf), lambda x, w: {"m": w @ x}, 3)

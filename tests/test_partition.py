@@ -550,3 +550,111 @@ def test_star_import_gives_every_public_name_once():
         assert defined <= set(mod.__all__), (mod.__name__, defined - set(mod.__all__))
         assert set(mod.__all__) <= set(P.__all__), (mod.__name__, set(mod.__all__) - set(P.__all__))
         assert getattr(P, mod.__name__.rsplit(".", 1)[1]) is mod    # no function shadows its module
+
+
+# ============================== issue 11: shapes of user objects, empty batches, kind by type
+class _ColumnLogProb:
+    """A proposal whose log_prob returns (n, 1), the shape that used to broadcast to (n, n)."""
+
+    def __init__(self, g):
+        self.g = g
+
+    def sample(self, n, rng):
+        return self.g.sample(n, rng)
+
+    def log_prob(self, x):
+        return self.g.log_prob(x)[:, None]
+
+
+def test_importance_sampling_refuses_a_column_log_prob():
+    # issue 11, defect 6: log Z 2.38 for a true 1.51, no error
+    from ebm_ref.models import Gaussian
+
+    target = Gaussian(np.array([0.5]), np.array([[2.0]]))
+    q = _ColumnLogProb(Gaussian(np.array([0.0]), np.array([[0.5]])))
+    with pytest.raises(ValueError, match=r"proposal\.log_prob: returned shape \(50, 1\), expected \(50,\)"):
+        P.importance_sampling(target, q, 50, 0)
+
+
+def test_importance_sampling_refuses_wrong_sample_shape():
+    from ebm_ref.models import Gaussian
+
+    class Flat(_ColumnLogProb):
+        def sample(self, n, rng):
+            return self.g.sample(n, rng)[:, 0]
+
+        def log_prob(self, x):
+            return self.g.log_prob(x)
+
+    with pytest.raises(ValueError, match=r"proposal\.sample: returned shape \(50,\), expected \(50, 1\)"):
+        P.importance_sampling(Gaussian(np.zeros(1), np.eye(1)), Flat(Gaussian(np.zeros(1), np.eye(1))), 50, 0)
+
+
+def test_ais_refuses_a_base_sample_of_the_wrong_shape():
+    from ebm_ref.models import Gaussian
+
+    class Base(_ColumnLogProb):
+        def sample(self, n, rng):
+            return self.g.sample(n + 1, rng)
+
+        def log_prob(self, x):
+            return self.g.log_prob(x)
+
+        def grad_x(self, x):
+            return self.g.grad_x(x)
+
+    with pytest.raises(ValueError, match=r"base\.sample: returned shape \(11, 2\), expected \(10, 2\)"):
+        P.ais(Gaussian(np.zeros(2), np.eye(2)), Base(Gaussian(np.zeros(2), np.eye(2))),
+                      P.linear_schedule(3), 10, 0, transition="mh")
+
+
+def test_log_likelihood_and_reverse_ais_refuse_empty_batches():
+    # issue 11, defect 7: NaN
+    from ebm_ref.models import Gaussian
+
+    g = Gaussian(np.zeros(2), np.eye(2))
+    with pytest.raises(ValueError, match="x: expected at least one data point"):
+        P.log_likelihood(g, np.zeros((0, 2)), 0.0)
+    with pytest.raises(ValueError, match="exact_samples: expected at least one sample"):
+        P.reverse_ais(g, Gaussian(np.zeros(2), np.eye(2)), P.linear_schedule(3), np.zeros((0, 2)), 0,
+                              transition="mh")
+
+
+def test_ais_gibbs_refuses_a_non_rbm_with_rbm_parameter_names():
+    # issue 11, defect 11: an energy with parameters W, b, c is not an RBM
+    from ebm_ref.energy import Energy
+
+    class LooksLikeRBM(Energy):
+        def __init__(self, W, b, c):
+            super().__init__(len(b), {"W": W, "b": b, "c": c})
+
+        def _energy(self, x):
+            return -(x @ self._params["b"])
+
+    m = LooksLikeRBM(np.zeros((3, 2)), np.zeros(3), np.zeros(2))
+    with pytest.raises(ValueError, match="BernoulliRBM"):
+        P.ais(m, None, P.linear_schedule(3), 5, 0, transition="gibbs")
+
+
+def test_reverse_ais_gibbs_refuses_non_binary_starting_samples():
+    from ebm_ref.models import BernoulliRBM
+
+    rbm = BernoulliRBM(np.zeros((3, 2)), np.zeros(3), np.zeros(2))
+    with pytest.raises(ValueError, match="exact_samples: binary units must be 0 or 1"):
+        P.reverse_ais(rbm, None, P.linear_schedule(3), np.full((4, 3), 0.5), 0, transition="gibbs")
+
+
+def test_quadrature_names_a_nan_energy_not_the_box():
+    from ebm_ref.energy import Energy
+
+    class NaNEnergy(Energy):
+        supports_complex_step = False
+
+        def __init__(self):
+            super().__init__(1, {})
+
+        def _energy(self, x):
+            return np.full(x.shape[0], np.nan)
+
+    with pytest.raises(FloatingPointError, match="a fault of the model, not of the box"):
+        P.log_partition_quadrature(NaNEnergy(), [(-1.0, 1.0)])

@@ -545,3 +545,24 @@ def test_tempered_conditional_samplers_match_probabilities(rng):
     x = g.sample_v_given_h(hg, rng, beta=0.25)
     var = g.params["sigma"] ** 2 / 0.25
     assert np.all(np.abs(x.var(axis=0) - var) < 5 * var * np.sqrt(2.0 / n))
+
+
+# ================================ issue 11, defect 12: GB-RBM σ, a scalar shared σ
+def test_gb_rbm_scalar_sigma_is_one_shared_sigma():
+    W, b, c = np.ones((3, 2)) * 0.3, np.zeros(3), np.zeros(2)
+    a = GaussianBernoulliRBM(W, b, c, 0.7)
+    ref = GaussianBernoulliRBM(W, b, c, np.full(3, 0.7))
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    assert a.params["sigma"].shape == (3,)
+    assert np.array_equal(a.energy(x), ref.energy(x))
+
+
+@pytest.mark.parametrize("sigma", [1e-200, 0.0, -1.0, np.nan, np.full(3, 1e-160)])
+def test_gb_rbm_refuses_a_sigma_that_overflows_the_energy(sigma):
+    with pytest.raises(ValueError, match="sigma: every entry must be finite and >= 1e-100"):
+        GaussianBernoulliRBM(np.ones((3, 2)), np.zeros(3), np.zeros(2), sigma)
+
+
+def test_gb_rbm_refuses_a_sigma_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"sigma: expected a scalar \(one shared σ\) or shape \(3,\)"):
+        GaussianBernoulliRBM(np.ones((3, 2)), np.zeros(3), np.zeros(2), np.ones(2))

@@ -420,3 +420,17 @@ def test_fisher_divergence_is_blind_to_weights_of_separated_modes():
 
     kl = integrate.quad(kl_integrand, -14, 14, epsrel=1e-12, limit=400)[0]
     assert F < 1e-6 and kl > 0.1
+
+
+# ===================================== issue 11, defect 7: an empty batch is refused, never NaN
+@pytest.mark.parametrize("fn", [
+    lambda m, x: sm.loss(m, x),
+    lambda m, x: sm.sliced_loss(m, x, rng=0),
+    lambda m, x: sm.denoising_loss(m, x, 0.1, rng=0),
+    lambda m, x: sm.hyvarinen_objective(m, x),
+    lambda m, x: sm.nonnegative_loss(m, x),
+])
+def test_empty_batch_is_refused(fn):
+    m = Gaussian(np.zeros(2), np.eye(2))
+    with pytest.raises(ValueError, match=r"x: expected at least one data point, got shape \(0, 2\)"):
+        fn(m, np.zeros((0, 2)))

@@ -154,3 +154,19 @@ def test_fit_bad_input():
         train.fit(g, np.zeros((5, 1)), obj, train.SGD(0.1), 3, rng=None)
     with pytest.raises(ValueError, match="callbacks"):
         train.fit(g, np.zeros((5, 1)), obj, train.SGD(0.1), 3, rng=0, callbacks=[1])
+
+
+# ======================== issue 11, defects 7 and 12: empty or complex data named at the entry
+def _fit(data):
+    return train.fit(Gaussian(np.zeros(2), np.eye(2)), data, lambda m, x, r: mle.loss(m, x), train.SGD(0.1), 3, 0)
+
+
+def test_fit_on_empty_data_names_the_argument():
+    with pytest.raises(ValueError, match=r"data: expected at least one data point, got shape \(0, 2\)"):
+        _fit(np.zeros((0, 2)))
+
+
+def test_fit_refuses_complex_data():
+    # it used to drop the imaginary part with a ComplexWarning
+    with pytest.raises(ValueError, match="data: expected real numbers, got a complex array"):
+        _fit(np.ones((5, 2)) + 1j)

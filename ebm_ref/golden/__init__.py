@@ -34,10 +34,18 @@ Conventions (also written into the manifest):
   matrix as free;
 * MLP weights ``Wl`` have the linear-layer layout ``(out, in)``: :math:`a_l = W_l z_{l-1} + b_l`.
 
-A quantity passes when :math:`\max|r - \text{ref}| \le \text{atol} + \text{rtol}\cdot\max|\text{ref}|`
-(norm-wise, as :mod:`ebm_ref.check` compares derivatives: small entries do not inflate
-the error).  The report gives the maximum absolute error, the norm-wise relative error
-``max|r − ref| / max|ref|`` and the index where the absolute error is largest.
+Every entry k of a quantity is judged on its own (component-wise, as :mod:`ebm_ref.check`
+judges derivatives: a wrong small entry cannot hide behind a large one):
+:math:`|r_k - \text{ref}_k| \le \text{atol} + \text{rtol}\cdot|\text{ref}_k|`.  A NaN never
+passes; an infinite entry passes only against the same infinity; export writes only finite
+values.  The report gives, for the worst entry (largest error relative to its own
+tolerance), the absolute and relative errors, that ratio and the entry's index.
+
+Case names are single path components (letters, digits, ``_``, ``-``); no symbolic link
+under DIR or RESULTS is followed or written through; every ``.npy`` header is checked
+against the manifest before its data are read, so a crafted manifest or results folder
+can neither read nor write outside the two folders nor use more than
+:data:`~ebm_ref.golden.fileformat.MEMORY_BOUND` bytes.
 
 Every file is read with ``np.load(..., allow_pickle=False)``.  A missing or corrupt
 file, a missing or unknown key, a wrong shape, a non-float array or a pickle inside an
@@ -45,13 +53,15 @@ archive raises :class:`GoldenError` naming the file and key and what was expecte
 """
 from .cases import N_POINTS, SEED, case_names, export
 from .comparison import RULE, TOLERANCES, Row, check, compare
-from .fileformat import FORMAT, SIGN_CONVENTION, GoldenError, load_case, load_npz, read_manifest, save_results, write_npz
+from .fileformat import (FORMAT, MEMORY_BOUND, SIGN_CONVENTION, GoldenError, check_case_name, check_inside, load_case,
+                         load_npz, read_manifest, save_results, write_npz)
 
 __all__ = [
     # cases.py: the catalogue and the writer
     "export", "case_names", "SEED", "N_POINTS",
     # fileformat.py: npz archives and the manifest
     "GoldenError", "FORMAT", "SIGN_CONVENTION", "load_case", "save_results", "read_manifest", "load_npz", "write_npz",
+    "check_case_name", "check_inside", "MEMORY_BOUND",
     # comparison.py: the comparer
     "compare", "check", "Row", "TOLERANCES", "RULE",
 ]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .comparison import RULE, TOLERANCES
-from .fileformat import FORMAT, SIGN_CONVENTION, GoldenError, write_npz
+from .fileformat import FORMAT, SIGN_CONVENTION, GoldenError, check_case_name, check_inside, write_npz
 
 __all__ = ["export", "case_names", "SEED", "N_POINTS"]
 
@@ -24,10 +24,13 @@ SEED = 20240
 #: points per batch in the model cases.
 N_POINTS = 6
 
-def _f64(a) -> np.ndarray:
+def _f64(a, what: str) -> np.ndarray:
+    """``a`` as float64; a non-finite reference value is refused (export writes only finite numbers)."""
     a = np.asarray(a, dtype=np.float64)
-    if not np.all(np.isfinite(a)):  # pragma: no cover - a bug in a model, not in the user's input
-        raise RuntimeError("golden: a reference value is not finite")
+    if not np.all(np.isfinite(a)):
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise GoldenError(f"golden export: {what} is not finite at {idx} ({a[idx]}); a reference value must be "
+                          "finite (the cases are chosen where every quantity is)")
     return a
 
 
@@ -47,7 +50,7 @@ class _Case:
     outputs: dict = field(default_factory=dict)   # key -> (array, formula, convention, tolerance class)
 
     def put(self, key, value, formula, convention, tol):
-        self.outputs[key] = (_f64(value), formula, convention, tol)
+        self.outputs[key] = (_f64(value, f"case {self.name!r}, output {key!r}"), formula, convention, tol)
 
     def put_dict(self, qty, d, formula, convention, tol):
         for k, v in d.items():
@@ -518,11 +521,12 @@ def export(dir) -> dict:
     cases = {}
     for name, build in _builders():
         c = build()
-        d = root / name
+        d = check_inside(root, root / check_case_name(name), "a case folder")
         d.mkdir(exist_ok=True)
-        write_npz(d / "inputs.npz", {k: _f64(a) for k, (a, _) in c.inputs.items()})
-        write_npz(d / "params.npz", {k: _f64(a) for k, (a, _) in c.params.items()})
-        write_npz(d / "outputs.npz", {k: a for k, (a, *_) in c.outputs.items()})
+        for part, arrays in (("inputs", {k: _f64(a, f"case {name!r}, input {k!r}") for k, (a, _) in c.inputs.items()}),
+                             ("params", {k: _f64(a, f"case {name!r}, parameter {k!r}") for k, (a, _) in c.params.items()}),
+                             ("outputs", {k: a for k, (a, *_) in c.outputs.items()})):
+            write_npz(check_inside(root, d / f"{part}.npz", "a reference file"), arrays)
         cases[name] = _manifest_entry(c)
     manifest = {
         "format": FORMAT,
@@ -545,5 +549,8 @@ def export(dir) -> dict:
         "cases": cases,
     }
     text = json.dumps(manifest, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
-    (root / "manifest.json").write_text(text, encoding="utf-8")
+    mpath = root / "manifest.json"
+    if mpath.is_symlink():
+        raise GoldenError(f"{mpath}: is a symbolic link; refused (never written through)")
+    mpath.write_text(text, encoding="utf-8")
     return manifest

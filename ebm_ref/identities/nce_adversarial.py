@@ -144,7 +144,7 @@ def _(rng):
 @identity("nce: learned c matches exact log Z within 3 standard errors (n = 10^4)",
           step="at the NCE optimum c = log Z(θ̂) → log Z(θ*) as n → ∞; z = (ĉ − log Z)/SE",
           case="2-D Gaussian data n = 10⁴, noise N((0, −0.5), 2I), ν = 1, Adam 3000 full-batch steps",
-          tol=3.0, reason="|z| < 3 with z ~ N(0, 1): false-positive rate 0.27% (sandwich SE, checked "
+          tol=3.0, kind="z", reason="|z| < 3 with z ~ N(0, 1): false-positive rate 0.27% (sandwich SE, checked "
                           "for calibration in tests/test_nce.py)")
 def _(rng):
     x = MODEL_2D.sample(10_000, rng)
@@ -209,7 +209,7 @@ def _(rng):
 @identity("variational: Monte Carlo bound with a coupling-flow q = quadrature bound",
           step="E_q[−E − log q] by sampling q vs ∫ q(−E − log q) dx (≤ log Z)",
           case="2-D Gaussian energy, RealNVP-style q (affine + 2 coupling layers, hand-set), 20000 samples; z-score",
-          tol=4.0, reason="|z| < 4 for z ~ N(0, 1): false-positive rate 6e-5")
+          tol=4.0, kind="z", reason="|z| < 4 for z ~ N(0, 1): false-positive rate 6e-5")
 def _(rng):
     m0, m1 = np.array([True, False]), np.array([False, True])
     W1 = np.array([[0.8, -0.5, 0.3]])

@@ -17,10 +17,15 @@ The function takes a ``numpy.random.Generator`` (seeded from the identity's name
 a statistical identity is reproducible and its seed is not chosen by hand) and
 returns ``(left, right)`` — scalars or arrays of one shape.  The error is
 ``max|left − right|`` (``kind='abs'``) or that divided by ``max|right|``
-(``kind='rel'``).  The test suite evaluates the same registry.
+(``kind='rel'``).  A statistical identity says so with ``kind='z'``: ``left`` is a
+z-score (or the largest |z| of several entries), ``right`` is 0 and ``tol`` the bound on
+|z|; its false-alarm rate is ``false_alarm`` if given (for a maximum over several entries,
+say), else the two-sided N(0, 1) rate ``erfc(tol/√2)``.  The test suite evaluates the same
+registry.
 """
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 from typing import Callable
@@ -42,6 +47,14 @@ class Identity:
     reason: str
     kind: str
     topic: str
+    false_alarm: float | None = None
+
+    @property
+    def false_alarm_rate(self) -> float | None:
+        """For ``kind='z'``: P(|z| > tol) under the identity, stated or two-sided N(0, 1); else None."""
+        if self.kind != "z":
+            return None
+        return self.false_alarm if self.false_alarm is not None else math.erfc(self.tol / math.sqrt(2.0))
 
     @property
     def seed(self) -> int:
@@ -53,18 +66,22 @@ class Identity:
 REGISTRY: dict[str, Identity] = {}
 
 
-def identity(name: str, *, step: str, case: str, tol: float, reason: str, kind: str = "abs"):
+def identity(name: str, *, step: str, case: str, tol: float, reason: str, kind: str = "abs",
+             false_alarm: float | None = None):
     """Decorator registering ``fn(rng) -> (left, right)`` as an identity."""
-    if kind not in ("abs", "rel"):
-        raise ValueError(f"kind: expected 'abs' or 'rel', got {kind!r}")
+    if kind not in ("abs", "rel", "z"):
+        raise ValueError(f"kind: expected 'abs', 'rel' or 'z', got {kind!r}")
     if not tol > 0:
         raise ValueError(f"tol: must be > 0, got {tol}")
+    if false_alarm is not None and (kind != "z" or not 0 < false_alarm < 1):
+        raise ValueError(f"false_alarm: a probability in (0, 1), only for kind='z'; got {false_alarm!r} "
+                         f"with kind={kind!r}")
 
     def register(fn):
         if name in REGISTRY and REGISTRY[name].fn.__qualname__ != fn.__qualname__:
             raise ValueError(f"identity {name!r} registered twice")
         topic = fn.__module__.rsplit(".", 1)[-1]
-        REGISTRY[name] = Identity(name, step, case, fn, float(tol), reason, kind, topic)
+        REGISTRY[name] = Identity(name, step, case, fn, float(tol), reason, kind, topic, false_alarm)
         return fn
 
     return register

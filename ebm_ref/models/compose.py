@@ -25,7 +25,7 @@ import numpy as np
 
 from .._validate import as_float_array, as_generator, check_positive
 from ..energy import Energy, has_capability
-from .gaussian import Gaussian, GaussianMixture
+from .gaussian import Gaussian
 
 __all__ = ["ProductOfExperts", "Mixture", "Tempered", "ConditionalEnergy"]
 
@@ -56,6 +56,18 @@ def _apply_overrides(parts, overrides, name):
                              f"naming a part (0..{len(parts) - 1}) and one of its parameters")
         per[int(i)][k] = value
     return tuple(p.replace(**kw) if kw else p for p, kw in zip(parts, per))
+
+
+def _checked_by_parts(parts, x, name):
+    """Run every part's own input check (a Gamma part's x > 0, an RBM part's binary units) on x.
+
+    A composite calls its parts' private primitives, which skip those checks; its ``_x``
+    runs them here, once per public call, so a point outside a part's domain is refused
+    with that part's message instead of giving a NaN or a meaningless number.
+    """
+    for p in parts:
+        p._x(x, name)
+    return x
 
 
 def _prefixed(parts):
@@ -90,6 +102,9 @@ class _SoftMin(Energy):
     (Differentiate :math:`\nabla E = \sum r_k g_k` once more with
     :math:`\nabla r_k = -r_k(g_k - \bar g)`.)
     """
+
+    def _x(self, x, name: str = "x") -> np.ndarray:
+        return _checked_by_parts(self._parts, super()._x(x, name), name)
 
     def _offsets(self):
         return np.zeros(len(self._parts))
@@ -251,6 +266,9 @@ class ProductOfExperts(Energy):
         self.supports_complex_step = all(getattr(e, "supports_complex_step", False) for e in experts)
         self.symmetric_params = tuple(f"{i}.{k}" for i, e in enumerate(experts) for k in getattr(e, "symmetric_params", ()))
 
+    def _x(self, x, name: str = "x") -> np.ndarray:
+        return _checked_by_parts(self._parts, super()._x(x, name), name)
+
     @property
     def experts(self) -> tuple:
         return self._parts
@@ -338,8 +356,8 @@ class Mixture(_SoftMin):
     Derivatives: see the responsibilities formulas (class ``_SoftMin``);
     :math:`\partial E/\partial w_k = -r_k/w_k` and
     :math:`\nabla_{\theta_k}E = r_k(\nabla_{\theta_k}E_k + \nabla_{\theta_k}\log Z_k)`, the
-    last from the component's ``grad_log_partition()`` (zero for a component that is
-    normalized for every value of its parameters, like a Gaussian mixture).
+    last from the component's ``grad_log_partition()`` (for a Gaussian mixture, 1/Σw for its
+    weights and zero for its other parameters).
     The second-order parameter primitives are derived from the components' own (see
     ``_SoftMin``); a component without them raises ``NotImplementedError``.
     """
@@ -391,8 +409,6 @@ class Mixture(_SoftMin):
         c = self._parts[k]
         if has_capability(c, "grad_log_partition"):
             return c.grad_log_partition()
-        if isinstance(c, GaussianMixture):
-            return {key: np.zeros_like(v) for key, v in c.params.items()}
         raise NotImplementedError(f"Mixture: component {k} ({type(c).__name__}) has no grad_log_partition(), "
                                   "so the gradient in its parameters is not available")
 
@@ -465,6 +481,9 @@ class Tempered(Energy):
         self._model, self._T = model, T
         self.supports_complex_step = getattr(model, "supports_complex_step", False)
         self.symmetric_params = tuple(getattr(model, "symmetric_params", ()))
+
+    def _x(self, x, name: str = "x") -> np.ndarray:
+        return _checked_by_parts((self._model,), super()._x(x, name), name)
 
     @property
     def T(self) -> float:

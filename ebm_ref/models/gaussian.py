@@ -46,6 +46,48 @@ def check_spd(M, name: str, d: int | None = None) -> np.ndarray:
     return M
 
 
+def _check_mixture(weights, means, covariances, on_simplex: bool):
+    """Checked ``(weights, means, covariances)`` of a :class:`GaussianMixture` (float64)."""
+    weights = as_float_array(weights, "weights")
+    means = as_float_array(means, "means")
+    covariances = as_float_array(covariances, "covariances")
+    if weights.ndim != 1 or weights.size == 0:
+        raise ValueError(f"weights: expected shape (K,) with K >= 1, got {weights.shape}")
+    K = weights.size
+    if means.ndim != 2 or means.shape[0] != K or means.shape[1] == 0:
+        raise ValueError(f"means: expected shape ({K}, d), got {means.shape}")
+    d = means.shape[1]
+    if covariances.shape != (K, d, d):
+        raise ValueError(f"covariances: expected shape ({K}, {d}, {d}), got {covariances.shape}")
+    if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
+        raise ValueError(f"weights: must be finite and > 0, got {weights}")
+    if on_simplex and abs(weights.sum() - 1.0) > 1e-10:
+        raise ValueError(f"weights: must sum to 1, got sum {weights.sum():.12g}")
+    if not np.all(np.isfinite(means)):
+        raise ValueError("means: contains NaN or inf")
+    for k in range(K):
+        check_spd(covariances[k], f"covariances[{k}]", d)
+    return weights, means, covariances
+
+
+def _half_quadratic_form(r, P):
+    r"""½ rᵀ P r over the last axis of r (P of shape (d, d), or (K, d, d) against r (n, K, d)).
+
+    For a positive-definite P the form is ≥ 0, so where it overflows the answer is +∞; the
+    plain sum can meet +∞ − ∞ = NaN on the way (x = 1e300 with a negative off-diagonal).
+    Those rows are recomputed from :math:`u = r/c`, :math:`c = \max_i|r_i|`, as
+    :math:`c^2\,u^\top P u`; every other row is the plain sum, unchanged.
+    """
+    q = 0.5 * np.einsum("...i,...ij,...j->...", r, P, r)
+    bad = ~np.isfinite(q)
+    if np.any(bad):
+        c = np.max(np.abs(r), axis=-1, keepdims=True)
+        u = r / np.where(c > 0, c, 1.0)
+        with np.errstate(over="ignore"):
+            q = np.where(bad, 0.5 * np.einsum("...i,...ij,...j->...", u, P, u) * c[..., 0] ** 2, q)
+    return q
+
+
 def _sym(A):
     return 0.5 * (A + np.swapaxes(A, -1, -2))
 
@@ -107,8 +149,7 @@ class Gaussian(Energy):
 
     # energy and its x-derivatives, side by side
     def _energy(self, x):
-        r = x - self.mean
-        return 0.5 * np.einsum("ni,ij,nj->n", r, self.precision, r)
+        return _half_quadratic_form(x - self.mean, self.precision)
 
     def _grad_x(self, x):
         return (x - self.mean) @ self.precision
@@ -190,26 +231,8 @@ class GaussianMixture(Energy):
     symmetric_params = ("covariances",)
 
     def __init__(self, weights, means, covariances):
-        weights = as_float_array(weights, "weights")
-        means = as_float_array(means, "means")
-        covariances = as_float_array(covariances, "covariances")
-        if weights.ndim != 1 or weights.size == 0:
-            raise ValueError(f"weights: expected shape (K,) with K >= 1, got {weights.shape}")
-        K = weights.size
-        if means.ndim != 2 or means.shape[0] != K or means.shape[1] == 0:
-            raise ValueError(f"means: expected shape ({K}, d), got {means.shape}")
-        d = means.shape[1]
-        if covariances.shape != (K, d, d):
-            raise ValueError(f"covariances: expected shape ({K}, {d}, {d}), got {covariances.shape}")
-        if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
-            raise ValueError(f"weights: must be finite and > 0, got {weights}")
-        if abs(weights.sum() - 1.0) > 1e-10:
-            raise ValueError(f"weights: must sum to 1, got sum {weights.sum():.12g}")
-        if not np.all(np.isfinite(means)):
-            raise ValueError("means: contains NaN or inf")
-        for k in range(K):
-            check_spd(covariances[k], f"covariances[{k}]", d)
-        super().__init__(d, {"weights": weights, "means": means, "covariances": covariances})
+        weights, means, covariances = _check_mixture(weights, means, covariances, on_simplex=True)
+        super().__init__(means.shape[1], {"weights": weights, "means": means, "covariances": covariances})
 
     def _derive(self):
         # P_k = Σ_k⁻¹, the Cholesky factors, and the constants ½ log det(2πΣ_k) − log w_k of e_k
@@ -220,21 +243,31 @@ class GaussianMixture(Energy):
         self._const = 0.5 * (self.dim * LOG_2PI + logdet) - np.log(p["weights"])
 
     def replace(self, **new_params):
-        # weights perturbed in a derivative check need not sum to one; the energy
-        # formula does not use the constraint, so only the public constructor enforces it.
+        """A new mixture with some parameters replaced, checked as the constructor checks them.
+
+        Except one check: the weights need not sum to one (a derivative check moves them off
+        the simplex; the energy formula does not use the constraint, and log Z = log Σ w_k
+        stays exact).  They must still be finite and > 0, the means finite, the covariances
+        symmetric positive definite.
+        """
         from .. import params as _p
 
         p = _p.replace(self._params, **new_params)
-        return type(self)._from_checked(p["means"].shape[1], p)
+        w, m, c = _check_mixture(p["weights"], p["means"], p["covariances"], on_simplex=False)
+        return type(self)._from_checked(m.shape[1], {"weights": w, "means": m, "covariances": c})
 
     def _parts(self, x):
         r = x[:, None, :] - self._params["means"][None]           # (n, K, d)
         a = np.einsum("kij,nkj->nki", self._prec, r)               # P_k r_k
-        e = 0.5 * np.einsum("nki,nki->nk", r, a) + self._const     # e_k
+        e = _half_quadratic_form(r, self._prec) + self._const      # e_k
+        far = np.all(np.isposinf(e.real), axis=1)                  # every e_k = +∞: E = +∞
+        if np.any(far):
+            e = np.where(far[:, None], 0.0, e)
         m = np.min(e.real, axis=1, keepdims=True)
         t = np.exp(-(e - m))
         s = t.sum(axis=1, keepdims=True)
-        return r, a, t / s, (m[:, 0] - np.log(s[:, 0]))
+        E = m[:, 0] - np.log(s[:, 0])
+        return r, a, t / s, (np.where(far, np.inf, E) if np.any(far) else E)
 
     def _energy(self, x):
         return self._parts(x)[3]
@@ -276,8 +309,14 @@ class GaussianMixture(Energy):
                 "precisions": np.array(self._prec), "consts": np.array(self._const)}
 
     def log_partition(self) -> float:
-        """A mixture of normalized densities is normalized: log Z = 0."""
-        return 0.0
+        """log Z = log Σ_k w_k: a mixture of normalized densities; 0 for weights on the simplex."""
+        return float(np.log(np.sum(self._params["weights"])))
+
+    def grad_log_partition(self) -> dict:
+        """∇θ log Z: 1/Σ_k w_k for each weight, zero for the means and covariances."""
+        p = self._params
+        return {"weights": np.full_like(p["weights"], 1.0 / np.sum(p["weights"])),
+                "means": np.zeros_like(p["means"]), "covariances": np.zeros_like(p["covariances"])}
 
     def sample(self, n: int, rng) -> np.ndarray:
         """Exact samples: a component k ~ Categorical(w), then x ~ N(μ_k, Σ_k)."""

@@ -137,8 +137,13 @@ ACTIVATIONS = {
 def activation(name) -> Activation:
     """Look up an activation by name (tanh, softplus, sigmoid, silu; identity for linear layers)."""
     if isinstance(name, Activation):
+        if name.name in ACTIVATIONS and name is not ACTIVATIONS[name.name]:
+            # a model keeps its activation by name (and compiled paths dispatch on it), so an
+            # object named like a built-in would silently become the built-in
+            raise ValueError(f"activation: {name!r} is not the built-in activation of that name; give your "
+                             f"own activation a name other than {sorted(ACTIVATIONS)}")
         return name
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {name!r}")
     return ACTIVATIONS[name]
 

@@ -492,6 +492,11 @@ class BernoulliRBM(_TwoLayers, Energy):
 
 
 # ========================================================= Gaussian–Bernoulli
+#: the smallest σ a Gaussian–Bernoulli RBM accepts: 1/σ² ≤ 1e200 leaves ~1e108 of headroom
+#: for (v − b)² and the W terms before the energy overflows.
+SIGMA_MIN = 1e-100
+
+
 class GaussianBernoulliRBM(_TwoLayers, Energy):
     r"""Gaussian–Bernoulli RBM: real visible units, binary hidden units.
 
@@ -502,8 +507,8 @@ class GaussianBernoulliRBM(_TwoLayers, Energy):
         Visible means at h = 0.
     c : ndarray, shape (H,)
         Hidden biases.
-    sigma : ndarray, shape (V,)
-        Per-unit standard deviations σ_i > 0.
+    sigma : float or ndarray, shape (V,)
+        Per-unit standard deviations σ_i ≥ ``SIGMA_MIN``; a scalar is one σ shared by every unit.
 
     Notes
     -----
@@ -538,9 +543,14 @@ class GaussianBernoulliRBM(_TwoLayers, Energy):
 
     def __init__(self, W, b, c, sigma):
         W, b, c = _rbm_params(W, b, c)
-        sigma = as_float_array(sigma, "sigma", (W.shape[0],))
-        if not np.all(np.isfinite(sigma)) or np.any(sigma <= 0):
-            raise ValueError(f"sigma: every entry must be finite and > 0, got {sigma.tolist()}")
+        sigma = as_float_array(sigma, "sigma")
+        if sigma.ndim == 0:                      # one σ shared by every visible unit
+            sigma = np.full(W.shape[0], float(sigma))
+        if sigma.shape != (W.shape[0],):
+            raise ValueError(f"sigma: expected a scalar (one shared σ) or shape ({W.shape[0]},), got {sigma.shape}")
+        if not np.all(np.isfinite(sigma)) or np.any(sigma < SIGMA_MIN):
+            raise ValueError(f"sigma: every entry must be finite and >= {SIGMA_MIN:g} (1/σ² enters the energy; "
+                             f"a smaller σ overflows it), got {sigma.tolist()}")
         super().__init__(W.shape[0], {"W": W, "b": b, "c": c, "sigma": sigma})
 
     @property

@@ -102,6 +102,11 @@ def log_partition_enumerate(energy_fn, d: int, *, chunk: int = 1 << 16, max_dim:
     A running log-sum-exp: with :math:`m` the largest −E seen so far and
     :math:`s = \sum e^{-E-m}`, each chunk updates :math:`m' = \max(m, m_c)`,
     :math:`s' = s e^{m-m'} + s_c e^{m_c-m'}`; log Z = m + log s.
+
+    Infinite energies are decided, never left to ∞ − ∞ = NaN: a state with E = +∞ adds
+    :math:`e^{-\infty} = 0`, so E = +∞ at every state gives log Z = −∞ (Z = 0; no
+    distribution exists, and :func:`expectation_by_enumeration` refuses it); a state with
+    E = −∞ gives log Z = +∞.  A NaN energy raises ``FloatingPointError``.
     """
     E = _as_energy_fn(energy_fn)
     d = check_positive_int(d, "d", 1)
@@ -119,9 +124,15 @@ def log_partition_enumerate(energy_fn, d: int, *, chunk: int = 1 << 16, max_dim:
         if np.any(np.isnan(neg)):
             raise FloatingPointError("energy_fn returned NaN during enumeration")
         mc = float(np.max(neg))
+        if mc == np.inf:                     # E = −∞ at a state: Z = +∞
+            return np.inf
+        if mc == -np.inf:                    # E = +∞ at every state of the chunk: it adds nothing
+            continue
         mn = max(m, mc)
         s = (s * np.exp(m - mn) if np.isfinite(m) else 0.0) + float(np.sum(np.exp(neg - mn)))
         m = mn
+    if m == -np.inf:                         # E = +∞ at every state: Z = Σ e^{-∞} = 0
+        return -np.inf
     return float(m + np.log(s))
 
 
@@ -158,6 +169,9 @@ def expectation_by_enumeration(neg_energy: Callable, statistics: Callable, d: in
         raise ValueError(f"{what}: exact enumeration of 2^{d} states is refused "
                          f"(limit {MAX_ENUMERATE_DIM} units); use a sampler or partition.ais")
     log_z = log_partition_enumerate(lambda x: -neg_energy(x), d)
+    if not np.isfinite(log_z):
+        raise ValueError(f"neg_energy: log Z = {log_z} (the energy is {'+inf at every state' if log_z < 0 else '-inf at a state'}); "
+                         "p(x) = e^{-E(x)}/Z is not a distribution, so it has no expectations")
     acc: dict = {}
     total = 2**d
     for start in range(0, total, chunk):

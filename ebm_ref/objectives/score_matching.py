@@ -89,6 +89,14 @@ QUAD_EPSREL = 1e-12
 
 
 # ------------------------------------------------------------------ quadrature
+def _data(x, d) -> np.ndarray:
+    """A data batch for a loss (a mean over points): shape (n, d) with n ≥ 1, never empty."""
+    x = as_batch(x, d, "x")
+    if x.shape[0] == 0:
+        raise ValueError(f"x: expected at least one data point, got shape {x.shape}; a loss is a mean over points")
+    return x
+
+
 def _bounds(bounds, d):
     b = as_float_array(bounds, "bounds")
     if b.ndim != 2 or b.shape[1] != 2 or b.shape[0] != d:
@@ -229,7 +237,7 @@ def hyvarinen_objective(model, x) -> float:
 
     :math:`\mathbb E[J] = F - C_p`: minimizing J over θ minimizes the Fisher divergence.
     """
-    return float(np.mean(hyvarinen_pointwise(model, x)))
+    return float(np.mean(hyvarinen_pointwise(model, _data(x, model.dim))))
 
 
 def hyvarinen_expectation(p_data, model, bounds) -> float:
@@ -261,7 +269,7 @@ def loss(model, x):
 
     so :math:`\nabla_\theta J = \frac1n[\texttt{grad\_params\_dot\_grad\_x}(x, g) - \texttt{grad\_params\_laplacian}(x)]`.
     """
-    x = as_batch(x, model.dim, "x")
+    x = _data(x, model.dim)
     n = x.shape[0]
     g = model.grad_x(x)
     value = float(np.mean(0.5 * np.sum(g * g, axis=1) - model.laplacian_x(x)))
@@ -344,7 +352,7 @@ def sliced_loss(model, x, rng=None, n_projections: int = 1, dist: str = "gaussia
     :math:`u = (v^\top g)v` fixed (``grad_params_dot_grad_x``), and
     :math:`\nabla_\theta v^\top Hv` from ``grad_params_hvp``.
     """
-    x = as_batch(x, model.dim, "x")
+    x = _data(x, model.dim)
     n, d = x.shape
     if projections is None:
         n_projections = check_positive_int(n_projections, "n_projections")
@@ -412,7 +420,7 @@ def denoising_loss(model, x, sigma, rng=None, noise=None):
     :math:`r = \nabla_xE(\tilde x) - \varepsilon/\sigma` held fixed,
     :math:`\nabla_\theta\ell = \nabla_\theta[r\cdot\nabla_xE(\tilde x)]` (``grad_params_dot_grad_x``).
     """
-    x = as_batch(x, model.dim, "x")
+    x = _data(x, model.dim)
     sigma = check_positive(sigma, "sigma")
     if noise is None:
         eps = as_generator(rng).standard_normal(x.shape)
@@ -640,7 +648,7 @@ def nonnegative_loss(model, x):
     :math:`-\sum_i\nabla_\theta\,(x_ie_i)^\top\nabla_x^2E\,(x_ie_i)` (``grad_params_hvp``
     with :math:`v = x_ie_i`, one row per coordinate).
     """
-    x = as_batch(x, model.dim, "x")
+    x = _data(x, model.dim)
     if np.any(x < 0):
         raise ValueError(f"x: the non-negative variant needs data in [0, inf), found values such as {x[x < 0][:3].tolist()}")
     n, d = x.shape
@@ -703,7 +711,7 @@ def ratio_matching_loss(model, x, weights=None):
     (``grad_params_sum`` at the data and at the flipped points).  The derivation from
     a divergence is :func:`ratio_matching_divergence` → :func:`ratio_matching_by_symmetry`.
     """
-    x = check_binary(as_batch(x, model.dim, "x"), "x")
+    x = check_binary(_data(x, model.dim), "x")
     n, d = x.shape
     if weights is None:
         pw = np.full(n, 1.0 / n)

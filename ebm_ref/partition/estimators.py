@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import as_batch, as_generator, check_positive, check_positive_int
+from .._validate import as_batch, as_generator, check_binary, check_positive, check_positive_int, check_returned
 from ..energy import require_normalized
 from ..numerics.special import log_mean_exp, logsumexp
 from .paths import GeometricPath, RBMPath, make_path
@@ -129,8 +129,13 @@ def importance_sampling(model, proposal, n: int, rng) -> LogZEstimate:
     require_normalized(proposal, "proposal")
     n = check_positive_int(n, "n", 1)
     rng = as_generator(rng)
-    x = proposal.sample(n, rng)
-    lw = -np.asarray(model.energy(x), dtype=np.float64) - np.asarray(proposal.log_prob(x), dtype=np.float64)
+    d = getattr(model, "dim", None)
+    x = np.asarray(proposal.sample(n, rng))
+    if x.ndim != 2 or x.shape[0] != n or (d is not None and x.shape[1] != d):
+        raise ValueError(f"proposal.sample: returned shape {x.shape}, expected ({n}, {d if d is not None else 'd'})")
+    e = check_returned(model.energy(x), (n,), "model.energy")
+    lq = check_returned(proposal.log_prob(x), (n,), "proposal.log_prob")
+    lw = -e - lq
     if np.any(np.isnan(lw)) or np.any(lw == np.inf):
         raise FloatingPointError("importance_sampling: a log-weight is NaN or +inf")
     return LogZEstimate.from_log_weights(lw, samples=x)
@@ -216,6 +221,9 @@ def ais(model, base, betas, n_chains: int, rng, transition: str = "mala", step_s
     rng = as_generator(rng)
     path, base = make_path(model, base, transition, step_size, n_leapfrog)
     x0 = np.asarray(base.sample(n_chains, rng), dtype=np.float64)
+    d = path.d if isinstance(path, RBMPath) else model.dim
+    if x0.shape != (n_chains, d):
+        raise ValueError(f"base.sample: returned shape {x0.shape}, expected ({n_chains}, {d})")
     lw = _anneal(path, betas, x0, n_inner, rng, "forward") + path.log_z_base
     return LogZEstimate.from_log_weights(lw, samples=path.x.copy(), accept_rate=_accept_rate(path))
 
@@ -268,6 +276,11 @@ def reverse_ais(model, base, betas, exact_samples, rng, transition: str = "mala"
     rng = as_generator(rng)
     path, base = make_path(model, base, transition, step_size, n_leapfrog)
     x = as_batch(exact_samples, path.d if isinstance(path, RBMPath) else model.dim, "exact_samples")
+    if x.shape[0] == 0:
+        raise ValueError("exact_samples: expected at least one sample (one chain each), got shape "
+                         f"{x.shape}")
+    if isinstance(path, RBMPath):
+        check_binary(x, "exact_samples")
     rho = _anneal(path, betas[::-1], x, n_inner, rng, "reverse")
     log_r = log_mean_exp(rho)
     u = path.log_z_base - rho
@@ -356,7 +369,9 @@ def log_likelihood(model, x, log_z: float, log_z_stderr: float = 0.0) -> LogLike
         raise ValueError(f"log_z: must be finite, got {log_z}")
     se_z = check_positive(log_z_stderr, "log_z_stderr", strict=False)
     x = as_batch(x, getattr(model, "dim", None), "x")
-    ll = -np.asarray(model.energy(x), dtype=np.float64) - log_z
+    if x.shape[0] == 0:
+        raise ValueError(f"x: expected at least one data point, got shape {x.shape}")
+    ll = -check_returned(model.energy(x), (x.shape[0],), "model.energy") - log_z
     n = ll.size
     se_d = float(np.std(ll, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
     return LogLikelihood(float(np.mean(ll)), float(np.hypot(se_z, se_d)), se_z, se_d, ll)

@@ -73,10 +73,19 @@ def log_partition_quadrature(model, bounds, *, epsabs: float = 0.0, epsrel: floa
     centre = np.zeros(d)
     centre[finite] = 0.5 * (b[finite, 0] + b[finite, 1])
     E0 = float(E(centre[None, :])[0])
+    if not np.isfinite(E0):
+        raise FloatingPointError(f"quadrature: the energy is {E0} at the box centre {centre.tolist()}; "
+                                 "a NaN energy inside the box is a fault of the model, not of the box")
+
+    def _checked(e, at):
+        if np.isnan(e):
+            raise FloatingPointError(f"quadrature: the energy is NaN inside the box, at {at}; "
+                                     "a NaN energy is a fault of the model, not of the box")
+        return e
 
     if d == 1:
         def f(t):
-            return np.exp(-(E(np.array([[t]]))[0] - E0))
+            return np.exp(-(_checked(E(np.array([[t]]))[0], [t]) - E0))
 
         val, err = adaptive_quad(f, b[0, 0], b[0, 1], epsabs=epsabs, epsrel=epsrel, limit=limit)
     else:
@@ -84,7 +93,7 @@ def log_partition_quadrature(model, bounds, *, epsabs: float = 0.0, epsrel: floa
             raise ValueError("bounds: 2-D quadrature needs a finite box")
 
         def f2(x, y):
-            return np.exp(-(E(np.array([[x, y]]))[0] - E0))
+            return np.exp(-(_checked(E(np.array([[x, y]]))[0], [x, y]) - E0))
 
         val, err = adaptive_dblquad(f2, b[0], b[1], epsabs=epsabs, epsrel=epsrel)
     if not val > 0:
