@@ -79,8 +79,8 @@ class SGD:
         self._t = 0
 
     def current_lr(self) -> float:
-        """:math:`\eta_t` of the next step."""
-        return self.lr if self.lr_decay is None else self.lr * self.lr_decay / (self.lr_decay + self._t)
+        r""":math:`\eta_t` of the next step."""
+        return self.lr if self.lr_decay is None else self.lr / (1.0 + self._t / self.lr_decay)
 
     def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> dict:
         """Return the new parameter dict after one step along ``grads``."""

@@ -17,8 +17,8 @@ computed exactly, by summing over the :math:`2^{16} = 65{,}536` hidden states
 The steps, one function each:
 
 1. :func:`split` — binarised digits (pixel on when its grey level is ≥ 8) and a fixed
-   train / held-out split: image n is held out when n mod 5 = 4 (1,438 / 359 images;
-   the digits are interleaved in the file, so every class is on both sides);
+   train / held-out split, stratified by digit: within each class, in file order, every
+   fifth image (ranks 4, 9, 14, …) is held out (1,442 / 355 images, 34–36 per digit held out);
 2. :func:`initial_rbm` — small random weights, visible biases at the base rates of the
    training images, hidden biases 0: the same start for every method;
 3. :func:`objective` — the training objective of one method: ``"exact"``, ``"cd1"``,
@@ -76,7 +76,8 @@ __all__ = [
 METHODS = ("exact", "cd1", "cd10", "pcd")
 METHOD_LABELS = {"exact": "exact gradient", "cd1": "CD-1", "cd10": "CD-10", "pcd": "PCD-1"}
 
-#: Image n is held out when n % HELD_OUT_EVERY == HELD_OUT_EVERY - 1.
+#: Within each digit class, in file order, the image of rank r is held out when
+#: r % HELD_OUT_EVERY == HELD_OUT_EVERY - 1.
 HELD_OUT_EVERY = 5
 
 
@@ -137,15 +138,22 @@ class Split:
 
 
 def split(threshold: float = DEFAULT.threshold) -> Split:
-    """Binarised digits; image n goes to the held-out set when ``n % 5 == 4``, else to training.
+    """Binarised digits, split by a fixed rule stratified by digit.
+
+    Within each class, images are ranked in file order (r = 0, 1, …); rank r is held out
+    when ``r % 5 == 4``.  No randomness: the split is the same on every run.
 
     Returns
     -------
     Split
-        ``train`` (1438, 64) and ``held_out`` (359, 64) 0/1 float arrays, and their labels.
+        ``train`` (1442, 64) and ``held_out`` (355, 64) 0/1 float arrays, and their labels.
     """
     v, y = binarized_digits(threshold)
-    held = np.arange(v.shape[0]) % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
+    rank = np.empty(y.size, dtype=np.int64)
+    for k in np.unique(y):
+        idx = np.flatnonzero(y == k)
+        rank[idx] = np.arange(idx.size)
+    held = rank % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
     return Split(v[~held], v[held], y[~held], y[held])
 
 
