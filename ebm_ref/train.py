@@ -91,8 +91,12 @@ class SGD:
         self._t += 1
         out = {}
         for k, theta in params.items():
-            self._v[k] = self.momentum * self._v[k] + np.asarray(grads[k], dtype=np.float64)
-            out[k] = np.asarray(theta, dtype=np.float64) - lr * self._v[k]
+            v = self._v[k]                                  # the optimizer's own buffer, updated in place
+            v *= self.momentum
+            v += np.asarray(grads[k], dtype=np.float64)
+            new = np.multiply(v, -lr)                       # θ − η v, with one new array (the next θ)
+            new += np.asarray(theta, dtype=np.float64)
+            out[k] = new
         return out
 
 
@@ -169,7 +173,8 @@ class History:
     Attributes
     ----------
     loss : ndarray, shape (n_steps,)
-        The objective's loss at each step (before that step's update).
+        The objective's loss at each step (before that step's update); NaN where the
+        objective returned None (it was built not to compute its loss).
     log_likelihood : ndarray
         Exact mean log-likelihood of the data, at the steps ``ll_steps`` (empty when
         no ``exact_log_likelihood`` was given).  ``ll_steps`` includes ``n_steps``:
@@ -209,7 +214,8 @@ def fit(model, data, objective: Callable, optimizer, n_steps: int, rng, batch_si
         Training points.
     objective : callable
         ``objective(model, x_batch, rng) -> (loss, grads)``; ``grads`` is a dict like
-        ``model.params`` holding :math:`\nabla_\theta` of the loss.  Objectives that take
+        ``model.params`` holding :math:`\nabla_\theta` of the loss.  ``loss`` may be None
+        when the objective was built not to compute it (recorded as NaN).  Objectives that take
         no randomness ignore ``rng``; wrap extra settings with a lambda, e.g.
         ``lambda m, x, r: score_matching.denoising_loss(m, x, sigma=0.1, rng=r)``.
     optimizer : SGD or Adam (anything with ``step(params, grads) -> params``)
@@ -298,9 +304,12 @@ def fit(model, data, objective: Callable, optimizer, n_steps: int, rng, batch_si
         else:
             xb = x[rng.choice(x.shape[0], size=batch_size, replace=False)]
         loss, grads = objective(model, xb, rng)
-        loss = float(loss)
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"step {step}: the loss is not finite ({loss})")
+        if loss is None:                                    # the objective was told not to compute it
+            loss = np.nan
+        else:
+            loss = float(loss)
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"step {step}: the loss is not finite ({loss})")
         params = model.params
         _check_grads(params, grads)
         bad = _finite_params(grads)

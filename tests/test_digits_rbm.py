@@ -96,3 +96,45 @@ def test_bad_method_and_schedule():
         D.train("pcd10", data, 0, D.SMALL)
     with pytest.raises(ValueError, match="ais_schedule"):
         D.ais_check(D.initial_rbm(data.train, 2, 0), data.train, 0, replace(D.SMALL, ais_schedule="geometric"))
+
+
+# ----------------------------------------------------------------- AIS on trained models
+#: The acceptance tolerance of issue 14: |AIS − exact log Z| <= max(3 se, 0.1 nats).
+AIS_Z, AIS_FLOOR = 3.0, 0.1
+#: Required precision of every AIS run (100 chains, 14,500 temperatures).  With se <= 0.025
+#: the floor 0.1 is >= 4 se, which is what sets the false-positive rate below; a larger se
+#: means the chains did not mix on the trained landscape, itself a failure worth seeing.
+AIS_MAX_SE = 0.025
+#: Noise allowance of the sandwich, in standard errors of each bound.
+SANDWICH_Z = 4.0
+
+
+@pytest.mark.slow
+@pytest.mark.statistical
+def test_ais_matches_exact_log_z_of_trained_models(rng):
+    r"""Forward and reverse AIS, uniform and base-rate bases, on the four trained RBMs.
+
+    False positives.  Each of the 16 estimates (4 models × 2 bases × 2 directions) is,
+    for AIS that works, close to normal around log Z with s.d. se (delta method over
+    100 chains); forward is biased low and reverse high by O(se²) (Jensen), negligible
+    here.  (1) Closeness: with se <= AIS_MAX_SE the tolerance max(3 se, 0.1) is >= 4 se,
+    so a check fails with probability <= 2Φ(−4) = 6.3e-5, and the 16 checks together
+    with <= 1.0e-3 (union bound).  (2) Sandwich: lower − 4 se_f <= log Z <= upper + 4 se_r
+    fails with probability <= Φ(−4) = 3.2e-5 per side, <= 5.1e-4 over 8 sandwiches.
+    Total <= 1.6e-3.  (Markov's inequality gives P(forward > log Z + t) <= e^{-t} without
+    normality, but is too loose to size a test at this precision.)
+    The models are trained for 150 steps of each method (the figure uses 600): enough for
+    the weights to grow far from the start (W ~ 0.1) into a multimodal landscape.
+    """
+    settings = replace(D.DEFAULT, n_steps=150, record_every=150)
+    _, runs, checks = D.run(rng, settings)
+    for m, check in checks.items():
+        assert check.log_z == pytest.approx(runs[m].log_z, abs=1e-9)
+        assert np.abs(runs[m].model.params["W"]).max() > 1.0            # trained, not the start
+        for base in ("uniform", "base_rate"):
+            fwd, rev = check.estimates[base, "forward"], check.estimates[base, "reverse"]
+            for e in (fwd, rev):
+                assert e.stderr <= AIS_MAX_SE, (m, base, e.stderr)
+                assert abs(e.log_z - check.log_z) <= max(AIS_Z * e.stderr, AIS_FLOOR), (m, base, e.log_z, check.log_z)
+            assert fwd.log_z - SANDWICH_Z * fwd.stderr <= check.log_z <= rev.log_z + SANDWICH_Z * rev.stderr, \
+                (m, base, fwd.log_z, check.log_z, rev.log_z)
