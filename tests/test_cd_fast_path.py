@@ -106,3 +106,13 @@ def test_fast_path_bad_input(rng):
         cd.pcd_objective(1, 3, rng, path="quick")
     with pytest.raises(ValueError, match="path"):
         cd.cd_objective(1, path="fast")(Gaussian(np.zeros(12), np.eye(12)), np.zeros((3, 12)), rng)
+
+
+def test_pcd_bench_rows_run_in_quick_mode():
+    from ebm_ref.benchmarks.cd import pcd_update
+
+    rows = pcd_update(quick=True)
+    assert len(rows) == 6
+    for row in rows:
+        assert row.name and row.goal
+        assert np.isnan(row.ratio) or row.ratio > 0

@@ -407,12 +407,13 @@ def _rbm_cd_core(W, b, c, x, v, k, rng, with_loss):
         value -= -float(np.mean(vk @ b)) - float(np.mean(np.sum(softplus(-A), axis=1)))
     sigmoid_of_negated_inplace(A)                           # p(h = 1 | v_k), the negative phase
     # grads = ⟨∇F⟩_data − ⟨∇F⟩_model with ∇_W F = −v σ(a)ᵀ, ∇_b F = −v, ∇_c F = −σ(a)
+    add = np.add.reduce                                     # column sums, without the wrappers of .mean
     gW = np.matmul(vk.T, A)
     gW *= 1.0 / m
     gW -= np.matmul(x.T, P_data) * (1.0 / n)
     grads = {"W": gW,
-             "b": vk.mean(axis=0) - x.mean(axis=0),
-             "c": A.mean(axis=0) - P_data.mean(axis=0)}
+             "b": add(vk, axis=0) / m - add(x, axis=0) / n,
+             "c": add(A, axis=0) / m - add(P_data, axis=0) / n}
     return value, grads, vk
 
 
@@ -525,7 +526,12 @@ def pcd_objective(k: int, n_chains: int, rng, x_init=None, *, path: str = "auto"
         if state["chains"] is None:
             state["chains"] = PersistentChains.init(model, n_chains, state["init_rng"], x_init)
         if _fast_path(model, path, kw):
-            value, grads, vk = rbm_cd_update(model, x, k, rng_step, chains=state["chains"].x, with_loss=with_loss)
+            if "checked" not in state:                      # checked once: the sweeps keep them binary
+                check_binary(as_batch(state["chains"].x, model.dim, "chains"), "chains")
+                state["checked"] = True
+            p = model.params
+            value, grads, vk = _rbm_cd_core(p["W"], p["b"], p["c"], check_binary(as_batch(x, model.dim, "x"), "x"),
+                                            state["chains"].x, k, rng_step, with_loss)
             state["chains"] = PersistentChains(vk)
             return value, grads
         value, grads, state["chains"] = pcd_step(model, x, state["chains"], k, rng_step, **kw)
