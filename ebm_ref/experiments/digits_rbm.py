@@ -123,8 +123,8 @@ class Settings:
 
 #: The settings of the figure and of the notes' numbers.
 DEFAULT = Settings()
-#: A quick run for the tests of the figure: few steps, a short schedule.
-SMALL = replace(DEFAULT, n_steps=40, record_every=20, ais_chains=20, ais_schedule="linear:200")
+#: A quick run for the tests of the figure: 8 hidden units (256 states to sum), few steps, a short schedule.
+SMALL = replace(DEFAULT, n_hidden=8, n_steps=30, record_every=10, ais_chains=20, ais_schedule="linear:200")
 
 
 @dataclass(frozen=True)
