@@ -28,6 +28,7 @@ import os
 import numpy as np
 
 from . import Row, benchmark, best_time
+from .gibbs import _interleaved  # best of alternate rounds: written once, beside the Gibbs bench
 
 #: (n_visible, n_hidden, batch) of the two rows: MNIST-sized, and digits-sized.
 SIZES = ((784, 500, 100), (64, 16, 20))
@@ -36,14 +37,6 @@ QUICK_SIZES = ((50, 20, 10), (16, 4, 5))
 
 def _threads() -> str:
     return os.environ.get("OPENBLAS_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "default (unset)"))
-
-
-def _interleaved(fns, rounds: int, repeat: int) -> list[float]:
-    best = [float("inf")] * len(fns)
-    for _ in range(rounds):
-        for k, f in enumerate(fns):
-            best[k] = min(best[k], best_time(f, repeat=repeat))
-    return best
 
 
 def _floor(W, x, v, rng):
