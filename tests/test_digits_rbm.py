@@ -94,6 +94,8 @@ def test_bad_method_and_schedule():
         D.objective("cd2", data.train, 0)
     with pytest.raises(ValueError, match="method"):
         D.train("pcd10", data, 0, D.SMALL)
+    with pytest.raises(ValueError, match="n_hidden"):
+        D.initial_rbm(data.train, 21, 0)
     with pytest.raises(ValueError, match="ais_schedule"):
         D.ais_check(D.initial_rbm(data.train, 2, 0), data.train, 0, replace(D.SMALL, ais_schedule="geometric"))
 

@@ -57,6 +57,7 @@ __all__ = [
     "METHODS",
     "METHOD_LABELS",
     "HELD_OUT_EVERY",
+    "MAX_HIDDEN",
     "Settings",
     "DEFAULT",
     "SMALL",
@@ -76,6 +77,9 @@ __all__ = [
 METHODS = ("exact", "cd1", "cd10", "pcd")
 METHOD_LABELS = {"exact": "exact gradient", "cd1": "CD-1", "cd10": "CD-10", "pcd": "PCD-1"}
 
+#: At most this many hidden units: every exact answer sums over 2^H hidden states, at every record.
+MAX_HIDDEN = 20
+
 #: Within each digit class, in file order, the image of rank r is held out when
 #: r % HELD_OUT_EVERY == HELD_OUT_EVERY - 1.
 HELD_OUT_EVERY = 5
@@ -88,7 +92,7 @@ class Settings:
     Attributes
     ----------
     n_hidden : int
-        H, at most 20 so that the :math:`2^H` hidden states can be summed.
+        H, at most :data:`MAX_HIDDEN` = 20 so that the :math:`2^H` hidden states can be summed.
     threshold : float
         Grey level at which a pixel is on (``datasets.binarized_digits``).
     n_steps, batch_size : int
@@ -165,6 +169,8 @@ def initial_rbm(v_train, n_hidden: int, rng, weight_scale: float = DEFAULT.weigh
     """
     rng = as_generator(rng)
     n_hidden = check_positive_int(n_hidden, "n_hidden")
+    if n_hidden > MAX_HIDDEN:
+        raise ValueError(f"n_hidden: at most {MAX_HIDDEN} (exact answers sum over 2^n_hidden states), got {n_hidden}")
     V = np.shape(v_train)[1]
     b = partition.base_rate_rbm(data=v_train).b_A
     return BernoulliRBM(weight_scale * rng.standard_normal((V, n_hidden)), b, np.zeros(n_hidden))
