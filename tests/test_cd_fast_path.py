@@ -116,3 +116,17 @@ def test_pcd_bench_rows_run_in_quick_mode():
     for row in rows:
         assert row.name and row.goal
         assert np.isnan(row.ratio) or row.ratio > 0
+
+
+@pytest.mark.exact
+def test_sigmoid_of_negated_inplace_is_sigmoid():
+    from ebm_ref.numerics.special import sigmoid, sigmoid_of_negated_inplace
+
+    a = np.concatenate([np.linspace(-30.0, 30.0, 601), [-800.0, -709.5, 709.5, 800.0, 0.0]])
+    m = -a
+    out = sigmoid_of_negated_inplace(m)
+    assert out is m                                             # in place, no overflow warning (errors here)
+    # both are 1/(1 + e^{-a}) in different forms: a few ulps of exp, add and reciprocal (1e-14 relative)
+    big = a > -700
+    np.testing.assert_allclose(out[big], sigmoid(a)[big], rtol=1e-14, atol=0)
+    assert np.all(out[a < -745] == 0.0) and out[a == 800.0][0] == 1.0
