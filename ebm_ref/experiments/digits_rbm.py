@@ -107,6 +107,8 @@ class Settings:
         Steps between two exact log-likelihood records.
     ais_chains : int
         Chains of each AIS run (forward), and exact samples that start reverse AIS.
+    ais_chains_uniform : int or None
+        The same for the uniform base, whose runs spread more (None: ``ais_chains``).
     ais_schedule : str
         ``"salakhutdinov_murray"`` (14,500 temperatures) or ``"linear:K"`` (K temperatures).
     """
@@ -122,6 +124,7 @@ class Settings:
     pcd_chains: int = 100
     record_every: int = 25
     ais_chains: int = 100
+    ais_chains_uniform: int | None = None
     ais_schedule: str = "salakhutdinov_murray"
 
 
@@ -293,16 +296,18 @@ def ais_check(model: BernoulliRBM, v_train, rng, settings: Settings = DEFAULT) -
     Bases: the uniform distribution (:math:`b_A = 0`) and the base-rate RBM of the
     training images (:math:`b_A` = logit of their smoothed pixel means).  Both anneal
     along :math:`p_\beta(v,h)\propto e^{(1-\beta)b_A^\top v - \beta E(v,h)}` with one Gibbs
-    sweep per temperature.  Reverse AIS starts from ``settings.ais_chains`` exact samples
-    (``model.sample``, by enumerating the hidden layer).
+    sweep per temperature.  Reverse AIS starts from as many exact samples as forward AIS
+    has chains (``model.sample``, by enumerating the hidden layer).
     """
     rng = as_generator(rng)
     betas = _schedule(settings.ais_schedule)
-    n = check_positive_int(settings.ais_chains, "ais_chains")
-    bases = {"uniform": partition.base_rate_rbm(b_A=np.zeros(model.n_visible)),
-             "base_rate": partition.base_rate_rbm(data=v_train)}
+    n_rate = check_positive_int(settings.ais_chains, "ais_chains")
+    n_uniform = n_rate if settings.ais_chains_uniform is None else \
+        check_positive_int(settings.ais_chains_uniform, "ais_chains_uniform")
+    bases = {"uniform": (partition.base_rate_rbm(b_A=np.zeros(model.n_visible)), n_uniform),
+             "base_rate": (partition.base_rate_rbm(data=v_train), n_rate)}
     est = {}
-    for name, base in bases.items():
+    for name, (base, n) in bases.items():
         est[name, "forward"] = partition.ais(model, base, betas=betas, n_chains=n, rng=rng, transition="gibbs")
         est[name, "reverse"] = partition.reverse_ais(model, base, betas=betas, exact_samples=model.sample(n, rng),
                                                      rng=rng, transition="gibbs")

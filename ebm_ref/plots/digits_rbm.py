@@ -62,8 +62,9 @@ def draw(out_dir, rng, settings, data, runs, checks):
         hi = max(max(r.ll_held_out.max(), r.ll_train.max()) for r in runs.values())
         ax_ll.set_ylim(lo - 2.5, hi + 0.6)
         ax_ll.set_xlabel("SGD step")
-        ax_ll.set_ylabel("exact mean log p(v) (nats)")
-        ax_ll.set_title("(a) held-out (solid), training (dotted)")
+        ax_ll.set_ylabel("mean log p(v), nats")
+        ax_ll.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax_ll.set_title("(a) exact: held-out (solid), training (dotted)")
         ax_ll.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2, frameon=False,
                      title="final held-out log-likelihood", title_fontsize=FONT_PT, handlelength=1.2,
                      columnspacing=0.8, handletextpad=0.4, borderaxespad=0.0)
