@@ -1,7 +1,12 @@
-r"""Toy data sets: bars-and-stripes for binary models, 2-D densities for continuous ones.
+r"""Data sets: toy ones (bars-and-stripes, 2-D densities) and one real one (8×8 digits).
 
 Every random generator takes ``rng`` (a ``numpy.random.Generator`` or an int seed) and
 returns float64 arrays of shape ``(n, d)``.
+
+* :func:`digits`, :func:`binarized_digits` — the 1,797 8×8 handwritten digits of the UCI
+  "Optical Recognition of Handwritten Digits" set (Alpaydin & Kaynak 1998, CC BY 4.0),
+  shipped with the package in ``ebm_ref/data/digits.npz``; source, licence and how the
+  file was made are in ``ebm_ref/data/DIGITS_LICENSE.txt``.
 
 * :func:`bars_and_stripes` — every distinct side×side binary image whose rows are all
   constant (bars) or whose columns are all constant (stripes):
@@ -15,9 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from importlib import resources
+
 from ._validate import as_float_array, as_generator, check_positive, check_positive_int
 
 __all__ = [
+    "digits",
+    "binarized_digits",
     "bars_and_stripes",
     "two_moons",
     "eight_gaussians",
@@ -25,6 +34,9 @@ __all__ = [
     "rings",
     "checkerboard",
 ]
+
+#: Digits: images, side of an image, and the grey levels 0..DIGITS_MAX_GREY.
+DIGITS_N, DIGITS_SIDE, DIGITS_MAX_GREY = 1797, 8, 16
 
 #: 2^(side+1) - 2 patterns of side² pixels: side 12 is already 8190 × 144.
 MAX_BARS_SIDE = 12
@@ -125,3 +137,55 @@ def checkerboard(n: int, rng, n_cells: int = 4, half_width: float = 2.0) -> np.n
     cell = ij[rng.integers(0, ij.shape[0], n)]
     w = 2.0 * L / n_cells
     return -L + w * (cell + rng.random((n, 2)))
+
+
+# ---------------------------------------------------------------- real data
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 8×8 UCI handwritten digits: grey levels and labels.
+
+    Returns
+    -------
+    x : ndarray, shape (1797, 64), float64
+        Grey levels, integers 0..16 (the number of "on" pixels in a 4×4 block of a
+        32×32 bitmap).  Row-major flattening: pixel (r, c) is column ``8 * r + c``.
+    y : ndarray, shape (1797,), int64
+        The digit, 0..9.
+
+    Notes
+    -----
+    The 1,797 images are the test part of the UCI "Optical Recognition of Handwritten
+    Digits" set (E. Alpaydin and C. Kaynak, 1998; UCI Machine Learning Repository,
+    https://doi.org/10.24432/C50P49), licensed CC BY 4.0.  The file ships inside the
+    package (``ebm_ref/data/digits.npz``, uint8 arrays), so this works offline; it is
+    read afresh at every call (45 kB).  Attribution, licence and the conversion are in
+    ``ebm_ref/data/DIGITS_LICENSE.txt``.
+    """
+    with resources.files(__package__).joinpath("data", "digits.npz").open("rb") as f:
+        with np.load(f) as z:
+            images, labels = z["images"], z["labels"]
+    return images.astype(np.float64), labels.astype(np.int64)
+
+
+def binarized_digits(threshold: float = 8.0) -> tuple[np.ndarray, np.ndarray]:
+    r"""The digits of :func:`digits` as 0/1 images: a pixel is on when its grey level reaches ``threshold``.
+
+    .. math:: v_{ni} = \mathbb 1[x_{ni} \ge t],\qquad x_{ni}\in\{0,\dots,16\}
+
+    Parameters
+    ----------
+    threshold : float
+        :math:`t`, with :math:`0 < t \le 16` (t ≤ 0 would turn every pixel on, t > 16
+        every pixel off).  The default 8 is half the grey scale.
+
+    Returns
+    -------
+    v : ndarray, shape (1797, 64), float64 of 0/1
+    y : ndarray, shape (1797,), int64
+    """
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, (int, float, np.integer, np.floating)):
+        raise ValueError(f"threshold: expected a number in (0, {DIGITS_MAX_GREY}], got {threshold!r}")
+    t = float(threshold)
+    if not (0.0 < t <= DIGITS_MAX_GREY):
+        raise ValueError(f"threshold: must be in (0, {DIGITS_MAX_GREY}] (grey levels run 0..{DIGITS_MAX_GREY}), got {threshold!r}")
+    x, y = digits()
+    return (x >= t).astype(np.float64), y

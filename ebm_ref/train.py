@@ -48,38 +48,55 @@ class SGD:
         Learning rate :math:`\eta > 0`.
     momentum : float
         :math:`\mu \in [0, 1)`; 0 gives plain gradient descent.
+    lr_decay : float or None
+        :math:`\tau > 0`: the step size decays as :math:`\eta_t = \eta\,\tau/(\tau + t)`
+        (t = 0, 1, … counts the steps taken); None keeps :math:`\eta_t = \eta`.
 
     Notes
     -----
     .. math::
 
-        v_{t+1} = \mu v_t + g_t,\qquad \theta_{t+1} = \theta_t - \eta\, v_{t+1}.
+        v_{t+1} = \mu v_t + g_t,\qquad \theta_{t+1} = \theta_t - \eta_t\, v_{t+1}.
 
-    The velocity v is kept inside the optimizer (one optimizer per run); ``reset()``
-    clears it.
+    A decaying step (:math:`\sum_t\eta_t = \infty`, :math:`\sum_t\eta_t^2 < \infty`, the
+    Robbins–Monro conditions) lets a noisy gradient — contrastive divergence, PCD —
+    settle instead of jittering at the scale of :math:`\eta`.  The velocity and the step
+    count are kept inside the optimizer (one optimizer per run); ``reset()`` clears them.
     """
 
-    def __init__(self, lr: float, momentum: float = 0.0):
+    def __init__(self, lr: float, momentum: float = 0.0, lr_decay: float | None = None):
         self.lr = check_positive(lr, "lr")
         m = float(momentum)
         if not (0.0 <= m < 1.0):
             raise ValueError(f"momentum: must be in [0, 1), got {momentum!r}")
         self.momentum = m
+        self.lr_decay = None if lr_decay is None else check_positive(lr_decay, "lr_decay")
         self.reset()
 
     def reset(self) -> None:
-        """Forget the velocity."""
+        """Forget the velocity and the step count."""
         self._v = None
+        self._t = 0
+
+    def current_lr(self) -> float:
+        r""":math:`\eta_t` of the next step."""
+        return self.lr if self.lr_decay is None else self.lr / (1.0 + self._t / self.lr_decay)
 
     def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> dict:
         """Return the new parameter dict after one step along ``grads``."""
         _check_grads(params, grads)
         if self._v is None:
             self._v = {k: np.zeros(np.shape(v)) for k, v in params.items()}
+        lr = self.current_lr()
+        self._t += 1
         out = {}
         for k, theta in params.items():
-            self._v[k] = self.momentum * self._v[k] + np.asarray(grads[k], dtype=np.float64)
-            out[k] = np.asarray(theta, dtype=np.float64) - self.lr * self._v[k]
+            v = self._v[k]                                  # the optimizer's own buffer, updated in place
+            v *= self.momentum
+            v += np.asarray(grads[k], dtype=np.float64)
+            new = np.multiply(v, -lr)                       # θ − η v, with one new array (the next θ)
+            new += np.asarray(theta, dtype=np.float64)
+            out[k] = new
         return out
 
 
@@ -156,7 +173,8 @@ class History:
     Attributes
     ----------
     loss : ndarray, shape (n_steps,)
-        The objective's loss at each step (before that step's update).
+        The objective's loss at each step (before that step's update); NaN where the
+        objective returned None (it was built not to compute its loss).
     log_likelihood : ndarray
         Exact mean log-likelihood of the data, at the steps ``ll_steps`` (empty when
         no ``exact_log_likelihood`` was given).  ``ll_steps`` includes ``n_steps``:
@@ -196,7 +214,8 @@ def fit(model, data, objective: Callable, optimizer, n_steps: int, rng, batch_si
         Training points.
     objective : callable
         ``objective(model, x_batch, rng) -> (loss, grads)``; ``grads`` is a dict like
-        ``model.params`` holding :math:`\nabla_\theta` of the loss.  Objectives that take
+        ``model.params`` holding :math:`\nabla_\theta` of the loss.  ``loss`` may be None
+        when the objective was built not to compute it (recorded as NaN).  Objectives that take
         no randomness ignore ``rng``; wrap extra settings with a lambda, e.g.
         ``lambda m, x, r: score_matching.denoising_loss(m, x, sigma=0.1, rng=r)``.
     optimizer : SGD or Adam (anything with ``step(params, grads) -> params``)
@@ -283,9 +302,12 @@ def fit(model, data, objective: Callable, optimizer, n_steps: int, rng, batch_si
         else:
             xb = x[rng.choice(x.shape[0], size=batch_size, replace=False)]
         loss, grads = objective(model, xb, rng)
-        loss = float(loss)
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"step {step}: the loss is not finite ({loss})")
+        if loss is None:                                    # the objective was told not to compute it
+            loss = np.nan
+        else:
+            loss = float(loss)
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"step {step}: the loss is not finite ({loss})")
         params = model.params
         _check_grads(params, grads)
         bad = _finite_params(grads)

@@ -125,3 +125,60 @@ def test_toy_densities_bad_input():
         datasets.checkerboard(10, 0, n_cells=0)
     with pytest.raises(ValueError, match="half_width"):
         datasets.checkerboard(10, 0, half_width=-2.0)
+
+
+# ------------------------------------------------------------------ digits
+# SHA-256 of the uint8 arrays as converted from the source file (see
+# ebm_ref/data/DIGITS_LICENSE.txt): a fixture of the data, it detects any change to the file.
+DIGITS_IMAGES_SHA256 = "8f26b2bd9d135c256808f68f14fdabddde6d9c7f869ae419704b051f0f14b3b3"
+DIGITS_LABELS_SHA256 = "8ba4f891220f5e4c9c819638d1602d74b83618f167043c6da52a2a247841ddf0"
+# per-class counts of the UCI test part (optdigits.tes), as documented by UCI (optdigits.names)
+DIGITS_CLASS_COUNTS = [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+
+
+@pytest.mark.exact
+def test_digits_shape_range_labels_and_checksum():
+    import hashlib
+
+    x, y = datasets.digits()
+    assert x.shape == (1797, 64) and x.dtype == np.float64
+    assert y.shape == (1797,) and y.dtype == np.int64
+    assert np.all(x == np.round(x)) and x.min() == 0 and x.max() == 16
+    assert np.bincount(y, minlength=10).tolist() == DIGITS_CLASS_COUNTS
+    assert hashlib.sha256(x.astype(np.uint8).tobytes()).hexdigest() == DIGITS_IMAGES_SHA256
+    assert hashlib.sha256(y.astype(np.uint8).tobytes()).hexdigest() == DIGITS_LABELS_SHA256
+
+
+def test_digits_licence_ships_beside_the_data():
+    from importlib import resources
+
+    text = resources.files("ebm_ref").joinpath("data", "DIGITS_LICENSE.txt").read_text(encoding="utf-8")
+    for must in ("CC BY 4.0", "Alpaydin", "Kaynak", "creativecommons.org/licenses/by/4.0", DIGITS_IMAGES_SHA256):
+        assert must in text
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize("t", [1, 4.5, 8, 16])
+def test_binarized_digits_is_the_direct_comparison(t):
+    x, y = datasets.digits()
+    v, y2 = datasets.binarized_digits(t)
+    assert v.dtype == np.float64 and v.shape == x.shape
+    np.testing.assert_array_equal(y2, y)
+    # independent: pixel by pixel in plain Python on a few images
+    for n in (0, 1, 900, 1796):
+        assert [1.0 if g >= t else 0.0 for g in x[n].tolist()] == v[n].tolist()
+    np.testing.assert_array_equal(v, np.where(x >= t, 1.0, 0.0))
+
+
+def test_binarized_digits_threshold_extremes():
+    v1, _ = datasets.binarized_digits(1e-9)          # every non-zero pixel is on
+    x, _ = datasets.digits()
+    np.testing.assert_array_equal(v1, (x > 0).astype(float))
+    v16, _ = datasets.binarized_digits(16)            # only saturated pixels
+    np.testing.assert_array_equal(v16, (x == 16).astype(float))
+
+
+@pytest.mark.parametrize("bad", [0, -1, 16.5, 17, np.nan, np.inf, True, "8", None, [8]])
+def test_binarized_digits_bad_threshold(bad):
+    with pytest.raises(ValueError, match="threshold"):
+        datasets.binarized_digits(bad)

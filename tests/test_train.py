@@ -115,7 +115,26 @@ def test_fit_callback_stops_and_progress_lines():
     assert len(lines) == 2 and lines[0].startswith("step 2/10")
 
 
-@pytest.mark.parametrize("kwargs", [{"lr": 0.0}, {"lr": -1.0}, {"lr": np.nan}, {"lr": 0.1, "momentum": 1.0}])
+@pytest.mark.exact
+def test_sgd_decaying_step_matches_hand_written_recursion():
+    tau, lr, mu = 3.0, 0.2, 0.5
+    opt = train.SGD(lr=lr, momentum=mu, lr_decay=tau)
+    p = {"a": np.array([1.0, -2.0])}
+    gs = [np.array([0.3, 0.4]), np.array([-1.0, 2.0]), np.array([0.5, 0.5])]
+    theta, v = p["a"].copy(), np.zeros(2)
+    for t, g in enumerate(gs):                      # eta_t = lr * tau / (tau + t), t = 0, 1, 2
+        assert opt.current_lr() == pytest.approx(lr * tau / (tau + t), rel=TOL_FORMULA)
+        p = opt.step(p, {"a": g})
+        v = mu * v + g
+        theta = theta - lr * tau / (tau + t) * v
+        np.testing.assert_allclose(p["a"], theta, rtol=0, atol=TOL_FORMULA)
+    opt.reset()
+    assert opt.current_lr() == lr
+
+
+@pytest.mark.parametrize("kwargs", [{"lr": 0.0}, {"lr": -1.0}, {"lr": np.nan}, {"lr": 0.1, "momentum": 1.0},
+                                    {"lr": 0.1, "lr_decay": 0.0}, {"lr": 0.1, "lr_decay": -5.0},
+                                    {"lr": 0.1, "lr_decay": np.inf}])
 def test_sgd_bad_input(kwargs):
     with pytest.raises(ValueError):
         train.SGD(**kwargs)

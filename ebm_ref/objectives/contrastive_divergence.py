@@ -32,6 +32,12 @@ Where the samples come from:
 
 All gradients here are of the *negative* mean log-likelihood (what an optimizer
 minimizes): ``grads = pos - neg``.
+
+The functions above are the reference path, one step of the derivation each.  For a
+:class:`~ebm_ref.models.BernoulliRBM` the training objectives (:func:`cd_objective`,
+:func:`pcd_objective`) take a fast path, :func:`rbm_cd_update`, that computes the same
+numbers from the same random stream with each matrix product formed once; a test holds
+the two paths equal to 1e-12.
 """
 from __future__ import annotations
 
@@ -41,9 +47,10 @@ from typing import Callable
 import numpy as np
 
 from .. import params as _params
-from .._validate import as_batch, as_generator, check_positive, check_positive_int
+from .._validate import as_batch, as_generator, check_binary, check_positive, check_positive_int
 from ..models.boltzmann import BoltzmannMachine
 from ..models.rbm import BernoulliRBM, GaussianBernoulliRBM
+from ..numerics.special import sigmoid_of_negated_inplace, softplus
 
 __all__ = [
     "grad_log_likelihood_split",
@@ -60,6 +67,7 @@ __all__ = [
     "exact_cd_expected_gradient",
     "cd_bias",
     "visible_gibbs_kernel",
+    "rbm_cd_update",
     "cd_objective",
     "pcd_objective",
     "train_rbm_cd",
@@ -81,7 +89,6 @@ def _states_and_weights(model, bounds=None, n_quad: int = 4001):
     Binary RBMs: every visible state, weight 1.
     Continuous 1-D models: a fine composite Simpson rule on ``bounds``.
     """
-    from ..models.rbm import BernoulliRBM
     from ..numerics.quadrature import composite_simpson
     from ..partition import MAX_ENUMERATE_DIM, enumerate_states
 
@@ -353,26 +360,177 @@ def cd_bias(rbm, v_data, k: int) -> dict:
     return {key: cd[key] + exact[key] for key in cd}
 
 
-# ------------------------------------------------------------------- training
-def cd_objective(k: int, **kw) -> Callable:
-    """``objective(model, x, rng) -> (loss, grads)`` for :func:`ebm_ref.train.fit`, by CD-k."""
+# ------------------------------------------------ the fast path (BernoulliRBM)
+def _rbm_cd_core(W, b, c, x, v, k, rng, with_loss):
+    r"""One CD-k (``v`` None: chains start at ``x``) or PCD-k (``v`` the chains) update, on raw arrays.
+
+    Fields are formed negated, :math:`-a = (-c) - vW`, so that
+    :func:`~ebm_ref.numerics.special.sigmoid_of_negated_inplace` turns them into
+    :math:`\sigma(a)` with one exp, one add and one reciprocal.  Products: :math:`xW`
+    (positive phase, reused as the first sweep's field in CD), :math:`vW` and
+    :math:`hW^\top` per further sweep, :math:`v_kW` (negative phase), and the two outer
+    products :math:`x^\top\sigma(a_x)`, :math:`v_k^\top\sigma(a_{v_k})`.  Random numbers in
+    the order of ``samplers.gibbs_k``: per sweep, uniforms (m, H) for h, then (m, V) for v.
+    """
+    n = x.shape[0]
+    H = W.shape[1]
+    neg_b, neg_c = -b, -c
+    P_data = np.matmul(x, W)
+    np.subtract(neg_c, P_data, out=P_data)                  # −a(x)
+    value = -float(np.mean(x @ b)) - float(np.mean(np.sum(softplus(-P_data), axis=1))) if with_loss else None
+    sigmoid_of_negated_inplace(P_data)                      # p(h = 1 | x), the positive phase
+    persistent = v is not None
+    m, V = (v if persistent else x).shape
+    A, U = np.empty((m, H)), np.empty((m, H))
+    B, UV, vk = np.empty((m, V)), np.empty((m, V)), np.empty((m, V))
+    v_cur = v if persistent else x
+    for t in range(k):
+        if t == 0 and not persistent:
+            ph = P_data                                     # CD: the chains start at x, the field is at hand
+        else:
+            np.matmul(v_cur, W, out=A)
+            np.subtract(neg_c, A, out=A)
+            ph = sigmoid_of_negated_inplace(A)              # p(h = 1 | v)
+        rng.random(out=U)
+        np.less(U, ph, out=U)                               # h ~ p(h | v), over its uniforms
+        np.matmul(U, W.T, out=B)
+        np.subtract(neg_b, B, out=B)
+        sigmoid_of_negated_inplace(B)                       # p(v = 1 | h) = σ(b + W h)
+        rng.random(out=UV)
+        np.less(UV, B, out=vk)                              # v ~ p(v | h)
+        v_cur = vk
+    np.matmul(vk, W, out=A)
+    np.subtract(neg_c, A, out=A)                            # −a(v_k)
+    if with_loss:                                           # ⟨F⟩_data − ⟨F⟩_model, F(v) = −bᵀv − Σ softplus(a)
+        value -= -float(np.mean(vk @ b)) - float(np.mean(np.sum(softplus(-A), axis=1)))
+    sigmoid_of_negated_inplace(A)                           # p(h = 1 | v_k), the negative phase
+    # grads = ⟨∇F⟩_data − ⟨∇F⟩_model with ∇_W F = −v σ(a)ᵀ, ∇_b F = −v, ∇_c F = −σ(a)
+    add = np.add.reduce                                     # column sums, without the wrappers of .mean
+    gW = np.matmul(vk.T, A)
+    gW *= 1.0 / m
+    gW -= np.matmul(x.T, P_data) * (1.0 / n)
+    grads = {"W": gW,
+             "b": add(vk, axis=0) / m - add(x, axis=0) / n,
+             "c": add(A, axis=0) / m - add(P_data, axis=0) / n}
+    return value, grads, vk
+
+
+def rbm_cd_update(rbm, x_data, k: int, rng, *, chains=None, with_loss: bool = True):
+    r"""The CD-k or PCD-k gradient of a BernoulliRBM with each product formed once (the fast path).
+
+    Parameters
+    ----------
+    rbm : BernoulliRBM
+    x_data : ndarray, shape (n, V) of 0/1
+        The data batch (positive phase).
+    k : int >= 1
+        Block-Gibbs sweeps.
+    rng : Generator or int
+    chains : ndarray (m, V) of 0/1, or None
+        None: CD-k, the chains start at ``x_data``.  Given: PCD-k, the persistent chains
+        (not modified; the new states are returned).
+    with_loss : bool
+        Also return the surrogate :math:`\langle F
+angle_{	ext{data}} - \langle F
+angle_{v_k}`
+        (two softplus passes over the fields already at hand); else the loss is None.
+
+    Returns
+    -------
+    loss : float or None
+    grads : dict like ``rbm.params``
+        :math:`\langle
+abla_	heta F
+angle_{	ext{data}} - \langle
+abla_	heta F
+angle_{v_k}`,
+        the negative phase Rao–Blackwellised over h (:math:`\sigma(a(v_k))`, not a sample).
+    v_k : ndarray (m, V)
+
+    Notes
+    -----
+    The same numbers as the reference path — :func:`cd_k` (``chains`` None) or
+    :func:`pcd_step` — from the same random stream, to rounding: both draw, per sweep,
+    the uniforms for h and then those for v.  The reference path forms the field
+    :math:`c + vW` about eight times per PCD step; here :math:`xW` once (and, for CD, it
+    is the first sweep's field too), :math:`vW` and :math:`hW^	op` once per sweep,
+    :math:`v_kW` once, plus the two gradient outer products.
+    """
+
+    if not isinstance(rbm, BernoulliRBM):
+        raise ValueError(f"rbm: the fast CD path is for BernoulliRBM, got {type(rbm).__name__}; use cd_k or pcd_step")
     k = check_positive_int(k, "k", 1)
+    x = check_binary(as_batch(x_data, rbm.dim, "x_data"), "x_data")
+    if x.shape[0] == 0:
+        raise ValueError("x_data: needs at least one point")
+    v = None
+    if chains is not None:
+        v = check_binary(as_batch(chains, rbm.dim, "chains"), "chains")
+        if v.shape[0] == 0:
+            raise ValueError("chains: needs at least one chain")
+    p = rbm.params
+    return _rbm_cd_core(p["W"], p["b"], p["c"], x, v, k, as_generator(rng), bool(with_loss))
+
+
+# ------------------------------------------------------------------- training
+def _check_path(path: str) -> str:
+    if path not in ("auto", "fast", "reference"):
+        raise ValueError(f"path: expected 'auto', 'fast' or 'reference', got {path!r}")
+    return path
+
+
+def _fast_path(model, path: str, kw: dict) -> bool:
+    from ..models.rbm import BernoulliRBM
+
+    fast = isinstance(model, BernoulliRBM) and kw.get("sampler", "auto") in ("auto", "gibbs")
+    if path == "fast" and not fast:
+        raise ValueError(f"path: 'fast' is for a BernoulliRBM with Gibbs sampling, got {type(model).__name__}")
+    return fast and path != "reference"
+
+
+def cd_objective(k: int, *, path: str = "auto", with_loss: bool = True, **kw) -> Callable:
+    """``objective(model, x, rng) -> (loss, grads)`` for :func:`ebm_ref.train.fit`, by CD-k.
+
+    ``path="auto"`` takes :func:`rbm_cd_update` for a BernoulliRBM and :func:`cd_k` (the
+    reference path, also ``path="reference"``) otherwise.  ``with_loss=False`` skips the
+    surrogate loss on the fast path (it returns None, recorded as NaN by ``fit``).
+    """
+    k = check_positive_int(k, "k", 1)
+    path = _check_path(path)
 
     def objective(model, x, rng):
+        if _fast_path(model, path, kw):
+            value, grads, _ = rbm_cd_update(model, x, k, rng, with_loss=with_loss)
+            return value, grads
         value, grads, _ = cd_k(model, x, k, rng, **kw)
         return value, grads
 
     return objective
 
 
-def pcd_objective(k: int, n_chains: int, rng, x_init=None, **kw) -> Callable:
-    """A PCD objective for :func:`ebm_ref.train.fit`; the chains live inside the closure."""
+def pcd_objective(k: int, n_chains: int, rng, x_init=None, *, path: str = "auto", with_loss: bool = True,
+                  **kw) -> Callable:
+    """A PCD objective for :func:`ebm_ref.train.fit`; the chains live inside the closure.
+
+    ``path`` and ``with_loss`` as in :func:`cd_objective` (fast path :func:`rbm_cd_update`
+    with ``chains``, reference path :func:`pcd_step`).
+    """
     k = check_positive_int(k, "k", 1)
+    path = _check_path(path)
     state = {"chains": None, "init_rng": as_generator(rng)}
 
     def objective(model, x, rng_step):
         if state["chains"] is None:
             state["chains"] = PersistentChains.init(model, n_chains, state["init_rng"], x_init)
+        if _fast_path(model, path, kw):
+            if "checked" not in state:                      # checked once: the sweeps keep them binary
+                check_binary(as_batch(state["chains"].x, model.dim, "chains"), "chains")
+                state["checked"] = True
+            p = model.params
+            value, grads, vk = _rbm_cd_core(p["W"], p["b"], p["c"], check_binary(as_batch(x, model.dim, "x"), "x"),
+                                            state["chains"].x, k, rng_step, with_loss)
+            state["chains"] = PersistentChains(vk)
+            return value, grads
         value, grads, state["chains"] = pcd_step(model, x, state["chains"], k, rng_step, **kw)
         return value, grads
 
@@ -392,7 +550,10 @@ def train_rbm_cd(data, n_hidden: int, rng, *, k: int = 1, persistent: bool = Fal
     V = data.shape[1]
     p = np.clip(data.mean(axis=0), 1e-3, 1 - 1e-3)
     rbm = BernoulliRBM(weight_scale * rng.standard_normal((V, n_hidden)), np.log(p / (1 - p)), np.zeros(n_hidden))
-    obj = pcd_objective(k, batch_size or data.shape[0], rng, data) if persistent else cd_objective(k)
+    if persistent:
+        obj = pcd_objective(k, batch_size or data.shape[0], rng, data, with_loss=False)
+    else:
+        obj = cd_objective(k, with_loss=False)
     rbm, _ = fit(rbm, data, obj, SGD(lr, momentum=0.5), n_steps, rng, batch_size=batch_size, log=lambda s: None)
     return rbm
 
