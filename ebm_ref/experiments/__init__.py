@@ -10,3 +10,8 @@ these functions with small settings.
   AIS checked against the exact log Z of each trained model.
 """
 __all__ = ["digits_rbm"]
+
+from .._submodules import lazy_getattr
+
+# experiment modules load on first use (``ebm_ref.experiments.digits_rbm``)
+__getattr__ = lazy_getattr(__name__)
