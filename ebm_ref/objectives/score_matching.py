@@ -543,14 +543,15 @@ class NoiseConditional:
         return self.models[int(hit[0])].score(x)
 
 
-def multiscale_denoising_loss(model, x, sigmas=None, rng=None, weights=None):
+def multiscale_denoising_loss(model, x, sigmas=None, rng=None, weights=None, shared_energy=False):
     r"""Denoising score matching summed over noise levels (Song & Ermon 2019).
 
     Parameters
     ----------
     model : NoiseConditional or Energy
-        One energy per level (a :class:`NoiseConditional`), or a single Energy shared
-        by every level (then ``sigmas`` is required).
+        One energy per level (a :class:`NoiseConditional`), or — only with
+        ``shared_energy=True`` — a single Energy used at every level (then ``sigmas`` is
+        required).
     x : ndarray, shape (n, d)
     sigmas : sequence of float, optional
         Noise levels; taken from the ``NoiseConditional`` when omitted.
@@ -558,6 +559,13 @@ def multiscale_denoising_loss(model, x, sigmas=None, rng=None, weights=None):
     weights : sequence of float, optional
         :math:`\lambda_l`; default :math:`\sigma_l^2`, which makes every level's term of
         order one (the DSM target :math:`\varepsilon/\sigma` has size :math:`1/\sigma`).
+    shared_energy : bool
+        Must be ``True`` to pass a single Energy.  Such an energy ignores σ: it has one score
+        :math:`-\nabla_xE` at every level, so it cannot match every :math:`\nabla\log q_{\sigma_l}`
+        and the sum is minimized by a compromise between the levels (for Gaussian data
+        :math:`\mathcal N(0, s^2)` and :math:`E = \tfrac12Px^2`,
+        :math:`P^* = \sum_l\lambda_l / \sum_l\lambda_l(s^2+\sigma_l^2)`), not by any
+        level's smoothed score.  The flag makes that choice explicit.
 
     Notes
     -----
@@ -587,6 +595,10 @@ def multiscale_denoising_loss(model, x, sigmas=None, rng=None, weights=None):
         lam = as_float_array(weights, "weights", shape=(L,))
         if not np.all(np.isfinite(lam)) or np.any(lam < 0):
             raise ValueError(f"weights: expected {L} finite values >= 0, got {lam.tolist()}")
+    if not isinstance(model, NoiseConditional) and not shared_energy:
+        raise ValueError("model: a single Energy ignores sigma, so it has one score at every noise level and "
+                         "fits a compromise between the levels, not the score of each smoothed density; pass a "
+                         "NoiseConditional (one energy per level), or shared_energy=True to fit the compromise")
     rng = as_generator(rng)
     total = 0.0
     grads = {k: np.zeros(np.shape(v)) for k, v in model.params.items()}
