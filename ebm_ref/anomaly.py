@@ -28,9 +28,10 @@ the sign of :math:`s - 1`, so the likelihood-ratio score reaches AUC = max(a, 1 
 from __future__ import annotations
 
 import numpy as np
-from scipy import integrate, stats
+from scipy import stats
 
 from ._validate import as_float_array, check_positive
+from .numerics.quadrature import adaptive_quad
 
 __all__ = ["energy_score", "likelihood_ratio_score", "roc_auc", "auc_gaussian_scale", "auc_by_quadrature"]
 
@@ -67,6 +68,4 @@ def auc_by_quadrature(d: int, s: float) -> float:
     :math:`\chi^2_d` density and survival function) — a route that does not use the F distribution."""
     s = check_positive(s, "s")
     chi = stats.chi2(d)
-    val, _ = integrate.quad(lambda t: chi.sf(t / (s * s)) * chi.pdf(t), 0.0, np.inf, epsabs=1e-13, epsrel=1e-12,
-                            limit=200)
-    return float(val)
+    return float(adaptive_quad(lambda t: chi.sf(t / (s * s)) * chi.pdf(t), 0.0, np.inf, epsabs=1e-13, epsrel=1e-12)[0])
