@@ -160,3 +160,16 @@ def test_replay_buffer_langevin_negatives(rng):
     # stationary: the buffer mean is within 5 standard errors of the ULA stationary mean μ
     se = np.sqrt(0.25 / 200)
     assert np.all(np.abs(buf.x.mean(0) - g.mean) < 5 * se + 0.05)
+
+
+@pytest.mark.exact
+def test_cd_as_kl_difference_is_nonnegative_and_grows_to_the_kl(rng):
+    # KL(p_k‖p) is nonincreasing in k (p is invariant under T), so CD_k rises from 0 to KL(p₀‖p)
+    from ebm_ref.models.rbm import BernoulliRBM
+
+    rbm = BernoulliRBM(0.7 * rng.standard_normal((5, 3)), 0.3 * rng.standard_normal(5), 0.3 * rng.standard_normal(3))
+    x = (rng.random((15, 5)) < 0.4).astype(float)
+    vals = [cd.cd_kl_difference(rbm, x, k) for k in (0, 1, 2, 4, 8, 400)]
+    assert vals[0] == 0.0
+    assert np.all(np.diff(vals) >= -1e-14)
+    assert abs(vals[-1] - cd.kl_to_model(rbm, cd.empirical_distribution(x, 5))) < 1e-12

@@ -283,7 +283,7 @@ def langevin_negatives(model, buffer: ReplayBuffer, n: int, k: int, step_size: f
         raise ValueError(f"sampler: expected 'ula' or 'mala', got {sampler!r}")
     x0, slots = buffer.draw(n, rng)
     run = samplers.ula if sampler == "ula" else samplers.mala
-    x = run(model, x0, k, step_size, rng).last
+    x = run(model, x0, k, rng, step_size=step_size).last
     buffer.push(x, slots)
     return x
 
