@@ -8,30 +8,20 @@ import numpy as np
 from scipy import optimize
 
 from .. import anomaly, inpainting, maxent, mcmc_scaling, params as _params, samplers, vector_fields
-from ..check import richardson
 from ..models import Gaussian, MLPEnergy
 from ..models.expfam import Beta
-from ..models.rbm import BernoulliRBM
 from ..models.score_network import ScoreNetwork
 from ..numerics.quadrature import adaptive_quad
 from ..objectives import contrastive_divergence as cd, mle, score_matching as sm
+from .contrastive_divergence import _data, _fd_of_flat, _small_rbm
 from .registry import identity
 
 
-def _small_rbm(rng, V=6, H=4, scale=0.7):
-    return BernoulliRBM(scale * rng.standard_normal((V, H)), 0.3 * rng.standard_normal(V), 0.3 * rng.standard_normal(H))
-
-
-def _fd_of_flat(fn, model):
-    """Richardson derivative of fn(model) in every parameter entry, as one flat vector."""
-    flat = _params.flatten(model.params)
-    out = np.empty(flat.size)
-    for i in range(flat.size):
-        e = np.zeros(flat.size)
-        e[i] = 1.0
-        out[i] = richardson(lambda t: fn(model.with_params(_params.unflatten(flat + float(t) * e, model.params))),
-                            0.0, 1.0, h=1e-2)
-    return out
+def _rbm_data_p0(rng):
+    """A 6×4 RBM, 20 random binary points and their empirical distribution p₀."""
+    rbm = _small_rbm(rng)
+    x = _data(rng, rbm.n_visible)
+    return rbm, x, cd.empirical_distribution(x, rbm.n_visible)
 
 
 # ------------------------------------------------ note 06: maximum likelihood = minimum KL
@@ -40,9 +30,7 @@ def _fd_of_flat(fn, model):
           case="BernoulliRBM 6×4, 20 random binary points; KL summed over all 64 states, NLL by objectives.mle",
           tol=1e-12, reason="two float64 sums of 64 terms of O(1) size")
 def _(rng):
-    rbm = _small_rbm(rng)
-    x = (rng.random((20, rbm.n_visible)) < 0.4).astype(float)
-    p0 = cd.empirical_distribution(x, rbm.n_visible)
+    rbm, x, p0 = _rbm_data_p0(rng)
     return cd.kl_to_model(rbm, p0), mle.loss(rbm, x, method="enumerate")[0] - maxent.entropy(p0)
 
 
@@ -51,9 +39,7 @@ def _(rng):
           case="BernoulliRBM 6×4, 20 points; Richardson differences of the enumerated KL vs objectives.mle.loss",
           tol=1e-8, reason="Richardson differences of an O(1) smooth function reach ~1e-10")
 def _(rng):
-    rbm = _small_rbm(rng)
-    x = (rng.random((20, rbm.n_visible)) < 0.4).astype(float)
-    p0 = cd.empirical_distribution(x, rbm.n_visible)
+    rbm, x, p0 = _rbm_data_p0(rng)
     return _fd_of_flat(lambda m: cd.kl_to_model(m, p0), rbm), _params.flatten(mle.loss(rbm, x, method="enumerate")[1])
 
 
@@ -62,8 +48,7 @@ def _(rng):
           case="BernoulliRBM 6×4, 20 points, k = 2; p_k = p₀T² exactly; Richardson differences",
           tol=1e-8, reason="Richardson differences of an O(1) smooth function reach ~1e-10")
 def _(rng):
-    rbm = _small_rbm(rng)
-    x = (rng.random((20, rbm.n_visible)) < 0.4).astype(float)
+    rbm, x, _ = _rbm_data_p0(rng)
     pk = cd.chain_distribution(rbm, x, 2)
     left = _fd_of_flat(lambda m: cd.cd_kl_difference(m, x, 2, p_k=pk), rbm)
     return left, _params.flatten(cd.exact_cd_expected_gradient(rbm, x, 2))

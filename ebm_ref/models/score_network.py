@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_batch, as_generator, check_positive
-from .mlp import MLPMap
+from .._validate import as_batch
+from .mlp import MLPMap, init_layers
 
 __all__ = ["ScoreNetwork"]
 
@@ -67,12 +67,7 @@ class ScoreNetwork:
         sizes = [int(d) + 1] + [int(h) for h in hidden] + [int(d)]
         if any(s < 1 for s in sizes) or int(d) < 1:
             raise ValueError(f"d/hidden: expected positive sizes, got d={d}, hidden={list(hidden)}")
-        rng = as_generator(rng)
-        params = {}
-        for i in range(1, len(sizes)):
-            params[f"W{i}"] = rng.standard_normal((sizes[i], sizes[i - 1])) / np.sqrt(sizes[i - 1])
-            params[f"b{i}"] = bias_scale * rng.standard_normal(sizes[i])
-        return cls(activation=activation, **params)
+        return cls(activation=activation, **init_layers(sizes, rng, bias_scale))
 
     @property
     def params(self) -> dict:
