@@ -200,7 +200,7 @@ def cd_k(model, x_data, k: int, rng, *, sampler: str = "auto", step_size: float 
         if step_size is None:
             raise ValueError(f"step_size: required for sampler={sampler!r}")
         run = samplers.mala if sampler == "mala" else samplers.ula
-        x_model = run(model, x_data, k, step_size, rng).last
+        x_model = run(model, x_data, k, rng, step_size=step_size).last
     else:
         raise ValueError(f"sampler: expected 'auto', 'gibbs', 'mala' or 'ula', got {sampler!r}")
     value, grads = loss(model, x_data, x_model)
