@@ -10,7 +10,8 @@ __version__ = "0.1.0"
 
 # Modules served on first use (some import numba or matplotlib): ``ebm_ref.<name>``.
 _LAZY = ("numerics", "models", "samplers", "partition", "objectives", "diagnostics", "inference",
-         "train", "datasets", "experiments", "identities", "verify", "golden", "plots", "benchmarks", "cli")
+         "train", "datasets", "experiments", "identities", "verify", "golden", "plots", "benchmarks", "cli",
+         "maxent", "mcmc_scaling", "inpainting", "anomaly", "vector_fields")
 
 __all__ = ["Energy", "Normalized", "Trainable", "check", "energy", "params", *_LAZY]
 

@@ -183,3 +183,16 @@ def test_cd_k_sends_an_rbm_subclass_to_gibbs(monkeypatch):
     _, _, xm = cd.cd_k(mine, x, 1, 0)
     assert called["model"] is mine
     assert np.all((xm == 0) | (xm == 1))          # Gibbs draws binary states; MALA would not
+
+
+@pytest.mark.exact
+def test_cd_as_kl_difference_is_nonnegative_and_grows_to_the_kl(rng):
+    # KL(p_k‖p) is nonincreasing in k (p is invariant under T), so CD_k rises from 0 to KL(p₀‖p)
+    from ebm_ref.models.rbm import BernoulliRBM
+
+    rbm = BernoulliRBM(0.7 * rng.standard_normal((5, 3)), 0.3 * rng.standard_normal(5), 0.3 * rng.standard_normal(3))
+    x = (rng.random((15, 5)) < 0.4).astype(float)
+    vals = [cd.cd_kl_difference(rbm, x, k) for k in (0, 1, 2, 4, 8, 400)]
+    assert vals[0] == 0.0
+    assert np.all(np.diff(vals) >= -1e-14)
+    assert abs(vals[-1] - cd.kl_to_model(rbm, cd.empirical_distribution(x, 5))) < 1e-12

@@ -182,6 +182,29 @@ def test_multiscale_is_weighted_sum_of_denoising(rng):
         nc.score_at_sigma(x, 0.5)
 
 
+@pytest.mark.exact
+def test_shared_energy_fits_a_compromise():
+    # an energy that ignores sigma has one score at every level: the multiscale loss is refused
+    # unless asked for, and its optimum is the closed-form compromise, the score of no level
+    g = Gaussian([0.0], [[1.0]])
+    with pytest.raises(ValueError, match="shared_energy"):
+        sm.multiscale_denoising_loss(g, np.zeros((3, 1)), sigmas=[1.0, 0.3], rng=0)
+    s2, sigmas = 1.0, np.array([1.0, 0.3])
+    lam, v = sigmas**2, s2 + sigmas**2
+    data = Gaussian([0.0], [[1.0 / s2]])
+
+    def expected(P):  # the exact expectation of the shared-energy loss (quadrature, Gauss-Hermite)
+        m = Gaussian([0.0], [[P]])
+        return sum(l * sm.denoising_expectation(data, m, s, BOX) for l, s in zip(lam, sigmas)) / sigmas.size
+
+    # the expected loss is quadratic in P, so three exact values fix its minimizer
+    Ps = np.array([0.5, 1.0, 1.5])
+    a, b, _ = np.polyfit(Ps, [expected(P) for P in Ps], 2)
+    P_star = lam.sum() / (lam * v).sum()
+    assert abs(-b / (2 * a) - P_star) < 1e-8       # quadrature values accurate to ~1e-10
+    assert np.min(np.abs(1.0 / v - P_star)) > 0.01  # and it is not any level's smoothed precision
+
+
 def test_noise_conditional_drives_annealed_langevin(rng):
     # levels set to the exact smoothed densities of N(1, 0.5²): the chain ends near the data law
     from ebm_ref import samplers
@@ -223,7 +246,8 @@ def test_multiscale_grads_match_finite_differences(rng):
                      lambda v: flat, P.flatten(nc.params), method="richardson", rtol=RTOL_FD, h=1e-3)
     # a single shared energy
     m = _mlp(rng)
-    _check_loss_grads(m, lambda mm: sm.multiscale_denoising_loss(mm, x, sigmas=[0.5, 0.1], rng=4))
+    _check_loss_grads(m, lambda mm: sm.multiscale_denoising_loss(mm, x, sigmas=[0.5, 0.1], rng=4,
+                                                                  shared_energy=True))
 
 
 @pytest.mark.derivative

@@ -1,4 +1,4 @@
-"""Identities of the continuous samplers (notes/05-mcmc.md): ULA bias, leapfrog, MH ratio."""
+"""Identities of the continuous samplers (notes/05a-mcmc-continuous.md): ULA bias, leapfrog, MH ratio."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Identities of note 05 (discrete half): Gibbs conditionals, stationarity, detailed balance, tempering.
+"""Identities of note 05b: Gibbs conditionals, stationarity, detailed balance, tempering.
 
 Every transition matrix here is built on an enumerable space from ratios of the joint
 (:mod:`ebm_ref.samplers.transition_matrices`), and π comes from enumerating e^{−E}; the two sides are

@@ -6,8 +6,9 @@ from .expfam import (Bernoulli, Beta, Categorical, ConvergenceError, Dirichlet, 
                      ExponentialFamily, Gamma, Normal, Poisson)
 from .flow import AffineFlow, CouplingFlow, Flow
 from .gaussian import Gaussian, GaussianMixture, WarpedGaussian, check_spd
-from .mlp import ACTIVATIONS, Activation, MLPEnergy, MLPMap, activation
+from .mlp import ACTIVATIONS, Activation, MLPEnergy, MLPMap, activation, init_layers
 from .rbm import BernoulliRBM, DeepBeliefNet, GaussianBernoulliRBM
+from .score_network import ScoreNetwork
 
 __all__ = [
     # gaussian.py
@@ -18,7 +19,9 @@ __all__ = [
     # rbm.py, boltzmann.py
     "BernoulliRBM", "GaussianBernoulliRBM", "DeepBeliefNet", "BoltzmannMachine", "ising_as_binary",
     # mlp.py
-    "MLPEnergy", "MLPMap", "Activation", "ACTIVATIONS", "activation",
+    "MLPEnergy", "MLPMap", "Activation", "ACTIVATIONS", "activation", "init_layers",
+    # score_network.py: a score with no energy behind it (not an Energy)
+    "ScoreNetwork",
     # flow.py
     "AffineFlow", "CouplingFlow", "Flow",
     # compose.py, designs.py

@@ -56,7 +56,7 @@ from .._validate import as_float_array, as_generator
 from ..energy import Energy
 from ..numerics.special import sigmoid, softplus
 
-__all__ = ["ACTIVATIONS", "Activation", "MLPMap", "MLPEnergy", "activation"]
+__all__ = ["ACTIVATIONS", "Activation", "MLPMap", "MLPEnergy", "activation", "init_layers"]
 
 
 # --------------------------------------------------------------- activations
@@ -435,6 +435,20 @@ class MLPMap:
 _KEY = re.compile(r"^([Wb])(\d+)$")
 
 
+def init_layers(sizes, rng, bias_scale: float = 0.1) -> dict:
+    r"""Random ``{"W1": ..., "b1": ..., ...}`` for layer sizes ``[h_0, ..., h_L]``.
+
+    :math:`W_l \sim \mathcal N(0, 1/h_{l-1})` (unit-variance pre-activations for unit-variance
+    inputs), :math:`b_l \sim \mathcal N(0, \text{bias\_scale}^2)`, drawn layer by layer.
+    """
+    rng = as_generator(rng)
+    params = {}
+    for i in range(1, len(sizes)):
+        params[f"W{i}"] = rng.standard_normal((sizes[i], sizes[i - 1])) / np.sqrt(sizes[i - 1])
+        params[f"b{i}"] = bias_scale * rng.standard_normal(sizes[i])
+    return params
+
+
 def _layers_from_params(params: dict, name: str = "params"):
     """Split ``{"W1", "b1", ..., "WL", "bL"}`` into ordered weight and bias lists."""
     found = {}
@@ -522,13 +536,7 @@ class MLPEnergy(Energy):
         sizes = list(sizes)
         if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
             raise ValueError(f"sizes: expected [d, h_1, ...] of positive ints with at least one hidden layer, got {sizes}")
-        rng = as_generator(rng)
-        full = sizes + [1]
-        params = {}
-        for i in range(1, len(full)):
-            params[f"W{i}"] = rng.standard_normal((full[i], full[i - 1])) / np.sqrt(full[i - 1])
-            params[f"b{i}"] = bias_scale * rng.standard_normal(full[i])
-        return cls(activation=activation, **params)
+        return cls(activation=activation, **init_layers(sizes + [1], rng, bias_scale))
 
     @property
     def network(self) -> MLPMap:

@@ -577,3 +577,67 @@ def train_dbn(data, n_hidden, rng, *, binarize_up: bool = True, **kw):
         ph = r.prob_h_given_v(x)
         x = (rng.random(ph.shape) < ph).astype(np.float64) if binarize_up else np.round(ph)
     return DeepBeliefNet(rbms)
+
+
+# ------------------------------------ maximum likelihood as KL, and CD as a difference of KLs
+def _state_index(v) -> np.ndarray:
+    """Row index of each binary state in ``enumerate_states`` order (most significant bit first)."""
+    return (v @ (2 ** np.arange(v.shape[1] - 1, -1, -1))).astype(np.int64)
+
+
+def empirical_distribution(v_data, n_visible: int) -> np.ndarray:
+    r""":math:`p_0(v) = \frac1n\sum_i[v_i = v]` over all :math:`2^V` visible states (``enumerate_states`` order)."""
+    v = as_batch(v_data, n_visible, "v_data")
+    return np.bincount(_state_index(v), minlength=2**n_visible) / v.shape[0]
+
+
+def visible_distribution(rbm) -> np.ndarray:
+    r""":math:`p_\theta(v) = e^{-F(v)}/Z` over all :math:`2^V` visible states, by enumeration."""
+    from ..partition import enumerate_states
+
+    return np.exp(-rbm.energy(enumerate_states(rbm.n_visible)) - rbm.log_partition())
+
+
+def kl_to_model(rbm, q) -> float:
+    r""":math:`\mathrm{KL}(q\,\|\,p_\theta) = \sum_v q(v)\log\frac{q(v)}{p_\theta(v)}`, exactly.
+
+    With :math:`q = p_0` the data distribution,
+    :math:`\mathrm{KL}(p_0\|p_\theta) = -H(p_0) - \frac1n\sum_i\log p_\theta(v_i)`: the entropy does
+    not depend on θ, so minimizing the KL *is* maximizing the likelihood, and its gradient is the
+    likelihood gradient (``ebm_ref.objectives.mle.loss``).
+    """
+    q = np.asarray(q, dtype=np.float64)
+    if q.shape != (2**rbm.n_visible,) or np.any(q < 0) or abs(q.sum() - 1.0) > 1e-12:
+        raise ValueError(f"q: expected a distribution over the {2**rbm.n_visible} visible states")
+    from ..partition import enumerate_states
+
+    log_p = -rbm.energy(enumerate_states(rbm.n_visible)) - rbm.log_partition()
+    keep = q > 0
+    return float(np.sum(q[keep] * (np.log(q[keep]) - log_p[keep])))
+
+
+def chain_distribution(rbm, v_data, k: int) -> np.ndarray:
+    r""":math:`p_k = p_0T^k`: the law of the visible state after k block-Gibbs sweeps started at the data."""
+    k = check_positive_int(k, "k", 0)
+    dist = empirical_distribution(v_data, rbm.n_visible)
+    if k:
+        T = visible_gibbs_kernel(rbm)
+        for _ in range(k):
+            dist = dist @ T
+    return dist
+
+
+def cd_kl_difference(rbm, v_data, k: int, p_k=None) -> float:
+    r"""Hinton's contrastive divergence :math:`\mathrm{KL}(p_0\|p_\theta) - \mathrm{KL}(p_k\|p_\theta)`.
+
+    :math:`p_k` is :func:`chain_distribution` at the current θ unless given (``p_k`` frozen).
+    The difference is >= 0 (a Markov kernel that leaves :math:`p_\theta` invariant cannot take
+    :math:`p_0` further from it), and the log Z terms cancel in it.  Its gradient with
+    :math:`p_k` held fixed is
+    :math:`\mathbb E_{p_0}[\nabla_\theta F] - \mathbb E_{p_k}[\nabla_\theta F]`, the expected
+    CD-k update (:func:`exact_cd_expected_gradient`); CD-k drops the term from the dependence of
+    :math:`p_k` on θ.
+    """
+    p0 = empirical_distribution(v_data, rbm.n_visible)
+    pk = chain_distribution(rbm, v_data, k) if p_k is None else np.asarray(p_k, dtype=np.float64)
+    return kl_to_model(rbm, p0) - kl_to_model(rbm, pk)

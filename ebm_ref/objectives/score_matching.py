@@ -551,14 +551,15 @@ class NoiseConditional:
         return self.models[int(hit[0])].score(x)
 
 
-def multiscale_denoising_loss(model, x, sigmas=None, rng=None, weights=None):
+def multiscale_denoising_loss(model, x, sigmas=None, rng=None, weights=None, shared_energy=False):
     r"""Denoising score matching summed over noise levels (Song & Ermon 2019).
 
     Parameters
     ----------
     model : NoiseConditional or Energy
-        One energy per level (a :class:`NoiseConditional`), or a single Energy shared
-        by every level (then ``sigmas`` is required).
+        One energy per level (a :class:`NoiseConditional`), or — only with
+        ``shared_energy=True`` — a single Energy used at every level (then ``sigmas`` is
+        required).
     x : ndarray, shape (n, d)
     sigmas : sequence of float, optional
         Noise levels; taken from the ``NoiseConditional`` when omitted.
@@ -566,6 +567,13 @@ def multiscale_denoising_loss(model, x, sigmas=None, rng=None, weights=None):
     weights : sequence of float, optional
         :math:`\lambda_l`; default :math:`\sigma_l^2`, which makes every level's term of
         order one (the DSM target :math:`\varepsilon/\sigma` has size :math:`1/\sigma`).
+    shared_energy : bool
+        Must be ``True`` to pass a single Energy.  Such an energy ignores σ: it has one score
+        :math:`-\nabla_xE` at every level, so it cannot match every :math:`\nabla\log q_{\sigma_l}`
+        and the sum is minimized by a compromise between the levels (for Gaussian data
+        :math:`\mathcal N(0, s^2)` and :math:`E = \tfrac12Px^2`,
+        :math:`P^* = \sum_l\lambda_l / \sum_l\lambda_l(s^2+\sigma_l^2)`), not by any
+        level's smoothed score.  The flag makes that choice explicit.
 
     Notes
     -----
@@ -595,6 +603,10 @@ def multiscale_denoising_loss(model, x, sigmas=None, rng=None, weights=None):
         lam = as_float_array(weights, "weights", shape=(L,))
         if not np.all(np.isfinite(lam)) or np.any(lam < 0):
             raise ValueError(f"weights: expected {L} finite values >= 0, got {lam.tolist()}")
+    if not isinstance(model, NoiseConditional) and not shared_energy:
+        raise ValueError("model: a single Energy ignores sigma, so it has one score at every noise level and "
+                         "fits a compromise between the levels, not the score of each smoothed density; pass a "
+                         "NoiseConditional (one energy per level), or shared_energy=True to fit the compromise")
     rng = as_generator(rng)
     total = 0.0
     grads = {k: np.zeros(np.shape(v)) for k, v in model.params.items()}
@@ -800,3 +812,101 @@ def objective(kind: str = "exact", **kwargs):
     if kind not in table:
         raise ValueError(f"kind: expected one of {list(table)}, got {kind!r}")
     return table[kind]
+
+
+# ------------------------------------------------ score networks (no energy)
+def score_network_loss(net, x, sigmas, rng=None, weights=None, noise=None):
+    r"""Denoising score matching at several noise levels for a network that outputs the score.
+
+    Parameters
+    ----------
+    net : ebm_ref.models.ScoreNetwork
+        :math:`s_\theta(x, \sigma)`, noise-conditional, with no energy behind it.
+    x : ndarray, shape (n, d)
+        Clean data.
+    sigmas : sequence of float
+        Noise levels :math:`\sigma_1 > \dots > \sigma_L > 0`.
+    rng : Generator or int
+        Draws :math:`\varepsilon\sim\mathcal N(0, I)` for every point at every level.
+    weights : sequence of float, optional
+        :math:`\lambda_l`, default :math:`\sigma_l^2` (every level's term of order one).
+    noise : ndarray, shape (L, n, d), optional
+        Fixed standard-normal draws, for reproducible checks.
+
+    Returns
+    -------
+    loss, grads
+
+    Notes
+    -----
+    .. math::
+
+        L(\theta) = \frac1L\sum_l \lambda_l\,\frac1n\sum_i
+        \tfrac12\big\|s_\theta(x_i + \sigma_l\varepsilon_{li}, \sigma_l) + \varepsilon_{li}/\sigma_l\big\|^2 .
+
+    The same loss as :func:`multiscale_denoising_loss` with :math:`-\nabla_xE_l` replaced by
+    :math:`s_\theta(\cdot, \sigma_l)`: its expectation is, level by level, the Fisher divergence
+    between :math:`s_\theta(\cdot,\sigma_l)` and :math:`\nabla\log q_{\sigma_l}` plus a constant
+    (Vincent 2011; the argument never uses that s is a gradient).  Gradient: with
+    :math:`r = s_\theta(\tilde x) + \varepsilon/\sigma` held fixed, :math:`\nabla_\theta\tfrac12\|r\|^2 =
+    \nabla_\theta(r\cdot s_\theta)`, one backward pass (``net.vjp_params``).
+    """
+    x = as_batch(x, net.dim, "x")
+    sig = as_float_array(sigmas, "sigmas")
+    if sig.ndim != 1 or sig.size == 0 or not np.all(np.isfinite(sig)) or np.any(sig <= 0):
+        raise ValueError(f"sigmas: expected a non-empty 1-D array of values > 0, got {np.asarray(sigmas).tolist()}")
+    L, n = sig.size, x.shape[0]
+    lam = sig**2 if weights is None else as_float_array(weights, "weights", shape=(L,))
+    if not np.all(np.isfinite(lam)) or np.any(lam < 0):
+        raise ValueError(f"weights: expected {L} finite values >= 0, got {lam.tolist()}")
+    if noise is None:
+        eps = as_generator(rng).standard_normal((L,) + x.shape)
+    else:
+        eps = as_float_array(noise, "noise", shape=(L,) + x.shape)
+    total, grads = 0.0, {k: np.zeros(np.shape(v)) for k, v in net.params.items()}
+    for l in range(L):
+        xt = x + sig[l] * eps[l]
+        r = net.score(xt, sig[l]) + eps[l] / sig[l]
+        total += lam[l] * float(np.mean(0.5 * np.sum(r * r, axis=1))) / L
+        for k, v in net.vjp_params(xt, sig[l], r * (lam[l] / (n * L))).items():
+            grads[k] += v
+    return float(total), grads
+
+
+def score_network_expectation(p_data, net, sigma, n_nodes: int = 40) -> float:
+    r"""Exact :math:`\mathbb E_{x\sim p}\mathbb E_\varepsilon\tfrac12\|s_\theta(x+\sigma\varepsilon,\sigma)+\varepsilon/\sigma\|^2`
+    for Gaussian data, by tensor Gauss–Hermite quadrature over :math:`(x, \varepsilon)` (2d axes).
+
+    ``p_data`` is a ``Gaussian``; ``n_nodes`` probabilists' Hermite nodes per axis (d <= 2).
+    """
+    from ..models.gaussian import Gaussian
+
+    if not isinstance(p_data, Gaussian) or p_data.dim != net.dim or net.dim > 2:
+        raise ValueError("p_data: expected a Gaussian of the network's dimension (d <= 2)")
+    sigma = check_positive(sigma, "sigma")
+    t, w = gauss_hermite(n_nodes)
+    d = net.dim
+    grids = np.meshgrid(*([t] * (2 * d)), indexing="ij")
+    z = np.stack([g.ravel() for g in grids], axis=1)                      # (m, 2d) standard normals
+    wz = np.prod(np.stack(np.meshgrid(*([w] * (2 * d)), indexing="ij"), 0).reshape(2 * d, -1), axis=0)
+    chol = np.linalg.cholesky(p_data.covariance)
+    x = p_data.mean + z[:, :d] @ chol.T
+    eps = z[:, d:]
+    r = net.score(x + sigma * eps, sigma) + eps / sigma
+    return float(np.sum(wz * 0.5 * np.sum(r * r, axis=1)))
+
+
+def score_field_fisher(p_data, field, n_nodes: int = 60) -> float:
+    r""":math:`\tfrac12\mathbb E_{p}\|f(x) - \nabla\log p(x)\|^2` for Gaussian ``p_data`` and any vector
+    field ``f(x) -> (n, d)`` (a score network at a fixed σ, say), by Gauss–Hermite quadrature (d <= 2)."""
+    from ..models.gaussian import Gaussian
+
+    if not isinstance(p_data, Gaussian) or p_data.dim > 2:
+        raise ValueError("p_data: expected a Gaussian with d <= 2")
+    t, w = gauss_hermite(n_nodes)
+    d = p_data.dim
+    z = np.stack([g.ravel() for g in np.meshgrid(*([t] * d), indexing="ij")], axis=1)
+    wz = np.prod(np.stack(np.meshgrid(*([w] * d), indexing="ij"), 0).reshape(d, -1), axis=0)
+    x = p_data.mean + z @ np.linalg.cholesky(p_data.covariance).T
+    r = field(x) - p_data.score(x)
+    return float(np.sum(wz * 0.5 * np.sum(r * r, axis=1)))
