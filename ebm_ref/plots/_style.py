@@ -127,14 +127,15 @@ def shared_norm(*images, log: bool = False, decades: float = 3.0, vmin=None, vma
     return mcolors.Normalize(vmin=0.0 if vmin is None else vmin, vmax=top)
 
 
-def colorbar(fig, mappable, ax, label: str):
+def colorbar(fig, mappable, ax, label: str, shrink: float = 0.9):
     """A labelled colorbar for ``mappable`` beside ``ax`` (an axes or a list of axes sharing it)."""
-    cb = fig.colorbar(mappable, ax=ax, shrink=0.9, pad=0.02, aspect=25)
+    axes = list(np.ravel(ax)) if isinstance(ax, (list, tuple, np.ndarray)) else ax
+    cb = fig.colorbar(mappable, ax=axes, shrink=shrink, pad=0.02, aspect=20)
     cb.set_label(label)
     return cb
 
 
-def density_panel(ax, X, Y, Z, *, norm=None, cmap=DENSITY_CMAP, label=None, fig=None):
+def density_panel(ax, X, Y, Z, *, norm=None, cmap=DENSITY_CMAP, label=None, fig=None, shrink=0.9):
     """Draw the image Z on the mesh (X, Y) of :func:`grid`; a labelled colorbar when ``label`` is given.
 
     Pass one ``norm`` (from :func:`shared_norm`) to every panel that is to be compared and
@@ -146,7 +147,7 @@ def density_panel(ax, X, Y, Z, *, norm=None, cmap=DENSITY_CMAP, label=None, fig=
     im = ax.imshow(Z, origin="lower", extent=(X[0, 0], X[0, -1], Y[0, 0], Y[-1, 0]), norm=norm, cmap=cmap,
                    interpolation="bilinear", aspect="equal")
     if label is not None:
-        colorbar(fig or ax.figure, im, ax, label)
+        colorbar(fig or ax.figure, im, ax, label, shrink=shrink)
     return im
 
 
