@@ -85,7 +85,8 @@ def make_trajectories(out_dir, rng, small=False):
     n_chains = 4 if small else 10
     fig = plt.figure(figsize=(WIDTH, 6.2))
     gs = fig.add_gridspec(2, 4, height_ratios=[1.0, 1.25])
-    top = [fig.add_subplot(gs[0, j]) for j in range(4)]
+    top = [fig.add_subplot(gs[0, 0])]
+    top += [fig.add_subplot(gs[0, j], sharey=top[0]) for j in range(1, 4)]
     crossings = {}
     for j, (ax, name) in enumerate(zip(top, SAMPLERS)):
         im = density_panel(ax, X, Y, dens, norm=norm)
@@ -98,7 +99,7 @@ def make_trajectories(out_dir, rng, small=False):
             ax.annotate(letter, m, xytext=(0, 9), textcoords="offset points", color="w", ha="center")
         set_box(ax, box, ylabel=r"$x_2$" if j == 0 else "")
         if j:
-            ax.set_yticklabels([])
+            ax.tick_params(labelleft=False)
     colorbar(fig, im, top, r"$p(x)$", shrink=0.8)
     ax = fig.add_subplot(gs[1, :])
     for j, name in enumerate(SAMPLERS):
