@@ -142,3 +142,76 @@ def make_2d(out_dir, rng, small=False):
     fig.suptitle(f"{n_steps} Adam steps, ULA step {step:g}; $\\ell$: test log-likelihood ($\\log Z$ by quadrature)")
     make_2d.last_results = {r[0]: (r[1], r[2]) for r in results}
     return save(fig, out_dir, "cd_2d")
+
+
+# ------------------------------------------------------------ the exact CD-k bias
+def cd_bias_curve(rbm, v_data, ks) -> dict:
+    r"""The exact bias of CD-k against k on a small Bernoulli RBM, with its Cauchy–Schwarz bound.
+
+    With :math:`p_k` the distribution of the visible state after k block-Gibbs sweeps from the
+    data (averaged over the data points) and :math:`g(v) = \nabla_\theta F(v)`,
+    the bias is :math:`b_k = E_{p_k}[g] - E_p[g]` (``objectives.contrastive_divergence.cd_bias``),
+    and for every parameter :math:`|b_{k,i}| \le \sqrt{\chi^2(p_k\|p)}\,\mathrm{sd}_p(g_i)` with
+    :math:`\chi^2(p_k\|p) = \sum_v (p_k(v) - p(v))^2 / p(v)`, which never increases with k
+    (one Gibbs sweep is a Markov kernel with stationary p).
+
+    Returns ``{"k", "bias": ‖b_k‖, "grad": ‖∇ℓ‖, "chi2": χ²(p_k‖p), "bound": √χ²·√Σ var_p(g_i),
+    "lambda2": second largest eigenvalue modulus of the sweep's kernel}``.
+    """
+    from .. import params as P
+    from ..objectives import contrastive_divergence as cd
+    from ..partition import enumerate_states
+
+    ks = [int(k) for k in ks]
+    states = enumerate_states(rbm.n_visible)
+    p = np.exp(rbm.log_prob(states))
+    T = cd.visible_gibbs_kernel(rbm)
+    idx = (np.asarray(v_data) @ (2 ** np.arange(rbm.n_visible - 1, -1, -1))).astype(np.int64)
+    p0 = np.bincount(idx, minlength=states.shape[0]) / idx.size          # the data distribution
+    G = np.concatenate([g.reshape(states.shape[0], -1) for _, g in sorted(rbm.grad_params(states).items())], axis=1)
+    sd = np.sqrt(np.sum(p @ (G - p @ G) ** 2))
+    bias, chi2 = [], []
+    for k in ks:
+        bias.append(np.linalg.norm(P.flatten(cd.cd_bias(rbm, v_data, k))))
+        pk = p0 @ np.linalg.matrix_power(T, k)
+        chi2.append(float(np.sum((pk - p) ** 2 / p)))
+    lam = np.sort(np.abs(np.linalg.eigvals(T)))[::-1]
+    grad = np.linalg.norm(P.flatten(rbm.exact_grad_log_likelihood(v_data)))
+    chi2 = np.array(chi2)
+    return {"k": np.array(ks), "bias": np.array(bias), "grad": float(grad), "chi2": chi2,
+            "bound": np.sqrt(chi2) * sd, "lambda2": float(lam[1])}
+
+
+#: relative size below which the exact bias is float64 round-off (not drawn)
+ROUND_OFF = 1e-12
+
+
+@figure("cd_k_bias")
+def make_cd_k_bias(out_dir, rng, small=False):
+    """The exact bias of CD-k against k on 6×4 RBMs of growing weight scale, with the bound √χ²·sd."""
+    from ..models.rbm import BernoulliRBM
+
+    V, H = 6, 4
+    ks = np.arange(1, 21 if small else 41)
+    data = (rng.random((20, V)) < 0.4).astype(float)
+    scales = [0.5, 1.5, 3.0]
+    cols = ["#009E73", "#0072B2", "#D55E00"]
+    fig, ax = subplots(height=3.6)
+    results = {}
+    for scale, col in zip(scales, cols):
+        rbm = BernoulliRBM(scale * rng.standard_normal((V, H)), 0.3 * rng.standard_normal(V), 0.3 * rng.standard_normal(H))
+        r = cd_bias_curve(rbm, data, ks)
+        results[scale] = r
+        rel = r["bias"] / r["grad"]
+        rel = np.where(rel > ROUND_OFF, rel, np.nan)                 # below it, float64 round-off
+        ax.semilogy(ks, rel, "o-", ms=2.5, color=col,
+                    label=f"$W \\sim N(0, {scale:g}^2)$: $|\\lambda_2|$ = {r['lambda2']:.2f}")
+        bound = r["bound"] / r["grad"]
+        ax.semilogy(ks, np.where(bound > ROUND_OFF, bound, np.nan), ":", color=col)
+    ax.set_xlabel("Gibbs sweeps $k$")
+    ax.set_ylabel(r"$\|E[\mathrm{CD}_k] - \nabla\ell\| \;/\; \|\nabla\ell\|$")
+    ax.set_title(f"RBM {V}×{H}, 20 data points, exact by enumeration;\n"
+                 r"dotted: the bound $\sqrt{\chi^2(p_k\|p)}\,\mathrm{sd}_p(\nabla_\theta F)$")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2)
+    make_cd_k_bias.last_results = results
+    return save(fig, out_dir, "cd_k_bias")

@@ -7,7 +7,7 @@ from ..models.rbm import BernoulliRBM
 from ..partition import enumerate_states
 from .. import samplers
 from . import figure
-from ._style import color, save, subplots
+from ._style import WIDTH, color, plt, save
 
 
 def bimodal_rbm(n_visible: int = 16, a: float = 3.0, weight_on: float = 0.7) -> BernoulliRBM:
@@ -45,7 +45,7 @@ def make(out_dir, rng, small: bool = False):
     ind_pt = pt.samples.mean(axis=2)
     t = np.arange(1, n_steps + 1)
 
-    fig = subplots(height=5.4)[0]
+    fig = plt.figure(figsize=(WIDTH, 5.4))
     gs = fig.add_gridspec(2, 2, height_ratios=[1.0, 1.1])
     axes = [fig.add_subplot(gs[0, :]), fig.add_subplot(gs[1, 0]), fig.add_subplot(gs[1, 1])]
     ax = axes[0]

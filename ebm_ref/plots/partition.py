@@ -78,7 +78,7 @@ def make_ais_sandwich(out_dir, rng, small=False):
     n_chains = 20 if small else 100
     n_runs = 2 if small else 5
     Ks = _temperatures(small)
-    fig, axes = subplots(1, 2, height=3.4)
+    fig, axes = subplots(1, 2, height=3.9)
     results = {}
     for ax, (title, model, base, kw) in zip(axes, _cases(rng)):
         lz = model.log_partition()
@@ -108,7 +108,7 @@ def make_ais_sandwich(out_dir, rng, small=False):
         ax.set_xlabel("temperatures $K$ (linear schedule)")
         ax.set_ylabel(r"bound $- \log Z$ (nats)")
         ax.set_title(title)
-        ax.legend(loc="upper right")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2)
     fig.suptitle(f"Mean of {n_runs} runs of {n_chains} chains each way, ± 1 SE")
     make_ais_sandwich.last_results = results
     return save(fig, out_dir, "ais_sandwich")
