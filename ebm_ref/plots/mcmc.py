@@ -9,7 +9,7 @@ from . import figure
 from ._style import WIDTH, color, colorbar, plt, density_panel, grid, save, set_box, shared_norm, subplots
 
 __all__ = ["landscape", "mode_indicator", "count_crossings", "evaluations_per_step", "SAMPLERS",
-           "smoothed", "make_trajectories", "make_autocorrelation_ess", "make_annealed_langevin"]
+           "smoothed", "make_trajectories", "make_autocorrelation_ess", "make_annealed_langevin", "make_ula_bias"]
 
 
 def landscape() -> GaussianMixture:
@@ -197,3 +197,44 @@ def make_annealed_langevin(out_dir, rng, small=False):
     fig.suptitle(rf"{n_each} steps per level, $h_i = \epsilon\,\sigma_i^2/\sigma_L^2$, $\epsilon$ = {eps:g}; "
                  r"exact score of $p_\sigma$")
     return save(fig, out_dir, "annealed_langevin")
+
+
+@figure("ula_bias")
+def make_ula_bias(out_dir, rng, small=False):
+    r"""ULA's stationary variance against its step size h, next to MALA's, on a correlated 2-D Gaussian.
+
+    Line: the closed form :math:`\Sigma_h = (P(I - hP/2))^{-1}` (``samplers.ula_gaussian_covariance``);
+    points: the sample variance of x₁ over chains and steps, ± 2 Monte Carlo standard errors.
+    """
+    rho = 0.8
+    S = np.array([[1.0, rho], [rho, 1.0]])
+    P = np.linalg.inv(S)
+    target = Gaussian(np.zeros(2), P)
+    h_max = 2.0 / np.linalg.eigvalsh(P).max()
+    hs = np.array([0.02, 0.1, 0.2, 0.3] if small else [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35])
+    n_chains, n_steps, burn = (50, 400, 100) if small else (200, 4000, 500)
+    x0 = target.sample(n_chains, rng)
+    fig, ax = subplots(height=3.0)
+    grid_h = np.linspace(1e-3, 0.95 * h_max, 200)
+    ax.plot(grid_h, [samplers.ula_gaussian_covariance(P, h)[0, 0] for h in grid_h], color=color("ULA"),
+            label=r"ULA, closed form $[(P(I - hP/2))^{-1}]_{11}$")
+    ax.axhline(S[0, 0], color="k", ls="--", lw=1, label=r"target $\Sigma_{11}$ = 1 (MALA's stationary value)")
+    results = {}
+    for name in ("ULA", "MALA"):
+        est, se = [], []
+        for h in hs:
+            ch = getattr(samplers, name.lower())(target, x0, n_steps=n_steps, step_size=float(h), rng=rng, burn_in=burn)
+            x2 = ch.samples[:, :, :1] ** 2
+            est.append(float(x2.mean()))
+            se.append(float(x2.std() / np.sqrt(diagnostics.ess(x2)[0])))
+        est, se = np.array(est), np.array(se)
+        results[name] = (hs, est, se)
+        ax.errorbar(hs, est, yerr=2 * se, fmt="o" if name == "ULA" else "s", ms=3.5, capsize=2, color=color(name),
+                    label=f"{name}: sample variance of $x_1$ (± 2 MCSE)")
+    ax.set_xlabel("step size $h$")
+    ax.set_ylabel(r"stationary variance of $x_1$")
+    ax.set_title(f"2-D Gaussian, $\\rho$ = {rho:g}; {n_chains} chains × {n_steps} steps; "
+                 f"ULA stable for $h$ < {h_max:.2f}")
+    ax.legend(loc="upper left")
+    make_ula_bias.last_results = results
+    return save(fig, out_dir, "ula_bias")

@@ -20,7 +20,7 @@ from . import figure
 from ._style import color, colorbar, density_panel, grid, save, scatter_points, set_box, shared_norm, subplots
 
 __all__ = ["make_cost", "make_2d", "make_annealed", "train_2d", "train_noise_conditional", "log_partition_quadrature", "log_likelihood_quadrature",
-           "tangent_multiply_adds", "CONFINE_PRECISION"]
+           "tangent_multiply_adds", "kl_divergence_1d", "two_mode_mixture", "make_blind_weights", "CONFINE_PRECISION"]
 
 #: precision of the fixed Gaussian expert that confines the bounded tanh MLP, so that
 #: exp(−E) is integrable; its scale (σ = 2.2) is wide against the data (|x| ≲ 2).
@@ -247,3 +247,68 @@ def make_annealed(out_dir, rng, small=False):
                  f"{T} steps each,\n$\\epsilon$ = {eps}; {n_chains} chains from $U[-8, 8]^2$ (true lower-mode weight 0.2)")
     make_annealed.last_results = results
     return save(fig, out_dir, "score_matching_annealed")
+
+
+# ------------------------------------------- score matching is blind to the weights of separated modes
+def kl_divergence_1d(p, q, bounds) -> float:
+    r""":math:`\mathrm{KL}(p\|q) = \int p(x)\,(\log p(x) - \log q(x))\,dx` by adaptive quadrature on ``bounds``
+    (1-D, normalized ``p`` and ``q`` with ``log_prob``)."""
+    from scipy import integrate
+
+    (a, b), = bounds
+
+    def f(t):
+        x = np.array([[t]])
+        lp = float(p.log_prob(x)[0])
+        return np.exp(lp) * (lp - float(q.log_prob(x)[0]))
+
+    val, _ = integrate.quad(f, a, b, epsabs=0.0, epsrel=1e-10, limit=400, points=[0.0])
+    return float(val)
+
+
+def two_mode_mixture(w: float, mu: float, s: float):
+    """w·N(−μ, s²) + (1 − w)·N(μ, s²) in 1-D."""
+    from ..models import GaussianMixture
+
+    return GaussianMixture([w, 1.0 - w], [[-mu], [mu]], np.tile(s**2 * np.eye(1), (2, 1, 1)))
+
+
+@figure("score_matching_blind_weights")
+def make_blind_weights(out_dir, rng, small=False):
+    """Two mixtures that differ only in their weights have almost the same score wherever they have
+    mass: the Fisher divergence between them is tiny while the KL divergence is not."""
+    from ..objectives.score_matching import fisher_divergence
+
+    s, mu_show, w_show = 0.7, 3.0, 0.1
+    bounds = [(-12.0, 12.0)]
+    x = np.linspace(-6, 6, 400 if small else 1200)[:, None]
+    p, q = two_mode_mixture(w_show, mu_show, s), two_mode_mixture(0.5, mu_show, s)
+    fig, ax = subplots(1, 3, height=3.1)
+    for m, w, ls in ((p, w_show, "-"), (q, 0.5, "--")):
+        lab = f"$w$ = {w:g}"
+        ax[0].plot(x[:, 0], np.exp(m.log_prob(x)), ls, color="k", label=lab)
+        ax[1].plot(x[:, 0], m.score(x)[:, 0], ls, color="k", label=lab)
+    ax[0].set_title(f"$p_w$, modes at $\\pm${mu_show:g}")
+    ax[0].set_xlabel("$x$")
+    ax[0].set_ylabel("density $p_w(x)$")
+    ax[0].legend(loc="upper left")
+    ax[0].set_ylim(0, 0.75)
+    ax[1].set_title("scores $\\nabla_x \\log p_w$")
+    ax[1].set_xlabel("$x$")
+    ax[1].set_ylabel("score")
+    ws = np.array([0.05, 0.1, 0.2, 0.3, 0.4] if small else [0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45])
+    results = {}
+    for mu, col in ((2.0, "#009E73"), (3.0, "#0072B2"), (4.0, "#D55E00")):
+        q = two_mode_mixture(0.5, mu, s)
+        F = np.array([fisher_divergence(two_mode_mixture(w, mu, s), q, bounds) for w in ws])
+        KL = np.array([kl_divergence_1d(two_mode_mixture(w, mu, s), q, bounds) for w in ws])
+        results[mu] = (ws, F, KL)
+        ax[2].semilogy(ws, F, "o-", ms=2.5, color=col, label=f"$F$, $\\mu$ = {mu:g}")
+        ax[2].semilogy(ws, KL, ":", color="k", label="KL (same for all $\\mu$)" if mu == 4.0 else None)
+    ax[2].set_xlabel("left-mode weight $w$")
+    ax[2].set_ylabel(r"divergence from $p_{1/2}$")
+    ax[2].set_title("Fisher vs KL")
+    fig.legend(*ax[2].get_legend_handles_labels(), loc="outside lower center", ncols=4)
+    fig.suptitle(f"$w\\,N(-\\mu, s^2) + (1 - w)\\,N(\\mu, s^2)$, $s$ = {s:g}: score matching cannot see $w$")
+    make_blind_weights.last_results = results
+    return save(fig, out_dir, "score_matching_blind_weights")
