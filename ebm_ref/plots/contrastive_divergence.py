@@ -82,7 +82,7 @@ def make_bas(out_dir, rng, small=False):
             ax.plot(steps, ll, color=cols[name], label=f"{name}: second half mean {tail.mean():.2f}")
         ax.axhline(best, color="k", ls="--", lw=1, label=f"ceiling $-\\log 14$ = {best:.2f}")
         ax.set_ylabel("exact mean log-lik.")
-        ax.legend(loc="lower right")
+        ax.legend(loc="lower center")
         lr = (f"$\\eta_t = {cfg['lr']:g}\\cdot{cfg['decay_steps']:g}/({cfg['decay_steps']:g} + t)$"
               if cfg["decay_steps"] else f"constant $\\eta$ = {cfg['lr']:g}")
         ax.set_title(f"{lr}, momentum {cfg['momentum']:g}")

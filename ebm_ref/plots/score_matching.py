@@ -154,11 +154,11 @@ def make_2d(out_dir, rng, small=False):
         x_test = sampler(n_test, rng)
         g = Gaussian(x.mean(axis=0), np.linalg.inv(np.cov(x.T, bias=True)))
         summary[(name, "gaussian")] = (mle.log_likelihood(g, x_test), np.nan)
-        ref = f"Gaussian $\\ell$ {summary[(name, 'gaussian')][0]:.2f}"
+        ref = f"Gaussian: $\\ell$ = {summary[(name, 'gaussian')][0]:.2f}"
         if truth is not None:
             ll_true = float(np.mean(truth.log_prob(x_test)))
             summary[(name, "true density")] = (ll_true, ksd(x_test[:500], truth))
-            ref += f"\ntrue $\\ell$ {ll_true:.2f}"
+            ref += f"\ntrue: $\\ell$ = {ll_true:.2f}"
         scatter_points(row[0], x[:1500])
         row[0].set_title(f"{name}\n{ref}")
         X, Y, pts = grid(box, 150)
@@ -170,10 +170,10 @@ def make_2d(out_dir, rng, small=False):
             k = ksd(x_test[:500], model)
             summary[(name, kind)] = (ll, k)
             dens.append((title, np.exp(-model.energy(pts) - lz), ll, k))
-        norm = shared_norm(*[d for _, d, _, _ in dens], log=True, decades=3)
+        norm = shared_norm(*[d for _, d, _, _ in dens], log=True, decades=4)
         for ax, (title, d, ll, k) in zip(row[1:], dens):
             im = density_panel(ax, X, Y, d, norm=norm)
-            ax.set_title(f"{title}\n$\\ell$ {ll:.2f}, KSD² {k:.0e}")
+            ax.set_title(f"{title}\n$\\ell$ = {ll:.2f}\nKSD² = {k:.2f}")
         colorbar(fig, im, list(row), r"$p_\theta(x)$ (log scale)", shrink=0.85)
         for ax in row:
             set_box(ax, box, ylabel=r"$x_2$" if ax is row[0] else "")
