@@ -155,6 +155,12 @@ def test_make_figures_writes_png_and_pdf(tmp_path):
     assert sorted(p.name for p in paths) == ["energy_and_normalization.pdf", "energy_and_normalization.png"]
 
 
+def test_readme_lists_every_figure():
+    readme = (PLOTS.parent.parent / "figures" / "README.md").read_text(encoding="utf8")
+    rows = set(re.findall(r"^\| `([a-z0-9_]+)` \|", readme, flags=re.M))
+    assert rows == set(FIGURES), f"figures/README.md: missing {set(FIGURES) - rows}, extra {rows - set(FIGURES)}"
+
+
 def test_unknown_figure_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown figure"):
         make_figures(tmp_path, only=["no-such-figure"])
