@@ -150,3 +150,47 @@ def make_fce(out_dir, rng, small=False):
     fig.suptitle(f"FCE on two moons ($n$ = {n}, $\\nu$ = 1): $c$ = {c:.3f}, $\\log Z$ by quadrature = {lz_quad:.3f};\n"
                  "$\\ell$: test log-likelihood; one colour scale")
     return save(fig, out_dir, "fce_2d")
+
+
+@figure("nce_classifier")
+def make_classifier(out_dir, rng, small=False):
+    r"""The classifier NCE trains is the log density ratio.
+
+    The Bayes-optimal classifier between data (p_d) and ν times as many noise points (p_n) is
+    :math:`D^*(x) = p_d/(p_d + \nu p_n)`, whose logit is :math:`\log p_d(x) - \log p_n(x) - \log\nu`.
+    NCE's classifier has logit :math:`-E_\theta(x) - c - \log p_n(x) - \log\nu`; fitted on samples it
+    approaches the optimal one, and so :math:`e^{-E_\theta - c}` approaches p_d.
+    """
+    p_d = Gaussian.from_covariance([1.0], [[0.5**2]])
+    p_n = Gaussian.from_covariance([0.0], [[1.5**2]])
+    nu = 2.0
+    n = 500 if small else 5000
+    r = nce.fit(Gaussian([0.0], [[1.0]]), p_d.sample(n, rng), p_n, nu, rng, n_steps=300 if small else 3000)
+    x = np.linspace(-4.0, 4.0, 400)[:, None]
+    log_ratio = p_d.log_prob(x) - p_n.log_prob(x) - np.log(nu)
+    logit = -r.model.energy(x) - r.log_z - p_n.log_prob(x) - np.log(nu)
+    fig, ax = subplots(1, 3, height=2.7, sharex=True)
+    ax[0].plot(x[:, 0], np.exp(p_d.log_prob(x)), color=color("data"), label="$p_d$")
+    ax[0].plot(x[:, 0], nu * np.exp(p_n.log_prob(x)), color=color("noise"), label=f"$\\nu\\, p_n$, $\\nu$ = {nu:g}")
+    ax[0].set_ylabel("density")
+    ax[0].set_title("data and noise")
+    ax[0].set_ylim(0, 1.25)
+    ax[0].legend(loc="upper left")
+    ax[1].plot(x[:, 0], 1.0 / (1.0 + np.exp(-log_ratio)), color="k", label="optimal $D^*$")
+    ax[1].plot(x[:, 0], 1.0 / (1.0 + np.exp(-logit)), "--", color=color("NCE"), label="NCE")
+    ax[1].set_ylim(0, 1.3)
+    ax[1].set_ylabel("$D(x)$ = P(data | $x$)")
+    ax[1].set_title("classifier")
+    ax[1].legend(loc="upper left")
+    ax[2].plot(x[:, 0], log_ratio, color="k", label=r"$\log\frac{p_d}{\nu p_n}$")
+    ax[2].plot(x[:, 0], logit, "--", color=color("NCE"), label="NCE logit")
+    ax[2].set_ylim(-15.0, log_ratio.max() + 8.0)
+    ax[2].set_ylabel("logit")
+    ax[2].set_title("logit")
+    ax[2].legend(loc="upper left")
+    for a in ax:
+        a.set_xlabel("$x$")
+    fig.suptitle(f"The NCE classifier's logit is the log density ratio ({n} data points):\n"
+                 f"$c$ = {r.log_z:.3f}, exact $\\log Z$ of the fitted energy = {r.model.log_partition():.3f}")
+    make_classifier.last_results = {"x": x[:, 0], "log_ratio": log_ratio, "logit": logit}
+    return save(fig, out_dir, "nce_classifier")
