@@ -215,8 +215,8 @@ def figure_data(fig) -> list:
                 out.append(np.ma.filled(np.asarray(arr, dtype=float), np.nan))
         for im in ax.images:
             out.append(np.ma.filled(np.asarray(im.get_array(), dtype=float), np.nan))
-        for p in ax.patches:
-            out.append(np.asarray(p.get_path().vertices, dtype=float) if p.get_path() is not None else None)
+        for p in ax.patches:                     # in data coordinates (a bar's path alone is the unit square)
+            out.append(np.asarray(p.get_patch_transform().transform(p.get_path().vertices), dtype=float))
         out.extend(t.get_text() for t in ax.texts)
         out.extend([ax.get_title(), ax.get_xlabel(), ax.get_ylabel()])
     out.extend(t.get_text() for t in fig.texts)
