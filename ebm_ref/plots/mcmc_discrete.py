@@ -67,7 +67,7 @@ def make(out_dir, rng, small: bool = False):
     ax.set_ylabel(f"fraction of {n_chains} chains\nin the on mode")
     late = (ind_pt[n_steps // 2:] > 0.5).mean()
     ax.set_title(f"tempering, second half: {late:.3f}")
-    ax.legend(loc="center right")
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.06))
 
     ax = axes[2]
     mid = np.sqrt(betas[:-1] * betas[1:])
