@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.lines import Line2D
 
 from .. import partition as P
 from ..models import BernoulliRBM, Gaussian, GaussianBernoulliRBM
@@ -100,15 +101,17 @@ def make_ais_sandwich(out_dir, rng, small=False):
         ax.errorbar(Ks, lm, yerr=lse, fmt="o-", ms=3, capsize=2, color=color("AIS"), label="forward AIS (lower)")
         ax.errorbar(Ks, um, yerr=use, fmt="s-", ms=3, capsize=2, color=color("reverse AIS"), label="reverse AIS (upper)")
         ax.axhline(0.0, color="k", lw=1, ls="--", label=r"exact $\log Z$")
-        for i in crossed:
-            ax.annotate("lower > upper\n(within error)", (Ks[i], lm[i]), xytext=(0, 14), textcoords="offset points",
-                        ha="center", arrowprops={"arrowstyle": "-", "lw": 0.6})
+        if crossed:
+            ax.plot(np.asarray(Ks)[crossed], lm[crossed], "o", ms=10, mfc="none", mec="k", mew=1.0)
         _log_ticks(ax, Ks)
         ax.set_yscale("symlog", linthresh=0.3)
         ax.set_xlabel("temperatures $K$ (linear schedule)")
         ax.set_ylabel(r"bound $- \log Z$ (nats)")
         ax.set_title(title)
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2)
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles.append(Line2D([], [], ls="none", marker="o", ms=10, mfc="none", mec="k", mew=1.0))
+    labels.append("mean lower > mean upper")
+    fig.legend(handles, labels, loc="outside lower center", ncols=3)
     fig.suptitle(f"Mean of {n_runs} runs of {n_chains} chains each way, ± 1 SE")
     make_ais_sandwich.last_results = results
     return save(fig, out_dir, "ais_sandwich")
