@@ -120,7 +120,7 @@ def make_2d(out_dir, rng, small=False):
     n_shown = min(n_train, 1500)
     x, x_test = two_moons(n_train, rng), two_moons(n_test, rng)
     k, n_chains, step = (5, 64, 0.01) if small else (20, 256, 0.01)
-    runs = [(f"CD-{k}: ULA from the data", False), (f"PCD-{k}: {n_chains} persistent chains", True)]
+    runs = [(f"CD-{k} (from the data)", False), (f"PCD-{k} ({n_chains} chains)", True)]
     X, Y, pts = grid(BOX, 150)
     results, dens = [], []
     for title, persistent in runs:
@@ -131,15 +131,16 @@ def make_2d(out_dir, rng, small=False):
         dens.append(np.exp(-model.energy(pts) - lz))
     fig, axes = subplots(1, 3, height=2.4, sharey=True)
     scatter_points(axes[0], x[:n_shown])
-    axes[0].set_title(f"two moons ({n_shown} of {n_train} points)" if n_shown < n_train else f"two moons ({n_train} points)")
+    axes[0].set_title(f"two moons\n({n_shown} of {n_train} points)" if n_shown < n_train else f"two moons\n({n_train} points)")
     norm = shared_norm(*dens, log=True, decades=3)
     for ax, (title, ll, ks), d in zip(axes[1:], results, dens):
         im = density_panel(ax, X, Y, d, norm=norm)
-        ax.set_title(f"{title}\n$\\ell$ {ll:.2f}, KSD² {ks:.0e}")
+        ax.set_title(f"{title}\n$\\ell$ = {ll:.2f}, KSD² = {ks:.2g}")
     colorbar(fig, im, list(axes), r"$p_\theta(x)$ (log scale)", shrink=0.85)
     for ax in axes:
         set_box(ax, BOX, ylabel=r"$x_2$" if ax is axes[0] else "")
-    fig.suptitle(f"{n_steps} Adam steps, ULA step {step:g}; $\\ell$: test log-likelihood ($\\log Z$ by quadrature)")
+    fig.suptitle(f"{n_steps} Adam steps, {k} ULA steps of size {step:g} per update;\n"
+                 "$\\ell$: test log-likelihood ($\\log Z$ by quadrature)")
     make_2d.last_results = {r[0]: (r[1], r[2]) for r in results}
     return save(fig, out_dir, "cd_2d")
 

@@ -145,7 +145,7 @@ def make_fce(out_dir, rng, small=False):
     ax[3].axhline(np.log(2.0), color="k", ls="--", lw=1, label="$\\log 2$: indistinguishable")
     ax[3].set_xlabel("step")
     ax[3].set_ylabel(r"NCE loss $J$")
-    ax[3].legend(loc="center right")
+    ax[3].legend(loc="upper right")
     ax[3].set_title(f"$J$: {sm[0]:.3f} → {sm[-1]:.3f} (EBM descends,\nflow ascends)")
     fig.suptitle(f"FCE on two moons ($n$ = {n}, $\\nu$ = 1): $c$ = {c:.3f}, $\\log Z$ by quadrature = {lz_quad:.3f};\n"
                  "$\\ell$: test log-likelihood; one colour scale")
