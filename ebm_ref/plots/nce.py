@@ -50,14 +50,14 @@ def make_log_z(out_dir, rng, small=False):
             se.append(rr.log_z_stderr)
         off = 1.0 + 0.06 * (j - 0.5)
         col = ("#0072B2", "#D55E00")[j]
-        ax[1].errorbar(np.array(sizes) * off, est, yerr=2 * np.array(se), fmt="o", capsize=3, color=col,
+        ax[1].errorbar(np.array(sizes) * off, est, yerr=2 * np.array(se), fmt="o", ms=4, capsize=3, color=col,
                        label=f"$\\nu$ = {nu:g}")
         ax[1].plot(sizes, 2 * np.array(se), color=col, lw=0.8, ls=":")
         ax[1].plot(sizes, -2 * np.array(se), color=col, lw=0.8, ls=":")
     ax[1].axhline(0.0, color="k", lw=1)
     ax[1].set_xscale("log")
     ax[1].set_xlabel(r"data points $n$ (noise points $\nu n$)")
-    ax[1].set_ylabel(r"$c - \log Z$ (± 2 SE; dotted: ± 2 SE)")
+    ax[1].set_ylabel(r"$c - \log Z$ (± 2 SE)")
     ax[1].legend(loc="upper right")
     ax[1].set_title("error shrinks like $1/\\sqrt{n}$;\nmore noise per data point helps")
     return save(fig, out_dir, "nce_log_z")
