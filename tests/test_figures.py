@@ -1,17 +1,164 @@
-"""Every figure runs (small version) through the public registry, as ``ebm-ref figures --small`` does."""
-import pytest
+"""Every figure runs (small version) through the public registry, as ``ebm-ref figures --small`` does,
+and meets the house style of ``ebm_ref.plots._style`` — checked on the figure object itself."""
+import functools
+import re
+from pathlib import Path
 
-from ebm_ref.plots import all_figures, make_figures
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import QuadMesh
+from matplotlib.contour import ContourSet
+from matplotlib.text import Text
+
+from ebm_ref.plots import _style, all_figures, figure_rng, make_figures
 
 FIGURES = list(all_figures())
+PLOTS = Path(_style.__file__).parent
+#: smallest text at the printed size (a note's text width), in points
+MIN_PT = 8.0
+#: slack in pixels for "inside the canvas" (anti-aliasing of a glyph's edge)
+EDGE_PX = 1.0
+
+
+@functools.lru_cache(maxsize=None)
+def render(name, out_dir, seed=0):
+    """Render ``name`` (small) once per (directory, seed) with the Generator ``make_figures`` gives it;
+    return the Saved paths with their figure."""
+    return all_figures()[name](Path(out_dir), figure_rng(name, seed), small=True)
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("figures"))
+
+
+def _fig(name, out_dir):
+    saved = render(name, out_dir)
+    assert isinstance(saved, _style.Saved), f"{name}: make must return _style.save(...)"
+    return saved.figure
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_figure_runs_small(name, tmp_path):
-    paths = make_figures(tmp_path, only=[name], small=True, log=lambda s: None)
-    assert paths, f"{name} produced no file"
-    for p in paths:
+def test_figure_writes_png_and_pdf(name, out_dir):
+    saved = render(name, out_dir)
+    suffixes = sorted(p.suffix for p in saved)
+    assert suffixes == [".pdf", ".png"], f"{name} wrote {suffixes}"
+    for p in saved:
         assert p.exists() and p.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_same_seed_same_figure(name, out_dir, tmp_path):
+    """Two runs with the same seed draw the same arrays and strings (not the same bytes)."""
+    a = _style.figure_data(_fig(name, out_dir))
+    b = _style.figure_data(render(name, str(tmp_path)).figure)
+    assert len(a) == len(b), f"{name}: {len(a)} vs {len(b)} artists"
+    for i, (u, v) in enumerate(zip(a, b)):
+        if isinstance(u, str) or u is None:
+            assert u == v, f"{name}: text {i} differs: {u!r} vs {v!r}"
+        else:
+            assert u.shape == v.shape and np.array_equal(u, v, equal_nan=True), f"{name}: array {i} differs"
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_figure_is_note_width(name, out_dir):
+    w, h = _fig(name, out_dir).get_size_inches()
+    assert w <= _style.WIDTH + 1e-9, f"{name} is {w:.2f} in wide; a note figure is {_style.WIDTH} in"
+
+
+def _texts(fig):
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_no_text_below_8pt(name, out_dir):
+    fig = _fig(name, out_dir)
+    small = [(t.get_text()[:30], t.get_fontsize()) for t in _texts(fig) if t.get_fontsize() < MIN_PT]
+    assert not small, f"{name}: text below {MIN_PT} pt: {small[:5]}"
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_no_text_outside_canvas(name, out_dir):
+    fig = _fig(name, out_dir)
+    FigureCanvasAgg(fig)                       # a closed figure has lost its canvas: draw it again
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    W, H = fig.bbox.width, fig.bbox.height
+    boxes = [(f"axes {i} ({ax.get_title()[:30]!r})", ax.get_tightbbox(r)) for i, ax in enumerate(fig.axes)]
+    boxes += [(t.get_text()[:30], t.get_window_extent(r)) for t in fig.texts if t.get_visible() and t.get_text()]
+    boxes += [("figure legend", lg.get_window_extent(r)) for lg in fig.legends]
+    out = [(what, tuple(np.round(b.extents))) for what, b in boxes if b is not None and
+           (b.x0 < -EDGE_PX or b.y0 < -EDGE_PX or b.x1 > W + EDGE_PX or b.y1 > H + EDGE_PX)]
+    assert not out, f"{name}: outside the {W:.0f}×{H:.0f} px canvas: {out}"
+
+
+def _colorbars(fig):
+    cbs = {}
+    for ax in fig.axes:
+        for m in list(ax.images) + list(ax.collections):
+            cb = getattr(m, "colorbar", None)
+            if cb is not None:
+                cbs[id(cb)] = cb
+    return list(cbs.values())
+
+
+def _image_mappables(ax):
+    ims = list(ax.images)
+    ims += [c for c in ax.collections if isinstance(c, QuadMesh) or (isinstance(c, ContourSet) and c.filled)]
+    return ims
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_image_panels_have_labelled_colorbars(name, out_dir):
+    fig = _fig(name, out_dir)
+    cbs = _colorbars(fig)
+    cb_axes = {id(cb.ax) for cb in cbs}
+    missing = []
+    for i, ax in enumerate(fig.axes):
+        if id(ax) in cb_axes:
+            continue
+        for m in _image_mappables(ax):
+            ok = [cb for cb in cbs if cb.mappable is m or cb.mappable.norm is m.norm]
+            if not any(cb.ax.get_ylabel() or cb.ax.get_xlabel() for cb in ok):
+                missing.append(f"axes {i} ({ax.get_title()[:40]!r})")
+    assert not missing, f"{name}: image/contour panels without a labelled colorbar: {missing}"
+
+
+def _label(ax, which):
+    get = (lambda a: a.get_xlabel()) if which == "x" else (lambda a: a.get_ylabel())
+    if get(ax):
+        return True
+    shared = ax.get_shared_x_axes() if which == "x" else ax.get_shared_y_axes()
+    return any(get(s) for s in shared.get_siblings(ax))
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_axis_labels_present(name, out_dir):
+    fig = _fig(name, out_dir)
+    cb_axes = {id(cb.ax) for cb in _colorbars(fig)}
+    bare = [f"axes {i} ({ax.get_title()[:40]!r}): {w}" for i, ax in enumerate(fig.axes)
+            if ax.axison and id(ax) not in cb_axes for w in "xy" if not _label(ax, w)]
+    assert not bare, f"{name}: axes without a label: {bare}"
+
+
+def test_no_per_call_font_sizes():
+    """Text sizes come from the house style only."""
+    hits = [f"{p.name}:{i + 1}" for p in sorted(PLOTS.glob("*.py")) if p.name != "_style.py"
+            for i, line in enumerate(p.read_text(encoding="utf8").splitlines()) if re.search(r"fontsize\s*=", line)]
+    assert not hits, f"per-call font sizes: {hits}"
+
+
+def test_make_figures_writes_png_and_pdf(tmp_path):
+    """The command's entry point writes both formats for every figure it is asked for."""
+    paths = make_figures(tmp_path, only=["energy_and_normalization"], small=True, log=lambda s: None)
+    assert sorted(p.name for p in paths) == ["energy_and_normalization.pdf", "energy_and_normalization.png"]
+
+
+def test_readme_lists_every_figure():
+    readme = (PLOTS.parent.parent / "figures" / "README.md").read_text(encoding="utf8")
+    rows = set(re.findall(r"^\| `([a-z0-9_]+)` \|", readme, flags=re.M))
+    assert rows == set(FIGURES), f"figures/README.md: missing {set(FIGURES) - rows}, extra {rows - set(FIGURES)}"
 
 
 def test_unknown_figure_is_refused(tmp_path):

@@ -1,6 +1,7 @@
 """Figures of the notes, one module per note.
 
-Each figure is a function ``make(out_dir, rng, small=False) -> list[Path]`` registered
+Each figure is a function ``make(out_dir, rng, small=False) -> list[Path]`` (the PNG and the PDF,
+returned by ``_style.save`` together with the figure object) registered
 with :func:`figure`.  ``ebm-ref figures`` imports every module here and runs them; the
 test suite runs each with ``small=True``.  Figures use the public API only.
 """
@@ -17,7 +18,7 @@ __getattr__ = lazy_getattr(__name__)
 
 _FIGURES: dict[str, Callable] = {}
 
-__all__ = ["figure", "all_figures", "make_figures"]
+__all__ = ["figure", "all_figures", "make_figures", "figure_rng"]
 
 
 def figure(name: str):
@@ -38,12 +39,17 @@ def all_figures() -> dict[str, Callable]:
     return dict(sorted(_FIGURES.items()))
 
 
-def make_figures(out_dir, only=None, small: bool = False, seed: int = 0, log=print) -> list[Path]:
-    """Run every figure (or those named in ``only``), each with its own seeded Generator."""
+def figure_rng(name: str, seed: int = 0):
+    """The Generator figure ``name`` is made with: seeded by (seed, crc32(name)), independent of the others."""
     import zlib
 
     import numpy as np
 
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def make_figures(out_dir, only=None, small: bool = False, seed: int = 0, log=print) -> list[Path]:
+    """Run every figure (or those named in ``only``), each with its own seeded Generator."""
     figs = all_figures()
     names = list(figs) if not only else list(only)
     unknown = [n for n in names if n not in figs]
@@ -53,7 +59,7 @@ def make_figures(out_dir, only=None, small: bool = False, seed: int = 0, log=pri
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for n in names:
-        rng = np.random.default_rng([seed, zlib.crc32(n.encode())])
+        rng = figure_rng(n, seed)
         made = figs[n](out, rng, small=small)
         paths.extend(made)
         log(f"{n}: " + ", ".join(str(p) for p in made))

@@ -6,7 +6,7 @@ import numpy as np
 from ..datasets import bars_and_stripes
 from ..models import BernoulliRBM
 from . import figure
-from ._style import plt, save
+from ._style import DIVERGING_CMAP, colorbar, density_panel, grid, plt, save, set_box, shared_norm, subplots
 
 
 def train_rbm_exact(data, n_hidden: int, rng, n_steps: int, learning_rate: float = 0.5,
@@ -27,7 +27,8 @@ def train_rbm_exact(data, n_hidden: int, rng, n_steps: int, learning_rate: float
     return rbm, np.array(curve)
 
 
-def _tiles(ax, images, side, ncols, cmap="gray_r", vmax=None, frames=None):
+def _tiles(ax, images, side, ncols, cmap="gray_r", vmax=None, frames=None, label=None, norm=None):
+    """Images as a grid of side × side tiles on grey gaps; a labelled colorbar when ``label`` is given."""
     n = len(images)
     nrows = int(np.ceil(n / ncols))
     pad = 1
@@ -37,16 +38,20 @@ def _tiles(ax, images, side, ncols, cmap="gray_r", vmax=None, frames=None):
         canvas[pad + r * (side + pad): pad + r * (side + pad) + side,
                pad + c * (side + pad): pad + c * (side + pad) + side] = img.reshape(side, side)
     cm = plt.get_cmap(cmap).with_extremes(bad="0.6")   # grey gaps between tiles
-    lo, hi = (0.0, 1.0) if vmax is None else (-vmax, vmax)
-    ax.imshow(np.ma.masked_invalid(canvas), cmap=cm, vmin=lo, vmax=hi, interpolation="nearest")
+    if norm is None:
+        norm = shared_norm(vmin=0.0, vmax=1.0) if vmax is None else shared_norm(vmin=-vmax, vmax=vmax)
+    im = ax.imshow(np.ma.masked_invalid(canvas), cmap=cm, norm=norm, interpolation="nearest")
+    if label is not None:
+        cb = colorbar(ax.figure, im, ax, label)
+        if vmax is None:
+            cb.set_ticks([0, 1])
     if frames is not None:
         for k, bad in enumerate(frames):
             if bad:
                 r, c = divmod(k, ncols)
                 ax.add_patch(plt.Rectangle((pad + c * (side + pad) - 1.0, pad + r * (side + pad) - 1.0),
                                            side + 1.0, side + 1.0, fill=False, ec="crimson", lw=1.5))
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set_axis_off()
 
 
 @figure("rbm_bars_and_stripes")
@@ -67,29 +72,29 @@ def make(out_dir, rng, small=False):
     invalid = [tuple(s) not in valid for s in samples]
     mass = float(np.exp(rbm.log_prob(data)).sum())
 
-    fig = plt.figure(figsize=(11, 6.2))
-    gs = fig.add_gridspec(2, 3, height_ratios=[1, 1.0], width_ratios=[1.25, 0.8, 1.25])
+    fig = plt.figure(figsize=(6.5, 5.6))
+    gs = fig.add_gridspec(3, 2, height_ratios=[1.0, 1.0, 1.25])
     ax = fig.add_subplot(gs[0, 0])
-    _tiles(ax, data, side, 10)
-    ax.set_title(f"data: all {len(data)} 4×4 bars-and-stripes")
+    pixels = shared_norm(vmin=0.0, vmax=1.0)            # one scale for data and samples
+    _tiles(ax, data, side, 10, norm=pixels)
+    ax.set_title(f"data: all {len(data)} {side}×{side} patterns")
     ax = fig.add_subplot(gs[0, 1])
-    W = rbm.params["W"]
-    _tiles(ax, W.T, side, 5, cmap="RdBu_r", vmax=float(np.max(np.abs(W))))
-    ax.set_title(f"filters W[:, j], j = 1..{n_hidden}\n(red > 0, blue < 0)")
-    ax = fig.add_subplot(gs[0, 2])
-    _tiles(ax, samples, side, 10, frames=invalid)
-    ax.set_title(f"30 exact samples of the model\n({sum(invalid)} outside the data, framed red)")
+    _tiles(ax, samples, side, 10, frames=invalid, label=r"pixel $v_i$", norm=pixels)
+    ax.set_title(f"{len(samples)} exact model samples\n({sum(invalid)} not in the data, framed red)")
     ax = fig.add_subplot(gs[1, :])
+    W = rbm.params["W"]
+    _tiles(ax, W.T, side, n_hidden, cmap=DIVERGING_CMAP, vmax=float(np.max(np.abs(W))), label=r"weight $W_{ij}$")
+    ax.set_title(f"filters $W_{{:,j}}$ of the {n_hidden} hidden units")
+    ax = fig.add_subplot(gs[2, :])
     steps = np.arange(1, n_steps + 1)
-    ax.plot(steps, curve, color="k", lw=1.2, label="exact mean log-likelihood (1/n) Σ log p(v_n)")
-    ax.axhline(-np.log(len(data)), color="crimson", ls="--", lw=1,
-               label=f"ceiling −log {len(data)} (p uniform on the data)")
-    ax.set_xlabel("gradient-ascent step (exact gradient: positive phase − enumerated negative phase)")
+    ax.plot(steps, curve, color="k", label=r"exact $\frac{1}{n}\sum_n \log p(v_n)$")
+    ax.axhline(-np.log(len(data)), color="#D55E00", ls="--", lw=1,
+               label=f"ceiling $-\\log {len(data)}$ (uniform on the data)")
+    ax.set_xlabel("gradient-ascent step (exact gradient)")
     ax.set_ylabel("mean log-likelihood")
-    ax.set_title(f"training: V = {side * side}, H = {n_hidden}, learning rate {learning_rate}; "
-                 f"final model mass on the {len(data)} patterns = {mass:.3f}")
-    ax.legend(loc="lower right", frameon=False)
-    fig.tight_layout()
+    ax.set_title(f"$V$ = {side * side}, $H$ = {n_hidden}, learning rate {learning_rate}; "
+                 f"final mass on the data {mass:.3f}")
+    ax.legend(loc="lower right")
     return save(fig, out_dir, "rbm_bars_and_stripes")
 
 
@@ -118,32 +123,35 @@ def make_gaussian_bernoulli(out_dir, rng, small=False):
     states, p_h = gb.hidden_marginal()
     mu = gb.params["b"] + states @ W.T
     lo, hi = mu.min(axis=0) - 1.5, mu.max(axis=0) + 1.5
-    xs, ys = np.linspace(lo[0], hi[0], n_grid), np.linspace(lo[1], hi[1], n_grid)
-    X, Y = np.meshgrid(xs, ys)
-    grid = np.stack([X.ravel(), Y.ravel()], axis=1)
-    dens = np.exp(gb.log_prob(grid)).reshape(X.shape)
+    half = float(np.max(np.abs(np.concatenate([lo, hi]))))
+    box = [(-half, half), (-half, half)]                 # one square box for both panels: no blank strips
+    X, Y, pts = grid(box, n_grid)
+    dens = np.exp(gb.log_prob(pts))
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), sharex=True, sharey=True)
-    ax = axes[0]
-    ax.contourf(X, Y, dens, levels=30, cmap="viridis")
-    ax.scatter(mu[:, 0], mu[:, 1], s=3000 * p_h, facecolors="none", edgecolors="w", lw=1.2)
-    labels: dict = {}                                  # states whose means coincide share a label
-    for s_, m in zip(states, mu):
-        labels.setdefault(tuple(np.round(m, 9)), []).append("".join(str(int(t)) for t in s_))
-    for m, names in labels.items():
-        ax.annotate(", ".join(names), m, color="w", fontsize=7, xytext=(4, 4), textcoords="offset points")
-    ax.set_title("p(v) = exp(−F(v) − log Z), exact log Z by 2^3 Gaussian integrals\n"
-                 "circles: means b + Wh, area ∝ p(h); label: h")
-    ax = axes[1]
     n_states = enumerate_states(gb.n_hidden).shape[0]
+    names = ["".join(str(int(t)) for t in s_) for s_ in states]
+    palette = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
+    fig, axes = subplots(1, 2, height=3.3, sharey=True)
+    ax = axes[0]
+    density_panel(ax, X, Y, dens, norm=shared_norm(dens), label=r"density $p(v)$", shrink=0.75)
+    ax.scatter(mu[:, 0], mu[:, 1], s=600 * p_h, facecolors="none", edgecolors="w", lw=1.2)
+    labels: dict = {}                                  # states whose means coincide share a label
+    for nm, m in zip(names, mu):
+        labels.setdefault(tuple(np.round(m, 9)), []).append(nm)
+    for m, nms in labels.items():
+        ax.annotate(", ".join(nms), m, color="w", xytext=(4, 4), textcoords="offset points")
+    ax.set_title("exact $p(v)$; circles: means $b + Wh$,\n"
+                 "area $\\propto p(h)$, labelled by $h$")
+    ax = axes[1]
     h_idx = rng.choice(n_states, size=n_samples, p=p_h / p_h.sum())
     v = gb.sample_v_given_h(states[h_idx], rng)
-    ax.scatter(v[:, 0], v[:, 1], c=h_idx, cmap="tab10", vmin=0, vmax=9, s=4, alpha=0.7)
-    ax.set_title(f"{n_samples} exact samples: h ~ p(h), then v | h ~ N(b + Wh, diag σ²)\n"
-                 "colour: the hidden state h")
+    for k in range(n_states):
+        sel = h_idx == k
+        ax.scatter(v[sel, 0], v[sel, 1], color=palette[k % len(palette)], s=3, alpha=0.7, linewidths=0,
+                   rasterized=True, label=f"$h$ = {names[k]}")
+    ax.legend(title="hidden state", loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=4)
+    ax.set_title(f"{n_samples} exact samples: $h \\sim p(h)$,\nthen $v \\mid h \\sim N(b + Wh, \\sigma^2 I)$")
+    fig.suptitle(f"A 2-D Gaussian–Bernoulli RBM is a mixture of $2^{{{gb.n_hidden}}}$ Gaussians")
     for a in axes:
-        a.set_xlabel("v₁")
-        a.set_aspect("equal")
-    axes[0].set_ylabel("v₂")
-    fig.tight_layout()
+        set_box(a, box, xlabel=r"$v_1$", ylabel=r"$v_2$" if a is axes[0] else "")
     return save(fig, out_dir, "rbm_gaussian_bernoulli")

@@ -4,11 +4,34 @@ from __future__ import annotations
 import numpy as np
 
 from . import figure
-from ._style import plt, save
+from ._style import color, colorbar, density_panel, grid, save, scatter_points, set_box, shared_norm, subplots
 
 
-def bas_curves(rng, n_steps=1500, n_hidden=8, lr=0.2, every=25):
-    """Exact mean log-likelihood of a 9×n_hidden RBM on 3×3 bars-and-stripes, per training method."""
+def decaying(objective, decay_steps: float):
+    r"""The objective with its gradients scaled by :math:`\tau/(\tau + t)` at call t (τ = ``decay_steps``).
+
+    With plain SGD this is the learning-rate schedule :math:`\eta_t = \eta_0\,\tau/(\tau + t)`
+    (Robbins–Monro: Σ η_t = ∞, η_t → 0), which persistent chains need to stay close to the model.
+    """
+    state = {"t": 0}
+
+    def scaled(model, x, rng):
+        value, g = objective(model, x, rng)
+        f = decay_steps / (decay_steps + state["t"])
+        state["t"] += 1
+        return value, {k: f * v for k, v in g.items()}
+
+    return scaled
+
+
+def bas_curves(rng, methods, n_steps=1500, n_hidden=8, lr=0.2, decay_steps=None, momentum=0.0, every=25):
+    """Exact mean log-likelihood of a 9×n_hidden RBM on 3×3 bars-and-stripes along training.
+
+    ``methods`` names the gradients to compare: "exact gradient", "CD-k" or "PCD-k" (100
+    persistent chains).  Full-batch SGD with learning rate ``lr`` (decaying as
+    lr·τ/(τ + t) when ``decay_steps`` = τ is given) and heavy-ball ``momentum``.  Returns ``{name: (steps, ll)}`` and the
+    ceiling −log 14.
+    """
     from .. import params as P
     from ..datasets import bars_and_stripes
     from ..models.rbm import BernoulliRBM
@@ -17,33 +40,56 @@ def bas_curves(rng, n_steps=1500, n_hidden=8, lr=0.2, every=25):
 
     x = bars_and_stripes(3)
     rbm0 = BernoulliRBM(0.1 * rng.standard_normal((9, n_hidden)), np.zeros(9), np.zeros(n_hidden))
-    methods = {
-        "exact gradient": lambda m, xb, r: (-m.log_likelihood(xb), P.scale(m.exact_grad_log_likelihood(xb), -1.0)),
-        "CD-1": cd.cd_objective(1),
-        "CD-10": cd.cd_objective(10),
-        "PCD-1 (100 chains)": cd.pcd_objective(1, 100, rng, x),
-    }
     curves = {}
-    for name, obj in methods.items():
-        _, hist = fit(rbm0, x, obj, SGD(lr, momentum=0.5), n_steps, rng,
+    for name in methods:
+        if name == "exact gradient":
+            obj = lambda m, xb, r: (-m.log_likelihood(xb), P.scale(m.exact_grad_log_likelihood(xb), -1.0))  # noqa: E731
+        elif name.startswith("PCD-"):
+            obj = cd.pcd_objective(int(name[4:]), 100, rng, x)
+        elif name.startswith("CD-"):
+            obj = cd.cd_objective(int(name[3:]))
+        else:
+            raise ValueError(f"unknown method {name!r}")
+        if decay_steps is not None:
+            obj = decaying(obj, decay_steps)
+        _, hist = fit(rbm0, x, obj, SGD(lr, momentum=momentum), n_steps, rng,
                       exact_log_likelihood=lambda m, d: m.log_likelihood(d), ll_every=every, log=lambda s: None)
         curves[name] = (np.array(hist.ll_steps), np.array(hist.log_likelihood))
     return curves, -np.log(len(x))
 
 
+#: the standard setting: plain SGD, learning rate η_t = η_0 τ/(τ + t)
+BAS_SCHEDULE = {"lr": 0.4, "decay_steps": 500.0, "momentum": 0.0}
+#: the pitfall: a constant learning rate with momentum, too large for persistent chains
+BAS_PITFALL = {"lr": 0.2, "decay_steps": None, "momentum": 0.5}
+
+
 @figure("cd_bars_and_stripes")
 def make_bas(out_dir, rng, small=False):
-    """Exact log-likelihood during training: exact gradient, CD-1, CD-10, PCD; the bound −log 14."""
-    curves, best = bas_curves(rng, n_steps=100 if small else 1500)
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    for name, (steps, ll) in curves.items():
-        ax.plot(steps, ll, label=f"{name} (final {ll[-1]:.3f})")
-    ax.axhline(best, color="k", ls="--", lw=1, label=f"uniform over the 14 patterns: −log 14 = {best:.3f}")
-    ax.set_xlabel("SGD step (full batch, lr 0.2, momentum 0.5)")
-    ax.set_ylabel("exact mean log-likelihood (nats)")
-    ax.set_title("RBM 9×8 on 3×3 bars-and-stripes; log Z by enumerating the hidden layer")
-    ax.legend(fontsize=7)
-    make_bas.last_results = {k: float(v[1][-1]) for k, v in curves.items()}
+    """Exact log-likelihood during training on 3×3 bars-and-stripes.  Top: exact gradient, CD-1,
+    CD-10 and PCD-1 with a decaying learning rate (the standard result: PCD beats CD-1).
+    Bottom, a pitfall: PCD-1 and CD-1 at a constant learning rate with momentum."""
+    n_steps = 100 if small else 2000
+    every = 10 if small else 25
+    std, best = bas_curves(rng, ["exact gradient", "CD-1", "CD-10", "PCD-1"], n_steps=n_steps, every=every,
+                           **BAS_SCHEDULE)
+    pit, _ = bas_curves(rng, ["CD-1", "PCD-1"], n_steps=n_steps, every=every, **BAS_PITFALL)
+    cols = {"exact gradient": color("exact gradient"), "CD-1": color("CD"), "CD-10": color("CD-10"), "PCD-1": color("PCD")}
+    fig, axes = subplots(2, 1, height=5.4, sharex=True, sharey=True)
+    for ax, curves, cfg in ((axes[0], std, BAS_SCHEDULE), (axes[1], pit, BAS_PITFALL)):
+        for name, (steps, ll) in curves.items():
+            tail = ll[len(ll) // 2:]
+            ax.plot(steps, ll, color=cols[name], label=f"{name}: second half mean {tail.mean():.2f}")
+        ax.axhline(best, color="k", ls="--", lw=1, label=f"ceiling $-\\log 14$ = {best:.2f}")
+        ax.set_ylabel("exact mean log-lik.")
+        ax.legend(loc="lower center")
+        lr = (f"$\\eta_t = {cfg['lr']:g}\\cdot{cfg['decay_steps']:g}/({cfg['decay_steps']:g} + t)$"
+              if cfg["decay_steps"] else f"constant $\\eta$ = {cfg['lr']:g}")
+        ax.set_title(f"{lr}, momentum {cfg['momentum']:g}")
+    axes[0].set_ylim(best - 6.0, best + 0.3)
+    axes[1].set_xlabel("SGD step (full batch)")
+    fig.suptitle("RBM 9×8 on 3×3 bars-and-stripes, $\\log Z$ exact; PCD-1: 100 persistent chains")
+    make_bas.last_results = {k: float(v[1][-1]) for k, v in std.items()}
     return save(fig, out_dir, "cd_bars_and_stripes")
 
 
@@ -64,37 +110,109 @@ def train_2d_pcd(x, rng, n_steps, k=20, step_size=0.01, n_chains=256, lr=2e-3, p
 
 @figure("cd_2d")
 def make_2d(out_dir, rng, small=False):
-    """exp(−E) learned by CD-20 and PCD-20 (ULA negatives) on two moons, with test log-likelihoods."""
+    """The density learned by CD-k and PCD-k (ULA negatives) on two moons, with test log-likelihoods."""
     from ..datasets import two_moons
     from ..diagnostics import ksd
-    from .score_matching import BOX, log_likelihood_quadrature
+    from .score_matching import BOX, log_partition_quadrature
 
     n_train, n_test = (400, 200) if small else (4000, 1000)
     n_steps = 20 if small else 1000
+    n_shown = min(n_train, 1500)
     x, x_test = two_moons(n_train, rng), two_moons(n_test, rng)
-    k, n_chains = (5, 64) if small else (20, 256)
-    runs = [(f"CD-{k} (ULA from the data)", False), (f"PCD-{k} (ULA, {n_chains} persistent chains)", True)]
-    results = []
+    k, n_chains, step = (5, 64, 0.01) if small else (20, 256, 0.01)
+    runs = [(f"CD-{k} (from the data)", False), (f"PCD-{k} ({n_chains} chains)", True)]
+    X, Y, pts = grid(BOX, 150)
+    results, dens = [], []
     for title, persistent in runs:
-        model, _ = train_2d_pcd(x, rng, n_steps, k=k, n_chains=n_chains, persistent=persistent)
-        results.append((title, model, log_likelihood_quadrature(model, x_test), ksd(x_test[:500], model)))
-    gx = np.linspace(BOX[0][0], BOX[0][1], 150)
-    gy = np.linspace(BOX[1][0], BOX[1][1], 120)
-    X, Y = np.meshgrid(gx, gy)
-    pts = np.column_stack([X.ravel(), Y.ravel()])
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
-    axes[0].scatter(x[:1500, 0], x[:1500, 1], s=1.5, c="k", alpha=0.5)
-    axes[0].set_title(f"two moons ({n_train} points)")
-    for ax, (title, model, ll, k) in zip(axes[1:], results):
-        E = model.energy(pts).reshape(X.shape)
-        ax.contourf(X, Y, np.exp(-(E - E.min())), levels=20, cmap="viridis")
-        ax.scatter(x_test[:300, 0], x_test[:300, 1], s=0.8, c="w", alpha=0.6)
-        ax.set_title(f"{title}\ntest log-lik {ll:.3f}, KSD² {k:.2g}", fontsize=8)
+        model, _ = train_2d_pcd(x, rng, n_steps, k=k, step_size=step, n_chains=n_chains, persistent=persistent)
+        lz = log_partition_quadrature(model, box=BOX)
+        ll = float(np.mean(-model.energy(x_test))) - lz
+        results.append((title, ll, ksd(x_test[:500], model)))
+        dens.append(np.exp(-model.energy(pts) - lz))
+    fig, axes = subplots(1, 3, height=2.4, sharey=True)
+    scatter_points(axes[0], x[:n_shown])
+    axes[0].set_title(f"two moons\n({n_shown} of {n_train} points)" if n_shown < n_train else f"two moons\n({n_train} points)")
+    norm = shared_norm(*dens, log=True, decades=3)
+    for ax, (title, ll, ks), d in zip(axes[1:], results, dens):
+        im = density_panel(ax, X, Y, d, norm=norm)
+        ax.set_title(f"{title}\n$\\ell$ = {ll:.2f}, KSD² = {ks:.2g}")
+    colorbar(fig, im, list(axes), r"$p_\theta(x)$ (log scale)", shrink=0.85)
     for ax in axes:
-        ax.set_xlim(*BOX[0])
-        ax.set_ylim(*BOX[1])
-        ax.set_aspect("equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
-    make_2d.last_results = {r[0]: (r[2], r[3]) for r in results}
+        set_box(ax, BOX, ylabel=r"$x_2$" if ax is axes[0] else "")
+    fig.suptitle(f"{n_steps} Adam steps, {k} ULA steps of size {step:g} per update;\n"
+                 "$\\ell$: test log-likelihood ($\\log Z$ by quadrature)")
+    make_2d.last_results = {r[0]: (r[1], r[2]) for r in results}
     return save(fig, out_dir, "cd_2d")
+
+
+# ------------------------------------------------------------ the exact CD-k bias
+def cd_bias_curve(rbm, v_data, ks) -> dict:
+    r"""The exact bias of CD-k against k on a small Bernoulli RBM, with its Cauchy–Schwarz bound.
+
+    With :math:`p_k` the distribution of the visible state after k block-Gibbs sweeps from the
+    data (averaged over the data points) and :math:`g(v) = \nabla_\theta F(v)`,
+    the bias is :math:`b_k = E_{p_k}[g] - E_p[g]` (``objectives.contrastive_divergence.cd_bias``),
+    and for every parameter :math:`|b_{k,i}| \le \sqrt{\chi^2(p_k\|p)}\,\mathrm{sd}_p(g_i)` with
+    :math:`\chi^2(p_k\|p) = \sum_v (p_k(v) - p(v))^2 / p(v)`, which never increases with k
+    (one Gibbs sweep is a Markov kernel with stationary p).
+
+    Returns ``{"k", "bias": ‖b_k‖, "grad": ‖∇ℓ‖, "chi2": χ²(p_k‖p), "bound": √χ²·√Σ var_p(g_i),
+    "lambda2": second largest eigenvalue modulus of the sweep's kernel}``.
+    """
+    from .. import params as P
+    from ..objectives import contrastive_divergence as cd
+    from ..partition import enumerate_states
+
+    ks = [int(k) for k in ks]
+    states = enumerate_states(rbm.n_visible)
+    p = np.exp(rbm.log_prob(states))
+    T = cd.visible_gibbs_kernel(rbm)
+    idx = (np.asarray(v_data) @ (2 ** np.arange(rbm.n_visible - 1, -1, -1))).astype(np.int64)
+    p0 = np.bincount(idx, minlength=states.shape[0]) / idx.size          # the data distribution
+    G = np.concatenate([g.reshape(states.shape[0], -1) for _, g in sorted(rbm.grad_params(states).items())], axis=1)
+    sd = np.sqrt(np.sum(p @ (G - p @ G) ** 2))
+    bias, chi2 = [], []
+    for k in ks:
+        bias.append(np.linalg.norm(P.flatten(cd.cd_bias(rbm, v_data, k))))
+        pk = p0 @ np.linalg.matrix_power(T, k)
+        chi2.append(float(np.sum((pk - p) ** 2 / p)))
+    lam = np.sort(np.abs(np.linalg.eigvals(T)))[::-1]
+    grad = np.linalg.norm(P.flatten(rbm.exact_grad_log_likelihood(v_data)))
+    chi2 = np.array(chi2)
+    return {"k": np.array(ks), "bias": np.array(bias), "grad": float(grad), "chi2": chi2,
+            "bound": np.sqrt(chi2) * sd, "lambda2": float(lam[1])}
+
+
+#: relative size below which the exact bias is float64 round-off (not drawn)
+ROUND_OFF = 1e-12
+
+
+@figure("cd_k_bias")
+def make_cd_k_bias(out_dir, rng, small=False):
+    """The exact bias of CD-k against k on 6×4 RBMs of growing weight scale, with the bound √χ²·sd."""
+    from ..models.rbm import BernoulliRBM
+
+    V, H = 6, 4
+    ks = np.arange(1, 21 if small else 41)
+    data = (rng.random((20, V)) < 0.4).astype(float)
+    scales = [0.5, 1.5, 3.0]
+    cols = ["#009E73", "#0072B2", "#D55E00"]
+    fig, ax = subplots(height=3.6)
+    results = {}
+    for scale, col in zip(scales, cols):
+        rbm = BernoulliRBM(scale * rng.standard_normal((V, H)), 0.3 * rng.standard_normal(V), 0.3 * rng.standard_normal(H))
+        r = cd_bias_curve(rbm, data, ks)
+        results[scale] = r
+        rel = r["bias"] / r["grad"]
+        rel = np.where(rel > ROUND_OFF, rel, np.nan)                 # below it, float64 round-off
+        ax.semilogy(ks, rel, "o-", ms=2.5, color=col,
+                    label=f"$W \\sim N(0, {scale:g}^2)$: $|\\lambda_2|$ = {r['lambda2']:.2f}")
+        bound = r["bound"] / r["grad"]
+        ax.semilogy(ks, np.where(bound > ROUND_OFF, bound, np.nan), ":", color=col)
+    ax.set_xlabel("Gibbs sweeps $k$")
+    ax.set_ylabel(r"$\|E[\mathrm{CD}_k] - \nabla\ell\| \;/\; \|\nabla\ell\|$")
+    ax.set_title(f"RBM {V}×{H}, 20 data points, exact by enumeration;\n"
+                 r"dotted: the bound $\sqrt{\chi^2(p_k\|p)}\,\mathrm{sd}_p(\nabla_\theta F)$")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2)
+    make_cd_k_bias.last_results = results
+    return save(fig, out_dir, "cd_k_bias")

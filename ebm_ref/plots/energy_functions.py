@@ -10,42 +10,36 @@ from ..models.compose import Mixture, ProductOfExperts
 from ..models.designs import DiscriminatorEnergy, ReconstructionEnergy
 from ..train import Adam
 from . import figure
-from ._style import plt, save
-
-
-def _grid(lo, hi, m):
-    t = np.linspace(lo, hi, m)
-    X, Y = np.meshgrid(t, t)
-    return X, Y, np.column_stack([X.ravel(), Y.ravel()])
+from ._style import colorbar, density_panel, grid, save, scatter_points, score_field, set_box, shared_norm, subplots
 
 
 @figure("mlp_landscape")
 def make_mlp_landscape(out_dir, rng, small=False):
     """A random tanh MLP energy on the plane with its score field, alone and times a Gaussian."""
     m = 50 if small else 160
-    mlp = MLPEnergy.init([2, 32, 32], rng, activation="tanh", bias_scale=0.5)
+    layers = [2, 32, 32]
+    mlp = MLPEnergy.init(layers, rng, activation="tanh", bias_scale=0.5)
     mlp = mlp.replace(W3=3.0 * mlp.params["W3"])                  # deeper wells, same shape
     confined = ProductOfExperts([mlp, Gaussian(np.zeros(2), np.eye(2) / 4.0)])
-    X, Y, pts = _grid(-4, 4, m)
-    Xq, Yq, q = _grid(-4, 4, 13 if small else 19)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
-    for ax, model, title in ((axes[0], mlp, "MLP energy E(x) (tanh, 2→32→32→1)"),
-                             (axes[1], confined, "E(x) + ‖x‖²/8: a Gaussian expert confines it")):
-        E = model.energy(pts).reshape(X.shape)
-        cs = ax.contourf(X, Y, E, levels=30, cmap="viridis")
-        ax.contour(X, Y, E, levels=15, colors="k", linewidths=0.3, alpha=0.5)
-        s = model.score(q)
-        ax.quiver(Xq.ravel(), Yq.ravel(), s[:, 0], s[:, 1], color="w", alpha=0.85, width=0.003)
-        fig.colorbar(cs, ax=ax, shrink=0.85, label="E")
+    box = 4.0
+    X, Y, pts = grid(box, m)
+    sizes = layers + [1]
+    fig, axes = subplots(1, 2, height=3.0, sharey=True)
+    energies = [model.energy(pts) for model in (mlp, confined)]
+    for ax, model, E, title in ((axes[0], mlp, energies[0], "MLP energy $E(x)$, tanh, " + r"$\to$".join(map(str, sizes))),
+                                (axes[1], confined, energies[1], r"$E(x) + \|x\|^2/8$: a Gaussian expert confines it")):
+        density_panel(ax, X, Y, E - E.min(), norm=shared_norm(E - E.min()), label=r"$E(x) - \min E$")
+        ax.contour(X, Y, E.reshape(X.shape), levels=12, colors="k", linewidths=0.3, alpha=0.5)
+        score_field(ax, model.score, box, 13 if small else 17)
         ax.set_title(title)
-        ax.set_aspect("equal")
+        set_box(ax, box, ylabel=r"$x_2$" if ax is axes[0] else "")
     # local minima of the confined energy, found by L-BFGS from a grid of starts
-    starts = _grid(-3.5, 3.5, 5 if small else 9)[2]
+    starts = grid(3.5, 5 if small else 9)[2]
     res = minimize_energy(confined, starts, method="lbfgs", gtol=1e-8)
     minima = np.unique(np.round(res.x, 3), axis=0)
     axes[1].plot(minima[:, 0], minima[:, 1], "r*", ms=11, label="local minima (L-BFGS)")
-    axes[1].legend(loc="lower left", fontsize=7)
-    fig.suptitle("Score s(x) = −∇E(x) as arrows: they point downhill in energy, towards higher density")
+    axes[1].legend(loc="lower left", labelcolor="w")
+    fig.suptitle(r"Score $s(x) = -\nabla_x E(x)$ (arrows) points downhill in energy")
     return save(fig, out_dir, "mlp_landscape")
 
 
@@ -57,25 +51,26 @@ def make_product_vs_mixture(out_dir, rng, small=False):
     b = Gaussian([1.0, 0.0], np.diag([1 / 0.2, 1 / 6.0]))          # a vertical band
     poe = ProductOfExperts([a, b])
     mix = Mixture([0.5, 0.5], [a, b])
-    X, Y, pts = _grid(-5, 5, m)
-    dens = {
-        "expert A and expert B (contours)": None,
-        r"product $p \propto e^{-(E_A + E_B)}$: the intersection": np.exp(-poe.energy(pts) - poe.log_partition()),
-        r"mixture $\frac{1}{2}p_A + \frac{1}{2}p_B$: the union": np.exp(-mix.energy(pts)),
-    }
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4))
-    pa, pb = np.exp(a.log_prob(pts)).reshape(X.shape), np.exp(b.log_prob(pts)).reshape(X.shape)
-    axes[0].contour(X, Y, pa, levels=6, colors="tab:blue")
-    axes[0].contour(X, Y, pb, levels=6, colors="tab:orange")
-    for ax, (title, d) in zip(axes, dens.items()):
-        if d is not None:
-            ax.imshow(d.reshape(X.shape), origin="lower", extent=(-5, 5, -5, 5), cmap="magma")
-        ax.set_title(title)
-        ax.set_aspect("equal")
+    box = 5.0
+    X, Y, pts = grid(box, m)
     g, c = poe.as_gaussian()
-    axes[1].text(-4.8, -4.6, f"log Z = {poe.log_partition():.3f} (exact; cross term c = {c:.3f})", color="w", fontsize=7)
-    axes[2].text(-4.8, -4.6, "log Z = 0", color="w", fontsize=7)
-    fig.suptitle("Product of experts: likely only where every expert agrees.  Mixture: likely where any one does.")
+    dens = {
+        r"product $p \propto e^{-(E_A + E_B)}$" + f"\n$\\log Z$ = {poe.log_partition():.3f}": np.exp(-poe.energy(pts) - poe.log_partition()),
+        r"mixture $\frac{1}{2}p_A + \frac{1}{2}p_B$" + "\n$\\log Z$ = 0": np.exp(-mix.energy(pts)),
+    }
+    fig, axes = subplots(1, 3, height=2.7, sharey=True)
+    pa, pb = np.exp(a.log_prob(pts)).reshape(X.shape), np.exp(b.log_prob(pts)).reshape(X.shape)
+    axes[0].contour(X, Y, pa, levels=5, colors="#0072B2", linewidths=1)
+    axes[0].contour(X, Y, pb, levels=5, colors="#E69F00", linewidths=1)
+    axes[0].set_title("experts A (blue), B (orange)")
+    norm = shared_norm(*dens.values())
+    for ax, (title, d) in zip(axes[1:], dens.items()):
+        im = density_panel(ax, X, Y, d, norm=norm)
+        ax.set_title(title)
+    colorbar(fig, im, list(axes[1:]), r"density $p(x)$")
+    for ax in axes:
+        set_box(ax, box, ylabel=r"$x_2$" if ax is axes[0] else "")
+    fig.suptitle("Product: likely where every expert agrees.  Mixture: where any one does.")
     return save(fig, out_dir, "product_vs_mixture_experts")
 
 
@@ -113,25 +108,21 @@ def make_reconstruction_vs_discriminator(out_dir, rng, small=False):
     x = datasets.rings(128 if small else 512, rng, radii=(1.5,), noise=0.05)
     ae = _fit_autoencoder(x, rng, steps)
     disc = _fit_discriminator(x, rng, steps, box)
-    X, Y, pts = _grid(-box, box, m)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
-    axes[0].scatter(x[:, 0], x[:, 1], s=3, c="k")
-    axes[0].set_title("data: a noisy circle of radius 1.5")
-    E_rec = ae.energy(pts).reshape(X.shape)
-    cs = axes[1].contourf(X, Y, np.log10(E_rec + 1e-3), levels=30, cmap="viridis")
-    fig.colorbar(cs, ax=axes[1], shrink=0.85, label="log₁₀(E + 10⁻³)")
+    X, Y, pts = grid(box, m)
+    fig, axes = subplots(1, 2, height=3.1, sharey=True)
+    E_rec = ae.energy(pts)
+    lg = np.log10(E_rec + 1e-3)
+    density_panel(axes[0], X, Y, lg, norm=shared_norm(lg, vmin=lg.min()), label=r"$\log_{10}(E + 10^{-3})$")
     curve = ae.decode(np.linspace(ae.encode(x).min(), ae.encode(x).max(), 400)[:, None])
-    axes[1].plot(curve[:, 0], curve[:, 1], "r-", lw=1.2, label="decoder image g(h) of the codes")
-    axes[1].scatter(x[:, 0], x[:, 1], s=1, c="w", alpha=0.5)
-    axes[1].legend(loc="lower left", fontsize=7)
-    axes[1].set_title(f"reconstruction E = ‖x − g(h(x))‖²\n1-D code, {steps} Adam steps")
-    E_dis = -disc.logit(pts).reshape(X.shape)
-    cs = axes[2].contourf(X, Y, E_dis, levels=30, cmap="viridis")
-    fig.colorbar(cs, ax=axes[2], shrink=0.85, label="E = −logit D")
-    axes[2].scatter(x[:, 0], x[:, 1], s=1, c="w", alpha=0.5)
-    axes[2].set_title(f"discriminator E = −logit D(x)\ndata vs uniform noise, {steps} Adam steps")
+    axes[0].plot(curve[:, 0], curve[:, 1], "-", color="#D55E00", lw=1.2, label=r"decoder image $g(h)$")
+    scatter_points(axes[0], x, on_image=True, s=2)
+    axes[0].legend(loc="lower left", labelcolor="w")
+    axes[0].set_title(r"reconstruction $E = \|x - g(h(x))\|^2$")
+    E_dis = -disc.logit(pts)
+    density_panel(axes[1], X, Y, E_dis, norm=shared_norm(E_dis, vmin=E_dis.min()), label=r"$E = -\mathrm{logit}\,D(x)$")
+    scatter_points(axes[1], x, on_image=True, s=2)
+    axes[1].set_title(r"discriminator $E = -\mathrm{logit}\,D(x)$")
     for ax in axes:
-        ax.set_xlim(-box, box)
-        ax.set_ylim(-box, box)
-        ax.set_aspect("equal")
+        set_box(ax, box, ylabel=r"$x_2$" if ax is axes[0] else "")
+    fig.suptitle(f"Data: a noisy circle of radius 1.5 (white); {steps} Adam steps each")
     return save(fig, out_dir, "reconstruction_vs_discriminator")

@@ -1,14 +1,15 @@
-"""Figures of notes/05-mcmc.md (continuous samplers)."""
+"""Figures of notes/05a-mcmc-continuous.md (continuous samplers)."""
 from __future__ import annotations
-
-import time
 
 import numpy as np
 
 from .. import diagnostics, samplers
 from ..models.gaussian import Gaussian, GaussianMixture
 from . import figure
-from ._style import plt, save
+from ._style import WIDTH, color, colorbar, plt, density_panel, grid, save, set_box, shared_norm, subplots
+
+__all__ = ["landscape", "mode_indicator", "count_crossings", "evaluations_per_step", "SAMPLERS",
+           "smoothed", "make_trajectories", "make_autocorrelation_ess", "make_annealed_langevin", "make_ula_bias"]
 
 
 def landscape() -> GaussianMixture:
@@ -17,83 +18,145 @@ def landscape() -> GaussianMixture:
     return GaussianMixture(np.array([0.35, 0.4, 0.25]), np.array([[-2.0, -1.0], [2.0, -0.5], [0.0, 2.0]]), covs)
 
 
-def _contour(ax, model, lim=4.0, n=160):
-    g = np.linspace(-lim, lim, n)
-    X, Y = np.meshgrid(g, g)
-    E = model.energy(np.column_stack([X.ravel(), Y.ravel()])).reshape(X.shape)
-    ax.contourf(X, Y, np.exp(-E), levels=12, cmap="Greys")
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
+def mode_indicator(mixture: GaussianMixture, x, radius: float = 2.0) -> np.ndarray:
+    r"""Which mode each point is in: k if :math:`(x-\mu_k)^\top\Sigma_k^{-1}(x-\mu_k) < r^2`, else −1.
+
+    The core of mode k is its ellipse of Mahalanobis radius r (r = 2: the ellipse holding
+    1 − e^{−2} ≈ 86 % of a 2-D Gaussian's mass).  Points between the cores are "in transit" (−1),
+    so a chain wandering on a boundary is not counted as crossing back and forth.
+    """
+    p = mixture.params
+    x = np.asarray(x, dtype=float)
+    out = np.full(x.shape[:-1], -1, dtype=int)
+    for k, (m, S) in enumerate(zip(p["means"], p["covariances"])):
+        z = x - m
+        d2 = np.einsum("...i,ij,...j->...", z, np.linalg.inv(S), z)
+        out[(d2 < radius**2) & (out < 0)] = k
+    return out
 
 
-def _runs(model, x0, n_steps, rng):
-    return {
-        "random-walk MH (h=0.8)": samplers.metropolis(model, x0, n_steps, rng, step_size=0.8),
-        "ULA (h=0.05)": samplers.ula(model, x0, n_steps, rng, step_size=0.05),
-        "MALA (h=0.15)": samplers.mala(model, x0, n_steps, rng, step_size=0.15),
-        "HMC (eps=0.25, L=8)": samplers.hmc(model, x0, n_steps, rng, step_size=0.25, n_leapfrog=8),
-    }
+def count_crossings(modes) -> int:
+    """Number of moves from one mode's core to a different mode's core along a chain.
+
+    ``modes`` is a sequence from :func:`mode_indicator`; transit values (−1) are skipped, so
+    0, −1, −1, 1 is one crossing and 0, −1, 0 is none.
+    """
+    seen = [int(m) for m in np.asarray(modes).ravel() if m >= 0]
+    return int(sum(a != b for a, b in zip(seen, seen[1:])))
+
+
+#: the four samplers of the figures and their settings (the labels are built from these)
+SAMPLERS = {
+    "MH": ("metropolis", {"step_size": 0.8}),
+    "ULA": ("ula", {"step_size": 0.05}),
+    "MALA": ("mala", {"step_size": 0.15}),
+    "HMC": ("hmc", {"step_size": 0.25, "n_leapfrog": 8}),
+}
+
+
+def evaluations_per_step(name: str, settings: dict) -> int:
+    """Model evaluations per step: one energy (MH) or one gradient (ULA, MALA; MALA's energy comes
+    with it), L gradients for HMC's L leapfrog steps."""
+    return int(settings.get("n_leapfrog", 1)) if name == "HMC" else 1
+
+
+def _label(name, settings):
+    sym = {"step_size": "h", "n_leapfrog": "L"}
+    return name + " (" + ", ".join(f"${sym[k]}$ = {v:g}" for k, v in settings.items()) + ")"
+
+
+def _run(name, model, x0, n_steps, rng):
+    fn, kw = SAMPLERS[name]
+    return getattr(samplers, fn)(model, x0, n_steps=n_steps, rng=rng, **kw)
 
 
 @figure("mcmc_trajectories")
 def make_trajectories(out_dir, rng, small=False):
-    """MH, ULA, MALA and HMC trajectories from the same start on a three-mode landscape."""
+    """Top: 25-step paths of MH, ULA, MALA and HMC from one start (the character of each move).
+    Bottom: the mode a chain is in against model evaluations, at an equal budget (how often it crosses)."""
     model = landscape()
-    n_steps = 60 if small else 400
-    x0 = np.array([[-2.0, -1.0], [2.0, -0.5]])
-    runs = _runs(model, x0, n_steps, rng)
-    fig, axes = plt.subplots(1, 4, figsize=(12, 3.3))
-    for ax, (name, ch) in zip(axes, runs.items()):
-        _contour(ax, model)
-        for c, col in zip(range(ch.n_chains), ("tab:red", "tab:blue")):
-            path = np.vstack([x0[c], ch.samples[:, c]])
-            ax.plot(path[:, 0], path[:, 1], "-", color=col, lw=0.6, alpha=0.8)
-            ax.plot(path[:, 0], path[:, 1], ".", color=col, ms=2)
-        ax.set_title(f"{name}\nacceptance {ch.accept_rate.mean():.2f}, {n_steps} steps")
-    fig.suptitle("Trajectories of two chains on a three-mode Gaussian mixture (shading: $e^{-E}$)")
+    box = 4.0
+    X, Y, pts = grid(box, 60 if small else 160)
+    dens = np.exp(-model.energy(pts))
+    norm = shared_norm(dens)
+    n_short = 25
+    budget = 400 if small else 4000
+    x0 = np.array([[-2.0, -1.0]])
+    n_chains = 4 if small else 10
+    fig = plt.figure(figsize=(WIDTH, 6.2))
+    gs = fig.add_gridspec(2, 4, height_ratios=[1.0, 1.25])
+    top = [fig.add_subplot(gs[0, 0])]
+    top += [fig.add_subplot(gs[0, j], sharey=top[0]) for j in range(1, 4)]
+    crossings = {}
+    for j, (ax, name) in enumerate(zip(top, SAMPLERS)):
+        im = density_panel(ax, X, Y, dens, norm=norm)
+        ch = _run(name, model, x0, n_short, rng)
+        path = np.vstack([x0, ch.samples[:, 0]])
+        ax.plot(path[:, 0], path[:, 1], "-", color="w", lw=0.8)
+        ax.plot(path[:, 0], path[:, 1], "o", color=color(name), ms=2.5)
+        ax.set_title(name)
+        for letter, m in zip("ABC", model.params["means"]):
+            ax.annotate(letter, m, xytext=(0, 9), textcoords="offset points", color="w", ha="center")
+        set_box(ax, box, ylabel=r"$x_2$" if j == 0 else "")
+        if j:
+            ax.tick_params(labelleft=False)
+    colorbar(fig, im, top, r"$p(x)$", shrink=0.8)
+    ax = fig.add_subplot(gs[1, :])
+    for j, name in enumerate(SAMPLERS):
+        per = evaluations_per_step(name, SAMPLERS[name][1])
+        ch = _run(name, model, np.repeat(x0, n_chains, axis=0), budget // per, rng)
+        modes = mode_indicator(model, ch.samples)                    # (steps, chains)
+        crossings[name] = sum(count_crossings(modes[:, c]) for c in range(n_chains))
+        evals = per * np.arange(1, modes.shape[0] + 1)
+        shown = np.where(modes[:, 0] >= 0, modes[:, 0], np.nan)
+        acc = "" if name == "ULA" else f", acc. {ch.accept_rate.mean():.2f}"
+        ax.plot(evals, shown + 4 * (3 - j), drawstyle="steps-post", color=color(name),
+                label=f"{_label(name, SAMPLERS[name][1])}: {crossings[name]} crossings{acc}")
+    ax.set_yticks([4 * (3 - j) + k for j in range(4) for k in range(3)])
+    ax.set_yticklabels(["A", "B", "C"] * 4)
+    ax.set_ylim(-1, 4 * 3 + 10)                                     # room for the legend
+    ax.set_xlabel("model evaluations (energy for MH, gradient otherwise)")
+    ax.set_ylabel("mode of chain 1 (gaps: between modes)")
+    ax.legend(loc="upper left", ncols=1)
+    fig.suptitle(f"Top: {n_short} steps from mode A.  Bottom: {budget} evaluations per chain;\n"
+                 f"crossings between the modes' 2σ ellipses, summed over {n_chains} chains from A")
+    make_trajectories.last_results = crossings
     return save(fig, out_dir, "mcmc_trajectories")
 
 
 @figure("mcmc_autocorrelation_ess")
 def make_autocorrelation_ess(out_dir, rng, small=False):
-    """Autocorrelation of x₀ (left) and ESS per second (right) for the four samplers."""
-    target = Gaussian(np.zeros(2), np.linalg.inv(np.array([[1.0, 0.8], [0.8, 1.0]])))
+    """Autocorrelation of x₁ (left) and effective sample size per 1000 model evaluations (right)."""
+    rho_true = 0.8
+    target = Gaussian(np.zeros(2), np.linalg.inv(np.array([[1.0, rho_true], [rho_true, 1.0]])))
     n_chains, n_steps = (20, 300) if small else (100, 3000)
     x0 = target.sample(n_chains, rng)
-    calls = {
-        "MH": lambda: samplers.metropolis(target, x0, n_steps, rng, step_size=0.8),
-        "ULA": lambda: samplers.ula(target, x0, n_steps, rng, step_size=0.1),
-        "MALA": lambda: samplers.mala(target, x0, n_steps, rng, step_size=0.2),
-        "HMC": lambda: samplers.hmc(target, x0, n_steps, rng, step_size=0.3, n_leapfrog=5),
-    }
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"wspace": 0.35})
-    names, ess_ps, ess_raw = [], [], []
-    for name, call in calls.items():
-        call()                                           # load the kernel before timing
-        t0 = time.perf_counter()
-        ch = call()
-        dt = time.perf_counter() - t0
+    settings = {"MH": ("metropolis", {"step_size": 0.8}), "ULA": ("ula", {"step_size": 0.1}),
+                "MALA": ("mala", {"step_size": 0.2}), "HMC": ("hmc", {"step_size": 0.3, "n_leapfrog": 5})}
+    fig, (a1, a2) = subplots(1, 2, height=2.9)
+    names, per_k, ess_raw = [], [], []
+    for name, (fn, kw) in settings.items():
+        ch = getattr(samplers, fn)(target, x0, n_steps=n_steps, rng=rng, **kw)
         rho = diagnostics.autocorrelation(ch.samples[:, :, 0])
         lags = np.arange(min(60, rho.size))
-        a1.plot(lags, rho[lags], label=name)
+        a1.plot(lags, rho[lags], color=color(name), label=_label(name, kw))
         e = float(np.min(diagnostics.ess(ch.samples)))
+        evals = n_chains * n_steps * evaluations_per_step(name, kw)
         names.append(name)
-        ess_ps.append(e / dt)
+        per_k.append(1000.0 * e / evals)
         ess_raw.append(e)
     a1.axhline(0, color="k", lw=0.5)
-    a1.set_xlabel("lag")
-    a1.set_ylabel("autocorrelation of x₀ (pooled over chains)")
-    a1.set_title("Correlated 2-D Gaussian (ρ = 0.8)")
-    a1.legend()
-    bars = a2.bar(names, ess_ps, color=["tab:blue", "tab:orange", "tab:green", "tab:red"])
+    a1.set_xlabel("lag (steps)")
+    a1.set_ylabel(r"autocorrelation of $x_1$")
+    a1.set_title(rf"2-D Gaussian, $\rho$ = {rho_true}")
+    a1.legend(loc="upper right")
+    bars = a2.bar(names, per_k, color=[color(n) for n in names])
     for b, e in zip(bars, ess_raw):
-        a2.annotate(f"ESS {e:.0f}", (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom",
-                    fontsize=8)
-    a2.set_ylabel("ESS per second (min over coordinates)")
-    a2.set_title(f"{n_chains} chains × {n_steps} steps, jitted kernels\n(ULA's ESS is that of a biased chain)")
+        a2.annotate(f"{e:.0f}", (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom")
+    a2.set_ylim(0, 1.15 * max(per_k))
+    a2.set_xlabel("sampler (bar label: ESS)")
+    a2.set_ylabel("ESS per 1000 evaluations")
+    a2.set_title(f"{n_chains} chains × {n_steps} steps\n(ULA: ESS of a biased chain)")
     return save(fig, out_dir, "mcmc_autocorrelation_ess")
 
 
@@ -109,20 +172,69 @@ def make_annealed_langevin(out_dir, rng, small=False):
     model = landscape()
     sigmas = np.geomspace(4.0, 0.05, 10)
     n = 300 if small else 2000
-    x0 = rng.uniform(-4, 4, size=(n, 2))
-    ch = samplers.annealed_langevin(lambda x, s: smoothed(model, s).score(x), x0, 20 if small else 100, rng,
-                                    sigmas=sigmas, step_lr=5e-4)
-    show = [0, 3, 6, 9]
-    fig, axes = plt.subplots(1, len(show) + 1, figsize=(14, 3.2))
-    for ax, i in zip(axes, show):
-        _contour(ax, smoothed(model, sigmas[i]), lim=5)
-        ax.plot(ch.samples[i, :, 0], ch.samples[i, :, 1], ".", ms=1.5, color="tab:red", alpha=0.5)
-        ax.set_title(f"after level {i + 1}: σ = {sigmas[i]:.2f}\n(shading: p_σ)")
+    box = 5.0
+    x0 = rng.uniform(-box, box, size=(n, 2))
+    n_each, eps = (20 if small else 100), 5e-4
+    ch = samplers.annealed_langevin(lambda x, s: smoothed(model, s).score(x), x0, sigmas=sigmas,
+                                    n_steps_each=n_each, step_lr=eps, rng=rng)
+    X, Y, pts = grid(box, 60 if small else 160)
+    show = [0, 4, 9]
+    fig, axes = subplots(2, 2, height=5.6, sharex=True, sharey=True)
+    for ax, i in zip(axes.ravel(), show):
+        d = np.exp(-smoothed(model, sigmas[i]).energy(pts))
+        density_panel(ax, X, Y, d, norm=shared_norm(d), label=rf"$p_\sigma(x)$, $\sigma$ = {sigmas[i]:.2f}")
+        ax.plot(ch.samples[i, :, 0], ch.samples[i, :, 1], ".", ms=1.5, color="w", alpha=0.5, rasterized=True)
+        ax.set_title(f"after level {i + 1} of {sigmas.size}")
     exact = model.sample(n, rng)
-    ax = axes[-1]
-    _contour(ax, model, lim=5)
-    ax.plot(exact[:, 0], exact[:, 1], ".", ms=1.5, color="tab:blue", alpha=0.5)
+    ax = axes[1, 1]
+    d = np.exp(-model.energy(pts))
+    density_panel(ax, X, Y, d, norm=shared_norm(d), label=r"$p(x)$")
+    ax.plot(exact[:, 0], exact[:, 1], ".", ms=1.5, color="w", alpha=0.5, rasterized=True)
     _, p = diagnostics.mmd_test(ch.last[:500], exact[:500], rng, n_perm=200)
-    ax.set_title(f"exact samples of p\n(MMD test vs final: p = {p:.2f})")
-    fig.suptitle("Annealed Langevin: step h_i = ε σ_i²/σ_L², exact score of p_σ = mixture with Σ_k + σ²I")
+    ax.set_title(f"exact samples of $p$ (MMD test\nagainst the last level: p-value {p:.2f})")
+    for a in axes.ravel():
+        set_box(a, box, xlabel=r"$x_1$" if a in axes[1] else "", ylabel=r"$x_2$" if a in axes[:, 0] else "")
+    fig.suptitle(rf"{n_each} steps per level, $h_i = \epsilon\,\sigma_i^2/\sigma_L^2$, $\epsilon$ = {eps:g}; "
+                 r"exact score of $p_\sigma$")
     return save(fig, out_dir, "annealed_langevin")
+
+
+@figure("ula_bias")
+def make_ula_bias(out_dir, rng, small=False):
+    r"""ULA's stationary variance against its step size h, next to MALA's, on a correlated 2-D Gaussian.
+
+    Line: the closed form :math:`\Sigma_h = (P(I - hP/2))^{-1}` (``samplers.ula_gaussian_covariance``);
+    points: the sample variance of x₁ over chains and steps, ± 2 Monte Carlo standard errors.
+    """
+    rho = 0.8
+    S = np.array([[1.0, rho], [rho, 1.0]])
+    P = np.linalg.inv(S)
+    target = Gaussian(np.zeros(2), P)
+    h_max = 2.0 / np.linalg.eigvalsh(P).max()
+    hs = np.array([0.02, 0.1, 0.2, 0.3] if small else [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35])
+    n_chains, n_steps, burn = (50, 400, 100) if small else (200, 4000, 500)
+    x0 = target.sample(n_chains, rng)
+    fig, ax = subplots(height=3.0)
+    grid_h = np.linspace(1e-3, 0.95 * h_max, 200)
+    ax.plot(grid_h, [samplers.ula_gaussian_covariance(P, h)[0, 0] for h in grid_h], color=color("ULA"),
+            label=r"ULA, closed form $[(P(I - hP/2))^{-1}]_{11}$")
+    ax.axhline(S[0, 0], color="k", ls="--", lw=1, label=r"target $\Sigma_{11}$ = 1 (MALA's stationary value)")
+    results = {}
+    for name in ("ULA", "MALA"):
+        est, se = [], []
+        for h in hs:
+            ch = getattr(samplers, name.lower())(target, x0, n_steps=n_steps, step_size=float(h), rng=rng, burn_in=burn)
+            x2 = ch.samples[:, :, :1] ** 2
+            est.append(float(x2.mean()))
+            se.append(float(x2.std() / np.sqrt(diagnostics.ess(x2)[0])))
+        est, se = np.array(est), np.array(se)
+        results[name] = (hs, est, se)
+        ax.errorbar(hs, est, yerr=2 * se, fmt="o" if name == "ULA" else "s", ms=3.5, capsize=2, color=color(name),
+                    label=f"{name}: sample variance of $x_1$ (± 2 MCSE)")
+    ax.set_xlabel("step size $h$")
+    ax.set_ylabel(r"stationary variance of $x_1$")
+    ax.set_title(f"2-D Gaussian, $\\rho$ = {rho:g}; {n_chains} chains × {n_steps} steps; "
+                 f"ULA stable for $h$ < {h_max:.2f}")
+    ax.legend(loc="upper left")
+    make_ula_bias.last_results = results
+    return save(fig, out_dir, "ula_bias")

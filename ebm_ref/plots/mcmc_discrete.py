@@ -1,13 +1,13 @@
-"""Figures of note 05, discrete half: parallel tempering against plain Gibbs on a bimodal RBM."""
+"""Figures of notes/05b-mcmc-discrete.md: parallel tempering against plain Gibbs on a bimodal RBM."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..models.rbm import BernoulliRBM
 from ..partition import enumerate_states
-from ..samplers import gibbs, tempering
+from .. import samplers
 from . import figure
-from ._style import plt, save
+from ._style import WIDTH, color, plt, save
 
 
 def bimodal_rbm(n_visible: int = 16, a: float = 3.0, weight_on: float = 0.7) -> BernoulliRBM:
@@ -28,7 +28,8 @@ def bimodal_rbm(n_visible: int = 16, a: float = 3.0, weight_on: float = 0.7) -> 
 @figure("tempering_vs_gibbs")
 def make(out_dir, rng, small: bool = False):
     V = 16
-    model = bimodal_rbm(V)
+    a = 3.0
+    model = bimodal_rbm(V, a=a)
     X = enumerate_states(V)
     negF = -model.energy(X)
     p = np.exp(negF - negF.max())
@@ -38,43 +39,44 @@ def make(out_dir, rng, small: bool = False):
     n_chains, n_steps = (20, 150) if small else (100, 1500)
     betas = np.geomspace(0.1, 1.0, 10)
     x0 = np.zeros((n_chains, V))                             # every chain starts in the "off" mode
-    g = gibbs(model, x0, n_steps, rng)
-    pt = tempering(model, x0, n_steps, rng, betas=betas)
+    g = samplers.gibbs(model, x0, n_steps=n_steps, rng=rng)
+    pt = samplers.tempering(model, x0, betas=betas, n_steps=n_steps, rng=rng)
     ind_g = g.samples.mean(axis=2)                           # mode indicator: fraction of units on
     ind_pt = pt.samples.mean(axis=2)
     t = np.arange(1, n_steps + 1)
 
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.3), gridspec_kw={"width_ratios": [1.6, 1.2, 1.0]})
+    fig = plt.figure(figsize=(WIDTH, 5.4))
+    gs = fig.add_gridspec(2, 2, height_ratios=[1.0, 1.1])
+    axes = [fig.add_subplot(gs[0, :]), fig.add_subplot(gs[1, 0]), fig.add_subplot(gs[1, 1])]
     ax = axes[0]
     shown = min(n_steps, 300)
-    ax.plot(t[:shown], ind_pt[:shown, 0], lw=0.8, color="C0", label="parallel tempering, β = 1 replica")
-    ax.plot(t[:shown], ind_g[:shown, 0], lw=1.2, color="k", label="plain block Gibbs")
-    ax.set_ylim(-0.05, 1.3)
+    ax.plot(t[:shown], ind_pt[:shown, 0], lw=0.8, color=color("tempering"), label=r"parallel tempering, $\beta = 1$ replica")
+    ax.plot(t[:shown], ind_g[:shown, 0], lw=1.4, color=color("Gibbs"), label="plain block Gibbs")
+    ax.set_ylim(-0.05, 1.35)
     ax.set_xlabel("sweep")
-    ax.set_ylabel("fraction of visible units on")
+    ax.set_ylabel("fraction of $v_i$ on")
     ax.set_title(f"mode indicator of one chain, first {shown} sweeps")
-    ax.legend(loc="upper right", fontsize=7, ncol=2)
+    ax.legend(loc="upper right", ncols=2)
 
     ax = axes[1]
-    ax.plot(t, (ind_pt > 0.5).mean(axis=1), lw=1, label="parallel tempering")
-    ax.plot(t, (ind_g > 0.5).mean(axis=1), lw=1.5, color="k", label="plain block Gibbs")
-    ax.axhline(exact_on, ls="--", color="C3", label=f"exact p(on mode) = {exact_on:.3f}")
+    ax.plot(t, (ind_pt > 0.5).mean(axis=1), lw=1, color=color("tempering"), label="tempering")
+    ax.plot(t, (ind_g > 0.5).mean(axis=1), lw=1.5, color=color("Gibbs"), label="plain Gibbs")
+    ax.axhline(exact_on, ls="--", color="#D55E00", label=f"exact {exact_on:.3f}")
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("sweep")
-    ax.set_ylabel(f"fraction of the {n_chains} chains in the on mode")
+    ax.set_ylabel(f"fraction of {n_chains} chains\nin the on mode")
     late = (ind_pt[n_steps // 2:] > 0.5).mean()
-    ax.set_title(f"all chains start off; tempering, second half: {late:.3f}")
-    ax.legend(fontsize=7, loc="center right")
+    ax.set_title(f"tempering, second half: {late:.3f}")
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.06))
 
     ax = axes[2]
     mid = np.sqrt(betas[:-1] * betas[1:])
-    ax.plot(mid, pt.extras["swap_rate"], "o-", ms=3)
+    ax.plot(mid, pt.extras["swap_rate"], "o-", ms=3, color=color("tempering"))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.05)
-    ax.set_xlabel("β of the pair (geometric mean)")
+    ax.set_xlabel(r"$\beta$ of the pair (geometric mean)")
     ax.set_ylabel("swap acceptance rate")
-    ax.set_title(f"{betas.size} temperatures, β from {betas[0]:g} to 1")
-    fig.suptitle(f"Bimodal RBM ({V} visible, 1 hidden, a = 3): plain Gibbs stays in its starting mode; "
-                 "replica exchange crosses", y=1.02)
-    fig.tight_layout()
+    ax.set_title(f"{betas.size} temperatures, $\\beta$ from {betas[0]:g} to 1")
+    fig.suptitle(f"Bimodal RBM ({V} visible, 1 hidden, $a$ = {a:g}), all chains start off:\n"
+                 "plain Gibbs stays in its starting mode; replica exchange crosses")
     return save(fig, out_dir, "tempering_vs_gibbs")

@@ -6,7 +6,7 @@ import numpy as np
 from ..models import Gaussian
 from ..objectives import nce
 from . import figure
-from ._style import plt, save
+from ._style import color, colorbar, density_panel, grid, save, scatter_points, set_box, shared_norm, subplots
 
 TRUTH = Gaussian([0.5, -1.0], [[2.0, 0.6], [0.6, 1.0]])
 NOISE = Gaussian.from_covariance([0.0, -0.5], 2.0 * np.eye(2))
@@ -26,19 +26,19 @@ def make_log_z(out_dir, rng, small=False):
 
     r = nce.fit(Gaussian(np.zeros(2), np.eye(2)), x, NOISE, 1.0, rng, n_steps=steps, callbacks=(record,))
     exact = TRUTH.log_partition()
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.4))
+    fig, ax = subplots(1, 2, height=3.0)
     t = np.arange(1, steps + 1)
-    ax[0].axhspan(exact - 2 * r.log_z_stderr, exact + 2 * r.log_z_stderr, color="0.85", label="exact log Z ± 2 SE")
+    ax[0].axhspan(exact - 2 * r.log_z_stderr, exact + 2 * r.log_z_stderr, color="0.85", label=r"exact $\log Z$ ± 2 SE")
     ax[0].axhline(exact, color="k", lw=1)
-    ax[0].plot(t, r.log_z_trace, color="C0", label="c (NCE's estimate of log Z)")
-    ax[0].plot(t, lz_theta, color="C1", ls="--", label="log Z(θ_t) of the current energy")
+    ax[0].plot(t, r.log_z_trace, color=color("NCE"), label=r"$c$, NCE's estimate")
+    ax[0].plot(t, lz_theta, color="#D55E00", ls="--", label=r"$\log Z(\theta_t)$")
     ax[0].set_xscale("log")
     ax[0].set_xlabel("Adam step")
-    ax[0].set_ylabel("log Z")
+    ax[0].set_ylabel(r"$\log Z$")
     ax[0].set_ylim(-0.1, exact + 0.6)
-    ax[0].legend(loc="lower right", fontsize=8)
-    ax[0].set_title(f"2-D Gaussian, n = {n_main}, ν = 1: final c = {r.log_z:.4f} ± {r.log_z_stderr:.4f}, "
-                    f"exact {exact:.4f}")
+    ax[0].legend(loc="lower right")
+    ax[0].set_title(f"$n$ = {n_main}, $\\nu$ = 1: $c$ = {r.log_z:.3f} ± {r.log_z_stderr:.3f}\n"
+                    f"exact $\\log Z$ = {exact:.3f}")
 
     sizes = [300, 1000, 3000] if small else [300, 1000, 3000, 10_000, 30_000]
     for j, nu in enumerate((1.0, 5.0)):
@@ -49,17 +49,17 @@ def make_log_z(out_dir, rng, small=False):
             est.append(rr.log_z - exact)
             se.append(rr.log_z_stderr)
         off = 1.0 + 0.06 * (j - 0.5)
-        ax[1].errorbar(np.array(sizes) * off, est, yerr=2 * np.array(se), fmt="o", capsize=3, color=f"C{j}",
-                       label=f"ν = {nu:g}: c − log Z ± 2 SE")
-        ax[1].plot(sizes, 2 * np.array(se), color=f"C{j}", lw=0.8, ls=":")
-        ax[1].plot(sizes, -2 * np.array(se), color=f"C{j}", lw=0.8, ls=":")
+        col = ("#0072B2", "#D55E00")[j]
+        ax[1].errorbar(np.array(sizes) * off, est, yerr=2 * np.array(se), fmt="o", ms=4, capsize=3, color=col,
+                       label=f"$\\nu$ = {nu:g}")
+        ax[1].plot(sizes, 2 * np.array(se), color=col, lw=0.8, ls=":")
+        ax[1].plot(sizes, -2 * np.array(se), color=col, lw=0.8, ls=":")
     ax[1].axhline(0.0, color="k", lw=1)
     ax[1].set_xscale("log")
-    ax[1].set_xlabel("number of data points n (noise points ν n)")
-    ax[1].set_ylabel("c − exact log Z")
-    ax[1].legend(fontsize=8)
-    ax[1].set_title("error shrinks like 1/√n; more noise per data point (ν) helps")
-    fig.tight_layout()
+    ax[1].set_xlabel(r"data points $n$ (noise points $\nu n$)")
+    ax[1].set_ylabel(r"$c - \log Z$ (± 2 SE)")
+    ax[1].legend(loc="upper right")
+    ax[1].set_title("error shrinks like $1/\\sqrt{n}$;\nmore noise per data point helps")
     return save(fig, out_dir, "nce_log_z")
 
 
@@ -78,31 +78,31 @@ def make_2d(out_dir, rng, small=False):
     x_test = datasets.eight_gaussians(n, rng)
     truth = datasets.eight_gaussians_mixture()
     noise = Gaussian.from_covariance(x.mean(0), 1.2 * np.cov(x.T))
-    r = nce.fit(MLPEnergy.init(sizes, rng), x, noise, 4.0, rng, n_steps=steps, lr=0.01, lr_final=1e-4,
+    nu = 4.0
+    r = nce.fit(MLPEnergy.init(sizes, rng), x, noise, nu, rng, n_steps=steps, lr=0.01, lr_final=1e-4,
                 batch_size=256, stderr=False)
     box = [(-4.0, 4.0), (-4.0, 4.0)]
     lz_quad = mle.log_partition(r.model, method="quadrature", bounds=box)
     ll_model = float(np.mean(-r.model.energy(x_test)) - lz_quad)
     ll_truth = float(np.mean(truth.log_prob(x_test)))
     ll_noise = float(np.mean(noise.log_prob(x_test)))
-    g = np.linspace(-4, 4, 120 if small else 200)
-    X, Y = np.meshgrid(g, g)
-    pts = np.column_stack([X.ravel(), Y.ravel()])
-    fig, ax = plt.subplots(1, 4, figsize=(13, 3.3))
-    ax[0].scatter(x[:, 0], x[:, 1], s=2, alpha=0.4)
-    ax[0].set_title(f"data: eight Gaussians (n = {n})")
-    ax[1].contourf(X, Y, np.exp(noise.log_prob(pts)).reshape(X.shape), levels=30, cmap="Greys")
-    ax[1].set_title(f"noise p_n (test log-lik {ll_noise:.3f})")
-    ax[2].contourf(X, Y, np.exp(-r.model.energy(pts) - r.log_z).reshape(X.shape), levels=30, cmap="viridis")
-    ax[2].set_title(f"NCE: exp(−E − c), ν = 4 (test log-lik {ll_model:.3f})")
-    ax[3].contourf(X, Y, np.exp(truth.log_prob(pts)).reshape(X.shape), levels=30, cmap="viridis")
-    ax[3].set_title(f"true density (test log-lik {ll_truth:.3f})")
+    X, Y, pts = grid(box, 120 if small else 200)
+    dens = [np.exp(noise.log_prob(pts)), np.exp(-r.model.energy(pts) - r.log_z), np.exp(truth.log_prob(pts))]
+    norm = shared_norm(*dens)
+    fig, ax = subplots(2, 2, height=5.6, sharex=True, sharey=True)
+    ax = ax.ravel()
+    scatter_points(ax[0], x)
+    ax[0].set_title(f"data: eight Gaussians ($n$ = {n})")
+    titles = [f"noise $p_n$: $\\ell$ {ll_noise:.2f}", f"NCE ($\\nu$ = {nu:g}): $e^{{-E - c}}$, $\\ell$ {ll_model:.2f}",
+              f"true density: $\\ell$ {ll_truth:.2f}"]
+    for a, d, t in zip(ax[1:], dens, titles):
+        im = density_panel(a, X, Y, d, norm=norm)
+        a.set_title(t)
+    colorbar(fig, im, list(ax), "density", shrink=0.6)
     for a in ax:
-        a.set_aspect("equal")
-        a.set_xticks([])
-        a.set_yticks([])
-    fig.suptitle(f"MLP energy {sizes} trained by NCE: c = {r.log_z:.4f}, log Z of the learned energy by "
-                 f"quadrature = {lz_quad:.4f}", y=1.03)
+        set_box(a, box, xlabel=r"$x_1$" if a in ax[2:] else "", ylabel=r"$x_2$" if a in ax[::2] else "")
+    fig.suptitle(f"MLP energy {sizes}: $c$ = {r.log_z:.3f}, $\\log Z$ by quadrature = {lz_quad:.3f};\n"
+                 "$\\ell$: test log-likelihood; one colour scale")
     return save(fig, out_dir, "nce_2d")
 
 
@@ -127,26 +127,70 @@ def make_fce(out_dir, rng, small=False):
     lz_quad = mle.log_partition(model, method="quadrature", bounds=box)
     ll_ebm = float(np.mean(-model.energy(x_test)) - lz_quad)
     ll_f0, ll_f = float(np.mean(flow0.log_prob(x_test))), float(np.mean(flow.log_prob(x_test)))
-    gx, gy = np.linspace(*box[0], 150), np.linspace(*box[1], 120)
-    X, Y = np.meshgrid(gx, gy)
-    pts = np.column_stack([X.ravel(), Y.ravel()])
-    fig, ax = plt.subplots(1, 4, figsize=(14, 3.2))
-    for a, dens, title in ((ax[0], np.exp(flow0.log_prob(pts)), f"flow at start (test log-lik {ll_f0:.3f})"),
-                           (ax[1], np.exp(flow.log_prob(pts)), f"flow after FCE (test log-lik {ll_f:.3f})"),
-                           (ax[2], np.exp(-model.energy(pts) - c), f"EBM exp(−E − c) (test log-lik {ll_ebm:.3f})")):
-        a.contourf(X, Y, dens.reshape(X.shape), levels=30, cmap="viridis")
-        a.scatter(x[:300, 0], x[:300, 1], s=1, color="w", alpha=0.5)
+    X, Y, pts = grid(box, 150)
+    dens = [np.exp(flow0.log_prob(pts)), np.exp(flow.log_prob(pts)), np.exp(-model.energy(pts) - c)]
+    norm = shared_norm(*dens)
+    fig, ax = subplots(2, 2, height=5.2)
+    ax = ax.ravel()
+    for a, d, title in zip(ax[:3], dens, (f"flow at start: $\\ell$ {ll_f0:.2f}", f"flow after FCE: $\\ell$ {ll_f:.2f}",
+                                          f"EBM $e^{{-E - c}}$: $\\ell$ {ll_ebm:.2f}")):
+        im = density_panel(a, X, Y, d, norm=norm)
+        scatter_points(a, x[:300], on_image=True, s=1)
         a.set_title(title)
-        a.set_aspect("equal")
-        a.set_xticks([])
-        a.set_yticks([])
+        set_box(a, box)
+    colorbar(fig, im, list(ax[:3]), "density", shrink=0.6)
     k = max(1, len(losses) // 100)
     sm = np.convolve(losses, np.ones(k) / k, mode="valid")
-    ax[3].plot(np.arange(len(sm)) + k, sm, color="C0", label=f"NCE loss J (running mean of {k})")
-    ax[3].axhline(np.log(2.0), color="k", ls="--", lw=1, label="log 2: classes indistinguishable")
+    ax[3].plot(np.arange(len(sm)) + k, sm, color=color("FCE"), label=f"$J$, running mean of {k}")
+    ax[3].axhline(np.log(2.0), color="k", ls="--", lw=1, label="$\\log 2$: indistinguishable")
     ax[3].set_xlabel("step")
-    ax[3].legend(fontsize=8)
-    ax[3].set_title("the flow pushes J up, the EBM down")
-    fig.suptitle(f"FCE on two moons (n = {n}, ν = 1): c = {c:.3f}, log Z of the EBM by quadrature = {lz_quad:.3f}",
-                 y=1.03)
+    ax[3].set_ylabel(r"NCE loss $J$")
+    ax[3].legend(loc="upper right")
+    ax[3].set_title(f"$J$: {sm[0]:.3f} → {sm[-1]:.3f} (EBM descends,\nflow ascends)")
+    fig.suptitle(f"FCE on two moons ($n$ = {n}, $\\nu$ = 1): $c$ = {c:.3f}, $\\log Z$ by quadrature = {lz_quad:.3f};\n"
+                 "$\\ell$: test log-likelihood; one colour scale")
     return save(fig, out_dir, "fce_2d")
+
+
+@figure("nce_classifier")
+def make_classifier(out_dir, rng, small=False):
+    r"""The classifier NCE trains is the log density ratio.
+
+    The Bayes-optimal classifier between data (p_d) and ν times as many noise points (p_n) is
+    :math:`D^*(x) = p_d/(p_d + \nu p_n)`, whose logit is :math:`\log p_d(x) - \log p_n(x) - \log\nu`.
+    NCE's classifier has logit :math:`-E_\theta(x) - c - \log p_n(x) - \log\nu`; fitted on samples it
+    approaches the optimal one, and so :math:`e^{-E_\theta - c}` approaches p_d.
+    """
+    p_d = Gaussian.from_covariance([1.0], [[0.5**2]])
+    p_n = Gaussian.from_covariance([0.0], [[1.5**2]])
+    nu = 2.0
+    n = 500 if small else 5000
+    r = nce.fit(Gaussian([0.0], [[1.0]]), p_d.sample(n, rng), p_n, nu, rng, n_steps=300 if small else 3000)
+    x = np.linspace(-4.0, 4.0, 400)[:, None]
+    log_ratio = p_d.log_prob(x) - p_n.log_prob(x) - np.log(nu)
+    logit = -r.model.energy(x) - r.log_z - p_n.log_prob(x) - np.log(nu)
+    fig, ax = subplots(1, 3, height=2.7, sharex=True)
+    ax[0].plot(x[:, 0], np.exp(p_d.log_prob(x)), color=color("data"), label="$p_d$")
+    ax[0].plot(x[:, 0], nu * np.exp(p_n.log_prob(x)), color=color("noise"), label=f"$\\nu\\, p_n$, $\\nu$ = {nu:g}")
+    ax[0].set_ylabel("density")
+    ax[0].set_title("data and noise")
+    ax[0].set_ylim(0, 1.25)
+    ax[0].legend(loc="upper left")
+    ax[1].plot(x[:, 0], 1.0 / (1.0 + np.exp(-log_ratio)), color="k", label="optimal $D^*$")
+    ax[1].plot(x[:, 0], 1.0 / (1.0 + np.exp(-logit)), "--", color=color("NCE"), label="NCE")
+    ax[1].set_ylim(0, 1.3)
+    ax[1].set_ylabel("$D(x)$ = P(data | $x$)")
+    ax[1].set_title("classifier")
+    ax[1].legend(loc="upper left")
+    ax[2].plot(x[:, 0], log_ratio, color="k", label=r"$\log\frac{p_d}{\nu p_n}$")
+    ax[2].plot(x[:, 0], logit, "--", color=color("NCE"), label="NCE logit")
+    ax[2].set_ylim(-15.0, log_ratio.max() + 8.0)
+    ax[2].set_ylabel("logit")
+    ax[2].set_title("logit")
+    ax[2].legend(loc="upper left")
+    for a in ax:
+        a.set_xlabel("$x$")
+    fig.suptitle(f"The NCE classifier's logit is the log density ratio ({n} data points):\n"
+                 f"$c$ = {r.log_z:.3f}, exact $\\log Z$ of the fitted energy = {r.model.log_partition():.3f}")
+    make_classifier.last_results = {"x": x[:, 0], "log_ratio": log_ratio, "logit": logit}
+    return save(fig, out_dir, "nce_classifier")

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.lines import Line2D
 
 from .. import partition as P
 from ..models import BernoulliRBM, Gaussian, GaussianBernoulliRBM
 from . import figure
-from ._style import plt, save
+from ._style import color, save, subplots
+
+__all__ = ["sandwich_violations", "make_ais_vs_temperatures", "make_ais_sandwich"]
 
 
 def _cases(rng):
@@ -16,8 +19,8 @@ def _cases(rng):
     gb_base = Gaussian(gb.params["b"], np.diag(gb.params["sigma"] ** -2.0))
     bb = BernoulliRBM(rng.standard_normal((100, 15)), 0.1 * rng.standard_normal(100), 0.1 * rng.standard_normal(15))
     return [
-        ("Gaussian–Bernoulli RBM 20×12 (HMC, Gaussian base)", gb, gb_base, dict(transition="hmc", step_size=0.2, n_leapfrog=3)),
-        ("binary RBM 100×15, W ~ N(0,1) (Gibbs, uniform base)", bb, None, dict(transition="gibbs")),
+        ("Gaussian–Bernoulli RBM 20×12\nHMC, Gaussian base", gb, gb_base, dict(transition="hmc", step_size=0.2, n_leapfrog=3)),
+        ("binary RBM 100×15, $W \\sim N(0, 1)$\nGibbs, uniform base", bb, None, dict(transition="gibbs")),
     ]
 
 
@@ -28,8 +31,24 @@ def _temperatures(small):
 def _log_ticks(ax, Ks):
     ax.set_xscale("log")
     ax.set_xticks(Ks)
-    ax.set_xticklabels([f"{k:,}" for k in Ks])
+    ax.set_xticklabels([f"{k:g}" if k < 1000 else f"$10^{{{int(np.log10(k))}}}$" if np.log10(k) % 1 == 0 else f"{k / 1000:g}k"
+                        for k in Ks])
     ax.minorticks_off()
+
+
+def sandwich_violations(lower, upper, lower_se, upper_se, z: float = 3.5):
+    r"""Where the averaged bounds break the sandwich beyond z standard errors.
+
+    ``lower``/``upper`` are the mean bounds minus the exact log Z at each schedule length, with their
+    standard errors.  Returns the indices where :math:`\bar\ell - z\,se > 0` (the lower bound
+    above log Z) or :math:`\bar u + z\,se < 0` (the upper bound below it), and the indices where the
+    averaged lower bound exceeds the averaged upper one (possible by chance when both are close to log Z).
+    """
+    lo, up = np.asarray(lower, float), np.asarray(upper, float)
+    lse, use = np.asarray(lower_se, float), np.asarray(upper_se, float)
+    bad = np.flatnonzero((lo - z * lse > 0) | (up + z * use < 0))
+    crossed = np.flatnonzero(lo > up)
+    return bad.tolist(), crossed.tolist()
 
 
 @figure("ais_vs_temperatures")
@@ -37,22 +56,21 @@ def make_ais_vs_temperatures(out_dir, rng, small=False):
     n_chains = 20 if small else 100
     n_runs = 2 if small else 5
     Ks = _temperatures(small)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, axes = subplots(1, 2, height=3.0)
     for ax, (title, model, base, kw) in zip(axes, _cases(rng)):
         lz = model.log_partition()
         runs = [[P.ais(model, base, P.linear_schedule(K), n_chains, rng, **kw) for _ in range(n_runs)] for K in Ks]
         for r in range(n_runs):
             xs = np.array(Ks) * 1.08 ** (r - (n_runs - 1) / 2)        # spread the runs sideways
             ax.errorbar(xs, [run[r].log_z for run in runs], yerr=[run[r].stderr for run in runs], fmt="o", ms=2.5,
-                        capsize=1.5, color="C0", alpha=0.6, label=f"AIS runs, {n_chains} chains (±1 se)" if r == 0 else None)
-        ax.plot(Ks, [np.median([e.log_z for e in run]) for run in runs], "-", color="C0", lw=1, label="median of runs")
-        ax.axhline(lz, color="k", lw=1, ls="--", label="exact log Z (enumeration)")
+                        capsize=1.5, color=color("AIS"), alpha=0.6, label=f"runs, {n_chains} chains (± 1 SE)" if r == 0 else None)
+        ax.plot(Ks, [np.median([e.log_z for e in run]) for run in runs], "-", color=color("AIS"), lw=1, label="median of runs")
+        ax.axhline(lz, color="k", lw=1, ls="--", label=r"exact $\log Z$")
         _log_ticks(ax, Ks)
-        ax.set_xlabel("number of temperatures (linear schedule)")
-        ax.set_ylabel("log Ẑ")
+        ax.set_xlabel("temperatures $K$ (linear schedule)")
+        ax.set_ylabel(r"$\log \hat Z$")
         ax.set_title(title)
-        ax.legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
+        ax.legend(loc="lower right")
     return save(fig, out_dir, "ais_vs_temperatures")
 
 
@@ -61,26 +79,39 @@ def make_ais_sandwich(out_dir, rng, small=False):
     n_chains = 20 if small else 100
     n_runs = 2 if small else 5
     Ks = _temperatures(small)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, axes = subplots(1, 2, height=3.9)
+    results = {}
     for ax, (title, model, base, kw) in zip(axes, _cases(rng)):
         lz = model.log_partition()
         lo, up = np.empty((len(Ks), n_runs)), np.empty((len(Ks), n_runs))
+        lo_se, up_se = np.empty((len(Ks), n_runs)), np.empty((len(Ks), n_runs))
         for i, K in enumerate(Ks):
             for r in range(n_runs):
                 s = P.bidirectional(model, base, P.linear_schedule(K), n_chains, rng,
                                     exact_samples=model.sample(n_chains, rng), **kw)
                 lo[i, r], up[i, r] = s.lower - lz, s.upper - lz
-        # the bounds hold in expectation: plot the mean over runs, ± its standard error
-        se = np.sqrt(n_runs)
-        ax.fill_between(Ks, lo.mean(1), up.mean(1), color="C0", alpha=0.15, label="sandwich (means)")
-        ax.errorbar(Ks, lo.mean(1), yerr=lo.std(1, ddof=1) / se, fmt="o-", ms=3, capsize=2, label="forward AIS (lower)")
-        ax.errorbar(Ks, up.mean(1), yerr=up.std(1, ddof=1) / se, fmt="s-", ms=3, capsize=2, label="reverse AIS (upper)")
-        ax.axhline(0.0, color="k", lw=1, ls="--", label="exact log Z")
+                lo_se[i, r], up_se[i, r] = s.forward.stderr, s.reverse.stderr
+        # the bounds hold in expectation: plot the mean over runs ± its standard error (delta method per run)
+        lm, um = lo.mean(1), up.mean(1)
+        lse, use = np.sqrt((lo_se**2).sum(1)) / n_runs, np.sqrt((up_se**2).sum(1)) / n_runs
+        bad, crossed = sandwich_violations(lm, um, lse, use)
+        results[title] = {"K": Ks, "lower": lm, "upper": um, "lower_se": lse, "upper_se": use,
+                          "violations": bad, "crossed": crossed}
+        ax.fill_between(Ks, lm, um, color=color("AIS"), alpha=0.15, label="sandwich")
+        ax.errorbar(Ks, lm, yerr=lse, fmt="o-", ms=3, capsize=2, color=color("AIS"), label="forward AIS (lower)")
+        ax.errorbar(Ks, um, yerr=use, fmt="s-", ms=3, capsize=2, color=color("reverse AIS"), label="reverse AIS (upper)")
+        ax.axhline(0.0, color="k", lw=1, ls="--", label=r"exact $\log Z$")
+        if crossed:
+            ax.plot(np.asarray(Ks)[crossed], lm[crossed], "o", ms=10, mfc="none", mec="k", mew=1.0)
         _log_ticks(ax, Ks)
         ax.set_yscale("symlog", linthresh=0.3)
-        ax.set_xlabel("number of temperatures (linear schedule)")
-        ax.set_ylabel("bound − exact log Z  (nats)")
-        ax.set_title(f"{title}\nmean of {n_runs} runs of {n_chains} chains each way")
-        ax.legend(loc="upper right", fontsize=7)
-    fig.tight_layout()
+        ax.set_xlabel("temperatures $K$ (linear schedule)")
+        ax.set_ylabel(r"bound $- \log Z$ (nats)")
+        ax.set_title(title)
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles.append(Line2D([], [], ls="none", marker="o", ms=10, mfc="none", mec="k", mew=1.0))
+    labels.append("mean lower > mean upper")
+    fig.legend(handles, labels, loc="outside lower center", ncols=3)
+    fig.suptitle(f"Mean of {n_runs} runs of {n_chains} chains each way, ± 1 SE")
+    make_ais_sandwich.last_results = results
     return save(fig, out_dir, "ais_sandwich")

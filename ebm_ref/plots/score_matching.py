@@ -1,8 +1,9 @@
 """Figures of note 07 (score matching).
 
-* ``score_matching_cost`` — measured time of the exact score-matching terms (the
-  Laplacian, O(d) tangent passes) against the sliced ones (one Hessian-vector product)
-  for an MLP energy as the dimension grows.
+* ``score_matching_cost`` — the work of the exact score-matching term (the Laplacian:
+  d tangent directions pushed through the network) against the sliced one (one direction),
+  counted in multiply–adds for an MLP energy as the dimension grows (the measured times are
+  ``ebm-ref bench``'s job).
 * ``score_matching_2d`` — energies learned on two moons, eight Gaussians and rings by
   exact, sliced and denoising score matching, beside the data, each with its exact held-out log-likelihood
   (log Z by 2-D quadrature) and kernel Stein discrepancy.
@@ -13,86 +14,56 @@
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from . import figure
-from ._style import plt, save
+from ._style import color, colorbar, density_panel, grid, save, scatter_points, set_box, shared_norm, subplots
 
 __all__ = ["make_cost", "make_2d", "make_annealed", "train_2d", "train_noise_conditional", "log_partition_quadrature", "log_likelihood_quadrature",
-           "cost_table", "CONFINE_PRECISION"]
+           "tangent_multiply_adds", "kl_divergence_1d", "two_mode_mixture", "make_blind_weights", "CONFINE_PRECISION"]
 
 #: precision of the fixed Gaussian expert that confines the bounded tanh MLP, so that
 #: exp(−E) is integrable; its scale (σ = 2.2) is wide against the data (|x| ≲ 2).
 CONFINE_PRECISION = 0.2
 
 
-def _best(fn, repeat):
-    """Best of ``repeat`` CPU times of one call (process time: robust to a loaded machine;
-    run with one BLAS thread, OPENBLAS_NUM_THREADS=1, so that CPU time is the work done)."""
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
+def tangent_multiply_adds(sizes, n_tangents: int) -> int:
+    r"""Multiply–adds per point of the matrix products in a forward pass that carries m tangents.
 
-
-def cost_table(dims, n=128, width=64, repeat=9, rng=0):
-    """Seconds per call, best of ``repeat``, for an MLP energy [d, width, width] on n points.
-
-    Columns: energy + grad_x; grad_x + laplacian_x (exact SM value); grad_x + one
-    Hessian-vector product (sliced SM value); ``score_matching.loss`` and
-    ``score_matching.sliced_loss`` (value and parameter gradients).
+    For an MLP with layer sizes :math:`n_0 = d, n_1, \dots, n_L = 1` each layer multiplies the
+    activations and each of the m tangent vectors by its weight matrix:
+    :math:`(1 + m)\sum_l n_l n_{l+1}`.  The exact score-matching term (the Laplacian
+    :math:`\mathrm{tr}\,\nabla_x^2 E`) pushes m = d tangents (the columns of I), the sliced
+    term :math:`v^\top \nabla_x^2 E\, v` pushes m = M (one per projection); m = 0 is the
+    forward pass alone.  Elementwise work (activations and their derivatives) is left out.
     """
-    from ..models.mlp import MLPEnergy
-    from ..objectives import score_matching as sm
-    from .._validate import as_generator
-
-    rng = as_generator(rng)
-    rows = []
-    for d in dims:
-        m = MLPEnergy.init([d, width, width], rng)
-        x = rng.standard_normal((n, d))
-        v = rng.standard_normal((n, d))
-        rows.append([
-            _best(lambda: (m.energy(x), m.grad_x(x)), repeat),
-            _best(lambda: (m.grad_x(x), m.laplacian_x(x)), repeat),
-            _best(lambda: (m.grad_x(x), sm.hvp_x(m, x, v)), repeat),
-            _best(lambda: sm.loss(m, x), repeat),
-            _best(lambda: sm.sliced_loss(m, x, rng=0), repeat),
-        ])
-    return np.array(rows)
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 2 or min(sizes) < 1 or int(n_tangents) < 0:
+        raise ValueError(f"sizes: expected >= 2 positive layer sizes and n_tangents >= 0, got {sizes}, {n_tangents}")
+    return (1 + int(n_tangents)) * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
 @figure("score_matching_cost")
 def make_cost(out_dir, rng, small=False):
-    dims = [2, 8, 32] if small else [2, 4, 8, 16, 32, 64, 128, 256]
-    T = cost_table(dims, n=64 if small else 128, repeat=3 if small else 15, rng=rng) * 1e3
-    make_cost.last_table = (dims, T)
-    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
-    ax = axes[0]
-    ax.loglog(dims, T[:, 0], "k:o", ms=3, label="energy + ∇ₓE")
-    ax.loglog(dims, T[:, 1], "C3-o", ms=3, label="∇ₓE + tr∇²ₓE (exact SM)")
-    ax.loglog(dims, T[:, 2], "C0-o", ms=3, label="∇ₓE + vᵀ∇²ₓE v (sliced SM)")
-    ax.set_xlabel("dimension d")
-    ax.set_ylabel("CPU ms per batch (best of repeats)")
-    ax.set_title("loss value: MLP [d, 64, 64], 128 points")
-    ax.legend(fontsize=7)
-    ax = axes[1]
-    ax.loglog(dims, T[:, 3], "C3-s", ms=3, label="score_matching.loss")
-    ax.loglog(dims, T[:, 4], "C0-s", ms=3, label="score_matching.sliced_loss (1 projection)")
-    ax.set_xlabel("dimension d")
-    ax.set_title("loss and parameter gradients")
-    ax.legend(fontsize=7)
-    for a in axes:
-        a.grid(True, which="both", alpha=0.2)
-        a.set_xticks(dims)
-        a.set_xticklabels([str(d) for d in dims])
-        a.minorticks_off()
-    fig.suptitle(f"exact / sliced at d = {dims[-1]}: value {T[-1, 1] / T[-1, 2]:.1f}×, "
-                 f"with gradients {T[-1, 3] / T[-1, 4]:.1f}×", fontsize=9)
+    """Multiply–adds per point: the Laplacian (d tangents) against one slice (1 tangent), MLP [d, w, w, 1]."""
+    width = 64
+    dims = np.array([2, 8, 32] if small else [2, 4, 8, 16, 32, 64, 128, 256])
+    exact = np.array([tangent_multiply_adds([d, width, width, 1], d) for d in dims])
+    sliced = np.array([tangent_multiply_adds([d, width, width, 1], 1) for d in dims])
+    forward = np.array([tangent_multiply_adds([d, width, width, 1], 0) for d in dims])
+    fig, ax = subplots(height=3.0)
+    ax.loglog(dims, exact, "o-", color=color("exact SM"), ms=3, label=r"exact SM: $\mathrm{tr}\,\nabla_x^2 E$ ($d$ tangents)")
+    ax.loglog(dims, sliced, "s-", color=color("sliced SM"), ms=3, label=r"sliced SM: $v^\top \nabla_x^2 E\, v$ (1 tangent)")
+    ax.loglog(dims, forward, ":", color="k", label=r"forward pass $E(x)$")
+    ax.set_xticks(dims)
+    ax.set_xticklabels([str(d) for d in dims])
+    ax.minorticks_off()
+    ax.set_xlabel(r"dimension $d$")
+    ax.set_ylabel("multiply–adds per point")
+    ax.set_title(f"MLP energy [$d$, {width}, {width}, 1]: at $d$ = {dims[-1]} the exact term costs "
+                 f"{exact[-1] / sliced[-1]:.0f}× the sliced one")
+    ax.legend(loc="upper left")
+    make_cost.last_table = (dims, exact, sliced)
     return save(fig, out_dir, "score_matching_cost")
 
 
@@ -158,7 +129,7 @@ def train_2d(kind, x, rng, n_steps, batch_size=256, lr=2e-3, sigma=0.1, n_projec
     return train.fit(model, x, obj, train.Adam(lr), n_steps, rng, batch_size=min(batch_size, x.shape[0]))
 
 
-KINDS = [("exact", "exact SM (Hyvärinen)"), ("sliced", "sliced SM (1 Gaussian v)"), ("denoising", "denoising SM, σ = 0.1")]
+KINDS = [("exact", "exact SM"), ("sliced", "sliced SM"), ("denoising", "denoising SM")]
 
 
 @figure("score_matching_2d")
@@ -175,42 +146,39 @@ def make_2d(out_dir, rng, small=False):
             ("rings", rings, None)]
     if small:
         sets = sets[:1]
-    fig, axes = plt.subplots(len(sets), 4, figsize=(13.0, 3.3 * len(sets)), squeeze=False)
+    fig, axes = subplots(len(sets), 4, height=2.3 * len(sets) + 0.6, squeeze=False, sharey="row")
     summary = {}
     for row, (name, sampler, truth) in zip(axes, sets):
         box = BOXES[name]
         x = sampler(n_train, rng)
         x_test = sampler(n_test, rng)
         g = Gaussian(x.mean(axis=0), np.linalg.inv(np.cov(x.T, bias=True)))
-        ref = f"Gaussian MLE test log-lik {mle.log_likelihood(g, x_test):.3f}"
         summary[(name, "gaussian")] = (mle.log_likelihood(g, x_test), np.nan)
+        ref = f"Gaussian: $\\ell$ = {summary[(name, 'gaussian')][0]:.2f}"
         if truth is not None:
             ll_true = float(np.mean(truth.log_prob(x_test)))
             summary[(name, "true density")] = (ll_true, ksd(x_test[:500], truth))
-            ref += f"\ntrue density {ll_true:.3f}"
-        row[0].scatter(x[:1500, 0], x[:1500, 1], s=1.5, c="k", alpha=0.5)
-        row[0].set_title(f"{name} ({n_train} points)\n{ref}", fontsize=8)
-        gx = np.linspace(box[0][0], box[0][1], 150)
-        gy = np.linspace(box[1][0], box[1][1], 150)
-        X, Y = np.meshgrid(gx, gy)
-        pts = np.column_stack([X.ravel(), Y.ravel()])
-        for ax, (kind, title) in zip(row[1:], KINDS):
+            ref += f"\ntrue: $\\ell$ = {ll_true:.2f}"
+        scatter_points(row[0], x[:1500])
+        row[0].set_title(f"{name}\n{ref}")
+        X, Y, pts = grid(box, 150)
+        dens = []
+        for kind, title in KINDS:
             model, hist = train_2d(kind, x, rng, n_steps, batch_size=64 if small else 256, width=16 if small else 64)
-            ll = log_likelihood_quadrature(model, x_test, n_inner, n_outer, box)
+            lz = log_partition_quadrature(model, n_inner, n_outer, box)
+            ll = float(np.mean(-model.energy(x_test))) - lz
             k = ksd(x_test[:500], model)
             summary[(name, kind)] = (ll, k)
-            E = model.energy(pts).reshape(X.shape)
-            ax.contourf(X, Y, np.exp(-(E - E.min())), levels=20, cmap="viridis")
-            ax.scatter(x_test[:300, 0], x_test[:300, 1], s=0.8, c="w", alpha=0.6)
-            ax.set_title(f"{title}\ntest log-lik {ll:.3f}, KSD² {k:.2g}", fontsize=8)
+            dens.append((title, np.exp(-model.energy(pts) - lz), ll, k))
+        norm = shared_norm(*[d for _, d, _, _ in dens], log=True, decades=4)
+        for ax, (title, d, ll, k) in zip(row[1:], dens):
+            im = density_panel(ax, X, Y, d, norm=norm)
+            ax.set_title(f"{title}\n$\\ell$ = {ll:.2f}\nKSD² = {k:.2f}")
+        colorbar(fig, im, list(row), r"$p_\theta(x)$ (log scale)", shrink=0.85)
         for ax in row:
-            ax.set_xlim(*box[0])
-            ax.set_ylim(*box[1])
-            ax.set_aspect("equal")
-            ax.set_xticks([])
-            ax.set_yticks([])
-    fig.suptitle("exp(−E) of an MLP energy (tanh, 64×64, × a fixed wide Gaussian) trained by score matching; "
-                 "exact log-likelihood with log Z by Gauss–Legendre quadrature on [−12, 12]²", fontsize=8)
+            set_box(ax, box, ylabel=r"$x_2$" if ax is row[0] else "")
+    fig.suptitle(r"$p_\theta \propto e^{-E}$, MLP energy, $\log Z$ by quadrature; $\ell$: test log-likelihood;"
+                 "\nKSD²: unbiased estimate (may fall below 0 when the true value is near 0)")
     make_2d.last_results = summary
     return save(fig, out_dir, "score_matching_2d")
 
@@ -259,24 +227,88 @@ def make_annealed(out_dir, rng, small=False):
         "annealed Langevin (exact smoothed scores)": annealed_langevin(exact.score_at_sigma, x0, T, rng, sigmas=ANNEAL_SIGMAS, step_lr=eps),
     }
     ref = p.sample(n_chains, rng)
-    fig, axes = plt.subplots(1, 4, figsize=(14.5, 3.5))
-    axes[0].scatter(ref[:, 0], ref[:, 1], s=1.5, c="k", alpha=0.5)
-    axes[0].set_title("data: 0.2·N((−3,−3), 0.5²I)\n+ 0.8·N((3,3), 0.5²I)", fontsize=8)
+    fig, axes = subplots(2, 2, height=6.0, sharex=True, sharey=True)
+    axes = axes.ravel()
+    scatter_points(axes[0], ref)
+    axes[0].set_title("exact samples: weights 0.2 (lower)\nand 0.8 (upper)")
     results = {}
-    for ax, (name, ch) in zip(axes[1:], runs.items()):
+    short = ["Langevin at $\\sigma_L$ only\n(learned score)", "annealed Langevin\n(learned scores)",
+             "annealed Langevin\n(exact smoothed scores)"]
+    for ax, (name, ch), title in zip(axes[1:], runs.items(), short):
         s = ch.samples[-1]
         frac = float(np.mean(s[:, 0] + s[:, 1] < 0))
         m2 = mmd(s, ref)
         results[name] = (frac, m2)
-        ax.scatter(s[:, 0], s[:, 1], s=1.5, c="C0", alpha=0.5)
-        ax.set_title(f"{name}\nsmall-mode fraction {frac:.3f} (true 0.2), MMD² {m2:.2g}", fontsize=7)
+        scatter_points(ax, s, method="model")
+        ax.set_title(f"{title}: lower mode {frac:.2f}")
     for ax in axes:
-        ax.set_xlim(-7, 7)
-        ax.set_ylim(-7, 7)
-        ax.set_aspect("equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(f"{len(ANNEAL_SIGMAS)} noise levels σ = {', '.join(f'{s:g}' for s in ANNEAL_SIGMAS)}; "
-                 f"{T} steps per level, step ε·σ²/σ_L² with ε = {eps}; {n_chains} chains from U[−8, 8]²", fontsize=8)
+        set_box(ax, 7.0, xlabel=r"$x_1$" if ax in axes[2:] else "", ylabel=r"$x_2$" if ax in axes[::2] else "")
+    fig.suptitle(f"{len(ANNEAL_SIGMAS)} noise levels $\\sigma$ from {ANNEAL_SIGMAS[0]:g} to {ANNEAL_SIGMAS[-1]:g}, "
+                 f"{T} steps each,\n$\\epsilon$ = {eps}; {n_chains} chains from $U[-8, 8]^2$ (true lower-mode weight 0.2)")
     make_annealed.last_results = results
     return save(fig, out_dir, "score_matching_annealed")
+
+
+# ------------------------------------------- score matching is blind to the weights of separated modes
+def kl_divergence_1d(p, q, bounds) -> float:
+    r""":math:`\mathrm{KL}(p\|q) = \int p(x)\,(\log p(x) - \log q(x))\,dx` by adaptive quadrature on ``bounds``
+    (1-D, normalized ``p`` and ``q`` with ``log_prob``)."""
+    from scipy import integrate
+
+    (a, b), = bounds
+
+    def f(t):
+        x = np.array([[t]])
+        lp = float(p.log_prob(x)[0])
+        return np.exp(lp) * (lp - float(q.log_prob(x)[0]))
+
+    val, _ = integrate.quad(f, a, b, epsabs=0.0, epsrel=1e-10, limit=400, points=[0.0])
+    return float(val)
+
+
+def two_mode_mixture(w: float, mu: float, s: float):
+    """w·N(−μ, s²) + (1 − w)·N(μ, s²) in 1-D."""
+    from ..models import GaussianMixture
+
+    return GaussianMixture([w, 1.0 - w], [[-mu], [mu]], np.tile(s**2 * np.eye(1), (2, 1, 1)))
+
+
+@figure("score_matching_blind_weights")
+def make_blind_weights(out_dir, rng, small=False):
+    """Two mixtures that differ only in their weights have almost the same score wherever they have
+    mass: the Fisher divergence between them is tiny while the KL divergence is not."""
+    from ..objectives.score_matching import fisher_divergence
+
+    s, mu_show, w_show = 0.7, 3.0, 0.1
+    bounds = [(-12.0, 12.0)]
+    x = np.linspace(-6, 6, 400 if small else 1200)[:, None]
+    p, q = two_mode_mixture(w_show, mu_show, s), two_mode_mixture(0.5, mu_show, s)
+    fig, ax = subplots(1, 3, height=3.1)
+    for m, w, ls in ((p, w_show, "-"), (q, 0.5, "--")):
+        lab = f"$w$ = {w:g}"
+        ax[0].plot(x[:, 0], np.exp(m.log_prob(x)), ls, color="k", label=lab)
+        ax[1].plot(x[:, 0], m.score(x)[:, 0], ls, color="k", label=lab)
+    ax[0].set_title(f"$p_w$, modes at $\\pm${mu_show:g}")
+    ax[0].set_xlabel("$x$")
+    ax[0].set_ylabel("density $p_w(x)$")
+    ax[0].legend(loc="upper left")
+    ax[0].set_ylim(0, 0.75)
+    ax[1].set_title("scores $\\nabla_x \\log p_w$")
+    ax[1].set_xlabel("$x$")
+    ax[1].set_ylabel("score")
+    ws = np.array([0.05, 0.1, 0.2, 0.3, 0.4] if small else [0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45])
+    results = {}
+    for mu, col in ((2.0, "#009E73"), (3.0, "#0072B2"), (4.0, "#D55E00")):
+        q = two_mode_mixture(0.5, mu, s)
+        F = np.array([fisher_divergence(two_mode_mixture(w, mu, s), q, bounds) for w in ws])
+        KL = np.array([kl_divergence_1d(two_mode_mixture(w, mu, s), q, bounds) for w in ws])
+        results[mu] = (ws, F, KL)
+        ax[2].semilogy(ws, F, "o-", ms=2.5, color=col, label=f"$F$, $\\mu$ = {mu:g}")
+        ax[2].semilogy(ws, KL, ":", color="k", label="KL (same for all $\\mu$)" if mu == 4.0 else None)
+    ax[2].set_xlabel("left-mode weight $w$")
+    ax[2].set_ylabel(r"divergence from $p_{1/2}$")
+    ax[2].set_title("Fisher vs KL")
+    fig.legend(*ax[2].get_legend_handles_labels(), loc="outside lower center", ncols=4)
+    fig.suptitle(f"$w\\,N(-\\mu, s^2) + (1 - w)\\,N(\\mu, s^2)$, $s$ = {s:g}: score matching cannot see $w$")
+    make_blind_weights.last_results = results
+    return save(fig, out_dir, "score_matching_blind_weights")

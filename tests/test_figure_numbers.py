@@ -1,0 +1,125 @@
+"""The numbers the figures assert, each checked against an exact answer (closed form, enumeration,
+or a hand count), and the statistical claims of the figures at their small size."""
+import numpy as np
+import pytest
+
+from ebm_ref.models import BernoulliRBM, Gaussian
+from ebm_ref.objectives.adversarial import kl_gaussians
+from ebm_ref.plots import all_figures, figure_rng
+from ebm_ref.plots.contrastive_divergence import cd_bias_curve, decaying
+from ebm_ref.plots.mcmc import count_crossings, landscape, mode_indicator
+from ebm_ref.plots.partition import sandwich_violations
+from ebm_ref.plots.score_matching import kl_divergence_1d, tangent_multiply_adds
+
+
+# ------------------------------------------------------------------ mcmc_trajectories
+@pytest.mark.exact
+def test_count_crossings_hand_counted():
+    # cores visited: 0 0 | 1 1 | 1 | 2 | 0  -> moves 0→1, 1→2, 2→0
+    assert count_crossings([0, 0, -1, 1, 1, -1, 1, 2, -1, 0]) == 3
+    assert count_crossings([0, -1, 0, -1, 0]) == 0           # leaving and coming back is no crossing
+    assert count_crossings([-1, -1]) == 0
+    assert count_crossings([2, 1, 2, 1]) == 3
+
+
+@pytest.mark.exact
+def test_mode_indicator_at_means_and_between():
+    m = landscape()
+    means = m.params["means"]
+    assert mode_indicator(m, means).tolist() == [0, 1, 2]
+    # the midpoint of modes 0 and 1 is far (in Mahalanobis distance) from every mode's core
+    assert mode_indicator(m, 0.5 * (means[0] + means[1])[None]).tolist() == [-1]
+    # a point at Mahalanobis distance just under / over r = 2 from mode 1 (covariance 0.25 I: sd 0.5)
+    assert mode_indicator(m, (means[1] + [0.999, 0.0])[None]).tolist() == [1]
+    assert mode_indicator(m, (means[1] + [1.001, 0.0])[None]).tolist() == [-1]
+
+
+@pytest.mark.exact
+def test_trajectory_figure_reports_the_counts_of_count_crossings(tmp_path):
+    make = all_figures()["mcmc_trajectories"]
+    saved = make(tmp_path, figure_rng("mcmc_trajectories"), small=True)
+    counts = make.last_results
+    assert set(counts) == {"MH", "ULA", "MALA", "HMC"}
+    legend = [t.get_text() for t in saved.figure.axes[-1].get_legend().get_texts()]
+    for name, c in counts.items():
+        assert any(t.startswith(name) and f": {c} crossings" in t for t in legend), (name, legend)
+
+
+# ------------------------------------------------------------------ score matching
+@pytest.mark.exact
+def test_tangent_multiply_adds_hand_counted():
+    # [2, 3, 3, 1]: 2·3 + 3·3 + 3·1 = 18 per pass; forward + 2 tangents = 54
+    assert tangent_multiply_adds([2, 3, 3, 1], 2) == 54
+    assert tangent_multiply_adds([2, 3, 3, 1], 0) == 18
+    with pytest.raises(ValueError):
+        tangent_multiply_adds([2], 1)
+
+
+@pytest.mark.exact
+def test_kl_divergence_1d_against_closed_form():
+    p, q = Gaussian([0.3], [[1 / 0.8]]), Gaussian([-0.5], [[1 / 1.7]])
+    exact = kl_gaussians(np.array([0.3]), np.array([[0.8]]), np.array([-0.5]), np.array([[1.7]]))
+    # quadrature tolerance: epsrel 1e-10 on a smooth integrand; 1e-8 leaves room for the tails cut at ±12
+    assert kl_divergence_1d(p, q, [(-12.0, 12.0)]) == pytest.approx(exact, rel=1e-8)
+
+
+@pytest.mark.exact
+def test_blind_weights_fisher_far_below_kl(tmp_path):
+    """The figure's message: for separated modes the Fisher divergence is orders of magnitude below KL."""
+    make = all_figures()["score_matching_blind_weights"]
+    make(tmp_path, figure_rng("score_matching_blind_weights"), small=True)
+    for mu, (ws, F, KL) in make.last_results.items():
+        assert np.all(F < KL), mu
+        if mu >= 3.0:
+            assert np.all(F < 1e-2 * KL), mu
+
+
+# ------------------------------------------------------------------ contrastive divergence
+@pytest.mark.exact
+def test_cd_bias_below_its_chi_square_bound_and_chi_square_decreasing(rng):
+    """Exact theorems: |b_k| ≤ √χ²(p_k‖p)·sd_p(∇F) (Cauchy–Schwarz) and χ²(p_k‖p) non-increasing
+    in k (a Markov kernel with stationary p contracts χ²); the bias vanishes as k grows."""
+    for scale in (0.5, 1.5, 3.0):
+        rbm = BernoulliRBM(scale * rng.standard_normal((5, 3)), 0.3 * rng.standard_normal(5), 0.3 * rng.standard_normal(3))
+        data = (rng.random((15, 5)) < 0.4).astype(float)
+        r = cd_bias_curve(rbm, data, range(1, 16))
+        assert np.all(r["bias"] <= r["bound"] * (1 + 1e-9) + 1e-13)
+        assert np.all(np.diff(r["chi2"]) <= 1e-13)
+        assert 0.0 <= r["lambda2"] < 1.0
+
+
+@pytest.mark.exact
+def test_cd_k_bias_decreases_in_k_in_the_figure(tmp_path):
+    make = all_figures()["cd_k_bias"]
+    make(tmp_path, figure_rng("cd_k_bias"), small=True)
+    for scale, r in make.last_results.items():
+        rel = r["bias"] / r["grad"]
+        seen = rel[rel > 1e-12]                                        # above float64 round-off
+        assert np.all(np.diff(seen) < 0), scale
+
+
+@pytest.mark.exact
+def test_decaying_scales_gradients_by_tau_over_tau_plus_t():
+    obj = decaying(lambda m, x, r: (1.0, {"a": np.ones(2)}), decay_steps=4.0)
+    got = [obj(None, None, None)[1]["a"][0] for _ in range(3)]
+    assert got == pytest.approx([1.0, 4 / 5, 4 / 6])
+
+
+# ------------------------------------------------------------------ AIS sandwich
+@pytest.mark.exact
+def test_sandwich_violations_hand_cases():
+    bad, crossed = sandwich_violations([-1.0, 0.5, 0.01], [1.0, 2.0, -0.01], [0.1, 0.1, 0.1], [0.1, 0.1, 0.1], z=3.0)
+    assert bad == [1]                      # lower 0.5 above log Z by 5 SE
+    assert crossed == [2]                  # lower above upper, within their errors
+
+
+@pytest.mark.statistical
+def test_ais_sandwich_ordering_within_error_bars(tmp_path):
+    """Mean lower bound ≤ log Z ≤ mean upper bound within 3.5 SE at every schedule length.
+
+    False-positive rate: one-sided normal tail at 3.5 SE is 2.3e-4 per point, 12 points → < 0.3 %
+    (if the delta-method standard errors are right)."""
+    make = all_figures()["ais_sandwich"]
+    make(tmp_path, figure_rng("ais_sandwich"), small=True)
+    for title, r in make.last_results.items():
+        assert r["violations"] == [], (title, r)
