@@ -27,6 +27,7 @@ from .quadrature import (
     gauss_hermite,
     gauss_legendre,
     gauss_legendre_grid,
+    grid_log_integral,
     tanh_sinh,
     tanh_sinh_refine,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "expectation_by_enumeration",
     "gauss_legendre",
     "gauss_legendre_grid",
+    "grid_log_integral",
     "gauss_hermite",
     "composite_simpson",
     "tanh_sinh",
