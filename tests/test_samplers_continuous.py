@@ -249,7 +249,12 @@ def test_user_energy_runs_the_numpy_path_and_matches_the_builtin():
 
 
 @pytest.mark.exact
-def test_same_chains_on_one_and_two_threads_and_with_progress():
+def test_same_chains_on_one_and_two_threads_and_with_progress(monkeypatch):
+    # with the work threshold at 0 the 2-thread run takes the prange kernel; on 1 thread the
+    # chunks run one after another through the serial chunk function: the same chains
+    from ebm_ref.samplers import _common
+
+    monkeypatch.setattr(_common, "PARALLEL_MIN_WORK", 0)
     m = _mixture()
     x0 = m.sample(100, 2)
     old = numba.get_num_threads()
@@ -387,25 +392,34 @@ def test_seed_sweep_rejection_rate_is_consistent_with_alpha():
 
 @pytest.mark.slow
 def test_numba_cache_hits_in_a_fresh_process(tmp_path):
+    # a small run takes the serial chunk function; with the work threshold at 0 (and 2 threads)
+    # the same run takes the prange kernel: both are compiled once, then loaded from the cache
     code = textwrap.dedent("""
-        import numpy as np
+        import numba, numpy as np
         from ebm_ref import samplers
         from ebm_ref.models.gaussian import Gaussian
-        from ebm_ref.samplers import metropolis_hastings
+        from ebm_ref.samplers import _common, metropolis_hastings
         g = Gaussian(np.zeros(2), np.eye(2))
         samplers.metropolis(g, np.zeros((4, 2)), 5, 0, step_size=0.5)
-        st = metropolis_hastings._rwmh_kernel.stats
-        print(sum(st.cache_hits.values()), sum(st.cache_misses.values()))
+        kernels = [metropolis_hastings._rwmh_chunk]
+        if numba.config.NUMBA_NUM_THREADS > 1:
+            numba.set_num_threads(2)
+            _common.PARALLEL_MIN_WORK = 0
+            samplers.metropolis(g, np.zeros((4, 2)), 5, 0, step_size=0.5)
+            kernels.append(metropolis_hastings._rwmh_kernel)
+        for k in kernels:
+            st = k.stats
+            print(sum(st.cache_hits.values()), sum(st.cache_misses.values()))
     """)
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
             for _ in range(2)]
-    first = tuple(map(int, runs[0].stdout.split()))
-    second = tuple(map(int, runs[1].stdout.split()))
-    assert first[1] >= 1                       # compiled and written to the cache
-    assert second == (1, 0), (first, second)   # loaded from the cache, nothing compiled
+    for first, second in zip(runs[0].stdout.splitlines(), runs[1].stdout.splitlines()):
+        first, second = tuple(map(int, first.split())), tuple(map(int, second.split()))
+        assert first[1] >= 1                       # compiled and written to the cache
+        assert second == (1, 0), (first, second)   # loaded from the cache, nothing compiled
 
 
 @pytest.mark.slow
