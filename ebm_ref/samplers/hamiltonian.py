@@ -50,7 +50,7 @@ from ._common import (
 )
 from ._jit_models import point_energy_grad
 from .metropolis_hastings import mh_accept
-from .state import Info, State, per_chain_step, step_draws
+from .state import Info, State, evaluate_in_support, per_chain_step, step_draws
 
 __all__ = ["hmc", "hmc_step", "leapfrog", "leapfrog_integrate"]
 
@@ -122,11 +122,20 @@ def hmc_step(rng_or_draws, state: State, target, step_size, n_leapfrog: int) -> 
     L = check_positive_int(n_leapfrog, "n_leapfrog", 1)
     p0, u = step_draws(rng_or_draws, q0.shape, uniforms=True)
     kin0 = 0.5 * np.sum(p0 * p0, axis=1)
-    q, p, gq = leapfrog_integrate(target.grad_x, q0, p0, state.grad, eps[:, None], L)
-    eq = np.asarray(target.energy(q), dtype=np.float64)
+    # a trajectory that leaves the support has E = +∞ there: it is marked outside from then on
+    # (its gradient taken as 0, the target never evaluated on it) and rejected at the end
+    left = np.zeros(q0.shape[0], dtype=bool)
+
+    def grad_in_support(q):
+        _, g, inside = evaluate_in_support(target, q, energy=False, outside=left)
+        left[:] |= ~inside & np.all(np.isfinite(q), axis=1)
+        return g
+
+    q, p, gq = leapfrog_integrate(grad_in_support, q0, p0, state.grad, eps[:, None], L)
+    eq, _, inside = evaluate_in_support(target, q, grad=False, outside=left)
     kin1 = 0.5 * np.sum(p * p, axis=1)
     new, info = mh_accept(state, State(q, eq, gq), (state.energy + kin0) - (eq + kin1), u)
-    return new, info._replace(momentum=p)
+    return new, info._replace(momentum=p, in_support=inside)
 
 
 @njit(cache=True)

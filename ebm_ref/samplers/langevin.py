@@ -68,7 +68,7 @@ from ._common import (
 )
 from ._jit_models import point_energy_grad
 from .metropolis_hastings import mh_accept
-from .state import Info, State, per_chain_step, step_draws
+from .state import Info, State, evaluate_in_support, per_chain_step, step_draws
 
 __all__ = ["ula", "mala", "annealed_langevin", "ula_gaussian_covariance", "langevin_proposal",
            "mala_log_acceptance", "langevin_step", "ula_step", "mala_step"]
@@ -131,10 +131,12 @@ def langevin_step(rng_or_draws, state: State, target, step_size, adjust: bool = 
     h = per_chain_step(step_size, x.shape[0])
     xi, u = step_draws(rng_or_draws, x.shape, uniforms=bool(adjust))
     y = langevin_proposal(x, state.grad, h[:, None], xi)
-    proposal = State(y, np.asarray(target.energy(y), dtype=np.float64), np.asarray(target.grad_x(y), dtype=np.float64))
+    ey, gy, inside = evaluate_in_support(target, y)     # E(y) = +∞, ∇E(y) = 0 outside the support
+    proposal = State(y, ey, gy)
     if not adjust:
-        return proposal, Info(np.ones(x.shape[0]), np.ones(x.shape[0], dtype=bool), proposal)
-    return mh_accept(state, proposal, mala_log_acceptance(state, proposal, h), u)
+        return proposal, Info(np.ones(x.shape[0]), np.ones(x.shape[0], dtype=bool), proposal, in_support=inside)
+    new, info = mh_accept(state, proposal, mala_log_acceptance(state, proposal, h), u)
+    return new, info._replace(in_support=inside)
 
 
 def ula_step(rng_or_draws, state: State, target, step_size) -> tuple[State, Info]:

@@ -50,7 +50,7 @@ from ._common import (
     store_kept,
 )
 from ._jit_models import point_energy
-from .state import Info, State, per_chain_step, step_draws
+from .state import Info, State, evaluate_in_support, per_chain_step, step_draws
 
 __all__ = ["metropolis", "rwmh_step", "mh_accept", "acceptance_probability"]
 
@@ -112,8 +112,9 @@ def rwmh_step(rng_or_draws, state: State, target, step_size) -> tuple[State, Inf
     h = per_chain_step(step_size, x.shape[0])
     xi, u = step_draws(rng_or_draws, x.shape, uniforms=True)
     y = x + h[:, None] * xi
-    ey = np.asarray(target.energy(y), dtype=np.float64)
-    return mh_accept(state, State(y, ey, None), state.energy - ey, u)
+    ey, _, inside = evaluate_in_support(target, y, grad=False)     # E(y) = +∞ outside the support
+    new, info = mh_accept(state, State(y, ey, None), state.energy - ey, u)
+    return new, info._replace(in_support=inside)
 
 
 @njit(cache=True)
