@@ -24,7 +24,13 @@ The continuous samplers (metropolis, ula, mala, hmc) share one driver,
 :func:`run_chains`: it validates the arguments, builds the chunk Generators, runs the
 segments through either a fused numba kernel or the NumPy step of the transition, applies
 the keep rule (:func:`kept_index`, the only place it is written), checks for non-finite
-values and builds the :class:`Chains`.  The fused kernels call the jitted pieces below
+values and builds the :class:`Chains`.  Each fused kernel is a serial ``@njit(cache=True)``
+*chunk function* (the steps of the chains of one chunk, from that chunk's Generator) under a
+thin ``@njit(cache=True, parallel=True)`` wrapper that runs the chunks with ``prange``;
+:func:`run_chunk_segment` calls the wrapper only for work large enough to gain from threads
+(:data:`PARALLEL_MIN_WORK`) and otherwise runs the chunk function chunk by chunk, so a small
+run never compiles the parallel wrapper (~6 s per sampler and model family).  The fused
+kernels call the jitted pieces below
 (:func:`chunk_buffers`, :func:`draw_chunk`, :func:`store_kept`, :func:`flag_nonfinite`,
 :func:`acceptance_from_log`); they are called, never passed as arguments, because numba
 does not cache a function that takes a function argument (numba #9237).  numba's cache
