@@ -175,6 +175,18 @@ class Energy:
         """E(x) for a batch ``x`` of shape ``(n, d)``; returns ``(n,)``."""
         return self._energy(self._x(x))
 
+    def in_support(self, x) -> np.ndarray:
+        r"""Mask ``(n,)``: which rows of ``x`` lie in the support, where :math:`E(x) < +\infty`.
+
+        Outside the support :math:`p(x) = 0`, i.e. :math:`E(x) = +\infty`; a model with a
+        bounded support (a Beta or Gamma energy) raises ``ValueError`` from ``energy`` there,
+        and answers here instead, so that a sampler rejects a proposal outside without
+        evaluating the energy at it.  Default: every point (override ``_in_support``).  A NaN
+        coordinate is not "outside": it is a failure the sampler reports.
+        """
+        x = as_batch(x, self.dim, "x")
+        return np.asarray(self._in_support(x), dtype=bool)
+
     def unnormalized_log_prob(self, x) -> np.ndarray:
         """The negative energy f(x) = −E(x) = log p(x) + log Z."""
         return -self.energy(x)
@@ -275,6 +287,9 @@ class Energy:
         return self._hvp_x(x, v)
 
     # ----------------------------------------------------- default derivations
+    def _in_support(self, x):
+        return np.ones(x.shape[0], dtype=bool)
+
     def _energy(self, x):
         raise NotImplementedError(f"{type(self).__name__} does not define its energy")
 

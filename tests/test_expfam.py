@@ -544,3 +544,20 @@ def test_all_families_listed():
     assert set(expfam.FAMILIES) == {Normal, Poisson, Exponential, Bernoulli, Categorical, Beta, Gamma, Dirichlet}
     with pytest.raises(DerivativeMismatch):      # the checker really does catch a wrong gradient
         check_grad(Gamma(2.0, 1.0).log_partition_eta, lambda e: 2 * Gamma(2.0, 1.0).grad_A(e), np.array([2.0, -1.0]))
+
+
+@pytest.mark.exact
+def test_energy_view_in_support_is_the_mask_energy_checks():
+    # the support written once (_ev_in_support): in_support answers, energy raises outside
+    from ebm_ref.models.expfam import Beta, Dirichlet, Gamma, Normal
+
+    x = np.array([[-0.5], [0.0], [0.3], [1.0], [2.0]])
+    assert Gamma(2.0, 1.0).as_energy().in_support(x).tolist() == [False, False, True, True, True]
+    assert Beta(2.0, 3.0).as_energy().in_support(x).tolist() == [False, False, True, False, False]
+    assert Normal(0.0, 1.0).as_energy().in_support(x).all()
+    y = np.array([[0.2, 0.3], [0.6, 0.5], [-0.1, 0.2]])
+    assert Dirichlet([2.0, 2.0, 2.0]).as_energy().in_support(y).tolist() == [True, False, False]
+    with pytest.raises(ValueError, match="Gamma energy is defined for x > 0"):
+        Gamma(2.0, 1.0).as_energy().energy(x)
+    with pytest.raises(ValueError, match="Beta energy is defined for the open interval"):
+        Beta(2.0, 3.0).as_energy().energy(x)

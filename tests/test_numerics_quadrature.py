@@ -52,6 +52,28 @@ def test_gauss_legendre_grid_integrates_a_monomial_on_a_box():
     np.testing.assert_allclose(np.sum(w1 * pts1[:, 0] ** 9), 2.0**10 / 10, rtol=ROUND_TOL)
 
 
+def test_grid_log_integral_of_a_gaussian_in_the_log_domain():
+    # log ∫∫ exp(-(x² + 2y²)/2 - 800) = log(2π/√2) - 800 over ±12 (outside mass < e^-70):
+    # e^-800 underflows, so only a log-domain sum gets it
+    g = lambda p: -0.5 * (p[:, 0] ** 2 + 2.0 * p[:, 1] ** 2) - 800.0
+    val = Q.grid_log_integral(g, [(-12.0, 12.0), (-12.0, 12.0)], 96)
+    np.testing.assert_allclose(val, np.log(2 * np.pi / np.sqrt(2.0)) - 800.0, rtol=1e-14)
+    # f = 0 (log f = -inf) on part of the box is allowed: ∫_0^2 x dx over [-1, 2] with f = 0 below 0
+    h = lambda p: np.where(p[:, 0] > 0, np.log(np.abs(p[:, 0])), -np.inf)
+    assert np.isfinite(Q.grid_log_integral(h, [(-1.0, 2.0)], 8))
+
+
+@pytest.mark.parametrize("log_f, err", [
+    (lambda p: np.full(len(p), np.nan), FloatingPointError),
+    (lambda p: np.full(len(p), np.inf), FloatingPointError),
+    (lambda p: np.full(len(p), -np.inf), ValueError),
+    (lambda p: np.zeros((len(p), 1)), ValueError),
+])
+def test_grid_log_integral_refuses_nan_inf_empty_and_wrong_shapes(log_f, err):
+    with pytest.raises(err):
+        Q.grid_log_integral(log_f, [(0.0, 1.0), (0.0, 1.0)], 4)
+
+
 # ------------------------------------------------------------------ Gauss–Hermite
 def test_gauss_hermite_reproduces_standard_normal_moments():
     n = 8

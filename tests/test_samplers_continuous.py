@@ -249,7 +249,12 @@ def test_user_energy_runs_the_numpy_path_and_matches_the_builtin():
 
 
 @pytest.mark.exact
-def test_same_chains_on_one_and_two_threads_and_with_progress():
+def test_same_chains_on_one_and_two_threads_and_with_progress(monkeypatch):
+    # with the work threshold at 0 the 2-thread run takes the prange kernel; on 1 thread the
+    # chunks run one after another through the serial chunk function: the same chains
+    from ebm_ref.samplers import _common
+
+    monkeypatch.setattr(_common, "PARALLEL_MIN_WORK", 0)
     m = _mixture()
     x0 = m.sample(100, 2)
     old = numba.get_num_threads()
@@ -387,25 +392,34 @@ def test_seed_sweep_rejection_rate_is_consistent_with_alpha():
 
 @pytest.mark.slow
 def test_numba_cache_hits_in_a_fresh_process(tmp_path):
+    # a small run takes the serial chunk function; with the work threshold at 0 (and 2 threads)
+    # the same run takes the prange kernel: both are compiled once, then loaded from the cache
     code = textwrap.dedent("""
-        import numpy as np
+        import numba, numpy as np
         from ebm_ref import samplers
         from ebm_ref.models.gaussian import Gaussian
-        from ebm_ref.samplers import metropolis_hastings
+        from ebm_ref.samplers import _common, metropolis_hastings
         g = Gaussian(np.zeros(2), np.eye(2))
         samplers.metropolis(g, np.zeros((4, 2)), 5, 0, step_size=0.5)
-        st = metropolis_hastings._rwmh_kernel.stats
-        print(sum(st.cache_hits.values()), sum(st.cache_misses.values()))
+        kernels = [metropolis_hastings._rwmh_chunk]
+        if numba.config.NUMBA_NUM_THREADS > 1:
+            numba.set_num_threads(2)
+            _common.PARALLEL_MIN_WORK = 0
+            samplers.metropolis(g, np.zeros((4, 2)), 5, 0, step_size=0.5)
+            kernels.append(metropolis_hastings._rwmh_kernel)
+        for k in kernels:
+            st = k.stats
+            print(sum(st.cache_hits.values()), sum(st.cache_misses.values()))
     """)
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
             for _ in range(2)]
-    first = tuple(map(int, runs[0].stdout.split()))
-    second = tuple(map(int, runs[1].stdout.split()))
-    assert first[1] >= 1                       # compiled and written to the cache
-    assert second == (1, 0), (first, second)   # loaded from the cache, nothing compiled
+    for first, second in zip(runs[0].stdout.splitlines(), runs[1].stdout.splitlines()):
+        first, second = tuple(map(int, first.split())), tuple(map(int, second.split()))
+        assert first[1] >= 1                       # compiled and written to the cache
+        assert second == (1, 0), (first, second)   # loaded from the cache, nothing compiled
 
 
 @pytest.mark.slow
@@ -604,3 +618,86 @@ def test_bad_input_of_the_steps_raises(call, match):
     x = g.sample(4, 0)
     with pytest.raises((ValueError, TypeError), match=match):
         call(g, x)
+
+
+# ------------------------------------------------------------ bounded supports (E = +∞ outside)
+def _bounded_cases():
+    from ebm_ref.models.expfam import Beta, Gamma
+
+    # mass close to the boundary, so that a sizeable fraction of proposals falls outside
+    return [(Gamma(1.5, 2.0), stats.gamma(1.5, scale=0.5)), (Beta(0.8, 1.6), stats.beta(0.8, 1.6))]
+
+
+@pytest.mark.statistical
+def test_samplers_on_gamma_and_beta_reject_outside_the_support_and_keep_the_target():
+    # Exact start on Gamma(1.5, rate 2) and Beta(0.8, 1.6) energies, K_STEPS steps of MH, MALA and
+    # HMC with steps that often leave the support: a correct kernel (E = +∞ outside, proposal
+    # rejected) keeps the end points exact, so each KS p-value is uniform.  6 p-values,
+    # Bonferroni: false-positive rate <= ALPHA.  Clipping or reflecting at the boundary, or
+    # evaluating E there, would fail (or raise).
+    pvals = []
+    for k, (fam, law) in enumerate(_bounded_cases()):
+        E = fam.as_energy()
+        x0 = E.sample(N_CHAINS, 10 + k)
+        for run in (lambda: samplers.metropolis(E, x0, K_STEPS, 20 + k, step_size=0.8),
+                    lambda: samplers.mala(E, x0, K_STEPS, 30 + k, step_size=0.05),
+                    lambda: samplers.hmc(E, x0, K_STEPS, 40 + k, step_size=0.2, n_leapfrog=3)):
+            ch = run()
+            assert ch.settings["backend"] == "numpy" and np.all(E.in_support(ch.last))
+            assert 0.05 < ch.accept_rate.mean() < 0.98           # moves, and rejects
+            pvals.append(stats.kstest(ch.last[:, 0], law.cdf).pvalue)
+    assert min(pvals) > ALPHA / len(pvals), pvals
+
+
+@pytest.mark.exact
+def test_mala_and_hmc_reject_a_proposal_outside_the_support_without_evaluating_it():
+    from ebm_ref.models.expfam import Gamma
+    from ebm_ref.samplers.state import init
+
+    E = Gamma(1.5, 2.0).as_energy()     # E = −½ log x + 2x on x > 0; raises ValueError at x <= 0
+    st = init(np.array([[0.05], [2.0]]), E)
+    # MALA, h = 0.5: chain 0's proposal 0.05 − 0.5·∇E(0.05) − 10 = −5.95 < 0; chain 1's stays inside.
+    # u = 0 accepts any proposal with α > 0, so only α = 0 rejects chain 0.
+    new, info = samplers.mala_step((np.array([[-10.0], [0.0]]), np.zeros(2)), st, E, 0.5)
+    assert info.in_support.tolist() == [False, True]
+    assert info.acceptance_probability[0] == 0.0 and not info.is_accepted[0] and info.is_accepted[1]
+    assert new.position[0, 0] == 0.05 and np.isfinite(new.energy).all()
+    # HMC: momentum −10 sends chain 0 out on the first leapfrog step; its trajectory is rejected
+    new, info = samplers.hmc_step((np.array([[-10.0], [0.1]]), np.zeros(2)), st, E, 0.1, 4)
+    assert info.in_support.tolist() == [False, True]
+    assert info.acceptance_probability[0] == 0.0 and not info.is_accepted[0]
+    assert new.position[0, 0] == 0.05
+
+
+class _GammaNaNAbove3(Energy):
+    """Support x > 0 (E = +∞ below), but the energy is NaN for x > 3: a failure inside the support."""
+
+    def __init__(self):
+        super().__init__(1, {})
+
+    def _in_support(self, x):
+        return x[:, 0] > 0
+
+    def _energy(self, x):
+        if np.any(x <= 0):
+            raise ValueError("x: defined for x > 0")
+        return np.where(x[:, 0] > 3, np.nan, x[:, 0] - 0.5 * np.log(x[:, 0]))
+
+    def _grad_x(self, x):
+        return np.where(x > 3, np.nan, 1.0 - 0.5 / x)
+
+
+@pytest.mark.exact
+def test_nan_inside_the_support_still_stops_the_sampler_naming_the_step():
+    E = _GammaNaNAbove3()
+    x0 = np.full((50, 1), 0.5)
+    for run in (lambda: samplers.metropolis(E, x0, 200, 1, step_size=2.0),
+                lambda: samplers.mala(E, x0, 200, 1, step_size=0.5),
+                lambda: samplers.hmc(E, x0, 200, 1, step_size=0.5, n_leapfrog=3)):
+        with pytest.raises(FloatingPointError, match=r"at step \d+, chain \d+"):
+            run()
+    # ULA has no rejection: moving outside the support is an error too
+    from ebm_ref.models.expfam import Gamma
+
+    with pytest.raises(FloatingPointError, match=r"at step \d+"):
+        samplers.ula(Gamma(1.5, 2.0).as_energy(), np.full((50, 1), 0.05), 50, 1, step_size=0.5)

@@ -247,7 +247,11 @@ def test_user_energy_gives_the_same_chains_as_the_jitted_bm(rng):
 
 
 @pytest.mark.exact
-def test_same_chains_on_one_and_two_threads(rng):
+def test_same_chains_on_one_and_two_threads(rng, monkeypatch):
+    # threshold 0: 2 threads take the prange kernel, 1 thread the serial chunk function
+    from ebm_ref.samplers import _common
+
+    monkeypatch.setattr(_common, "PARALLEL_MIN_WORK", 0)
     m = bm(rng, 6)
     x0 = (rng.random((50, 6)) < 0.5).astype(float)
     old = numba.get_num_threads()
@@ -594,14 +598,19 @@ def test_kernels_load_from_cache_in_a_fresh_process():
         "from ebm_ref.models.boltzmann import BoltzmannMachine\n"
         "G = importlib.import_module('ebm_ref.samplers.gibbs_sampling')\n"
         "m = BoltzmannMachine(np.zeros((3, 3)), np.zeros(3))\n"
+        "import numba\n"
+        "from ebm_ref.samplers import _common\n"
+        "samplers.gibbs(m, np.zeros((4, 3)), 2, 0)\n"            # small: the serial chunk functions
+        "samplers.spin_flip_metropolis(m, np.zeros((4, 3)), 2, 0)\n"
+        "numba.set_num_threads(2); _common.PARALLEL_MIN_WORK = 0\n"  # the prange kernels
         "samplers.gibbs(m, np.zeros((4, 3)), 2, 0)\n"
         "samplers.spin_flip_metropolis(m, np.zeros((4, 3)), 2, 0)\n"
-        "print(sum(G.bm_site_gibbs_kernel.stats.cache_hits.values()),"
-        " sum(G.bm_spin_flip_kernel.stats.cache_hits.values()))\n"
+        "print(*(sum(k.stats.cache_hits.values()) for k in (G._bm_site_gibbs_chunk, G._bm_spin_flip_chunk,"
+        " G.bm_site_gibbs_kernel, G.bm_spin_flip_kernel)))\n"
     )
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
             for _ in range(2)]
-    assert runs[1].stdout.split() == ["1", "1"], runs[1].stdout + runs[1].stderr
+    assert runs[1].stdout.split() == ["1", "1", "1", "1"], runs[1].stdout + runs[1].stderr
 
 
 def test_helpers_bad_input(rng):

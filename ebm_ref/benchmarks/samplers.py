@@ -85,7 +85,7 @@ t_first = time.perf_counter() - t1
 out = {"import": t_import, "first": t_first}
 if mode != "noop":
     from ebm_ref.samplers import metropolis_hastings
-    st = metropolis_hastings._rwmh_kernel.stats
+    st = metropolis_hastings._rwmh_chunk.stats      # a small run: the serial chunk function
     out["hits"] = sum(st.cache_hits.values()); out["misses"] = sum(st.cache_misses.values())
 print(json.dumps(out))
 """

@@ -8,7 +8,8 @@ from ..models.compose import ConditionalEnergy, Mixture, ProductOfExperts, Tempe
 from ..models.designs import DiscriminatorEnergy, ReconstructionEnergy
 from ..models.mlp import MLPEnergy
 from ..numerics.special import logsumexp
-from ..partition import log_partition_quadrature
+from ..numerics.quadrature import grid_log_integral
+from ._grid import GRID_REASON, N_GRID
 from .registry import identity
 
 
@@ -94,14 +95,14 @@ def _(rng):
 
 @identity("compose: product of Gaussian experts log Z closed form = quadrature",
           step="log Z = (d/2) log 2π − ½ log det ΣP_k − c  (c the cross term)",
-          case="two 2-D Gaussian experts with different means; 2-D adaptive quadrature",
-          tol=1e-9, reason="2-D adaptive quadrature at epsrel 1e-11 over ±11 sd of the product")
-def _(rng):
+          case="two 2-D Gaussian experts with different means; 2-D quadrature over ±11 sd of the product",
+          tol=1e-9, reason=GRID_REASON + "; the mass outside ±11 sd is below e^-60")
+def _(rng, n_nodes=N_GRID):
     poe = ProductOfExperts([Gaussian([1.0, -0.5], [[2.0, 0.6], [0.6, 1.0]]),
                             Gaussian([-1.0, 1.5], [[0.8, -0.3], [-0.3, 1.5]])])
     g, _ = poe.as_gaussian()
     sd = np.sqrt(np.diag(g.covariance))
-    lz, _ = log_partition_quadrature(poe, [(m - 11 * s, m + 11 * s) for m, s in zip(g.mean, sd)])
+    lz = grid_log_integral(lambda x: -poe.energy(x), [(m - 11 * s, m + 11 * s) for m, s in zip(g.mean, sd)], n_nodes)
     return poe.log_partition(), lz
 
 
@@ -118,11 +119,11 @@ def _(rng):
 @identity("compose: tempered density ratio p(x)/p(x') = exp((E(x') - E(x))/T)",
           step="p_T ∝ e^{-E/T}: Z_T cancels in a ratio",
           case="banana (b = 0.8) at T = 2.5; log Z_T by 2-D quadrature, 40 pairs",
-          tol=1e-8, reason="log Z_T from 2-D adaptive quadrature (epsrel 1e-11) enters both log p's; "
-                           "the ratio of the quadrature-normalized densities is compared")
-def _(rng):
+          tol=1e-8, reason="log Z_T by 2-D quadrature on [-9, 9] × [-70, 12] enters both log p's; "
+                           "the ratio of the quadrature-normalized densities is compared. " + GRID_REASON)
+def _(rng, n_nodes=N_GRID):
     t = Tempered(WarpedGaussian(np.zeros(2), np.eye(2), 0.8), 2.5)
-    lz, _ = log_partition_quadrature(t, [(-9, 9), (-70, 12)])
+    lz = grid_log_integral(lambda x: -t.energy(x), [(-9, 9), (-70, 12)], n_nodes)
     x, xp = rng.standard_normal((40, 2)), rng.standard_normal((40, 2))
     left = np.exp((-t.energy(x) - lz) - (-t.energy(xp) - lz))
     return left, np.exp((t.model.energy(xp) - t.model.energy(x)) / 2.5)
@@ -130,13 +131,13 @@ def _(rng):
 
 @identity("compose: tempered Gaussian log Z = log Z + (d/2) log T",
           step="E/T for a Gaussian is the Gaussian with precision P/T",
-          case="2-D Gaussian at T = 0.3; 2-D adaptive quadrature",
-          tol=1e-9, reason="2-D adaptive quadrature at epsrel 1e-11")
-def _(rng):
+          case="2-D Gaussian at T = 0.3; 2-D quadrature over ±12 sd of the tempered density",
+          tol=1e-9, reason=GRID_REASON + "; the mass outside ±12 sd is below e^-70")
+def _(rng, n_nodes=N_GRID):
     g = Gaussian([0.5, -1.0], [[1.5, 0.4], [0.4, 0.9]])
     t = Tempered(g, 0.3)
     sd = np.sqrt(np.diag(g.covariance) * 0.3)
-    lz, _ = log_partition_quadrature(t, [(m - 12 * s, m + 12 * s) for m, s in zip(g.mean, sd)])
+    lz = grid_log_integral(lambda x: -t.energy(x), [(m - 12 * s, m + 12 * s) for m, s in zip(g.mean, sd)], n_nodes)
     return t.log_partition(), lz
 
 

@@ -216,6 +216,21 @@ class ExponentialFamily:
             raise ValueError(f"{sorted(options)}: {cls.__name__} has a closed-form MLE and takes no solver options")
         return cls.from_natural(cls._eta_from_mean(m, **options))
 
+    # ------------------------------------------- energy view: the support, written once
+    #: the open support of the energy view, in words (families with a bounded support override)
+    _ev_support = "the real line"
+
+    def _ev_in_support(self, y) -> np.ndarray:
+        """Mask (n,) of the rows of ``y`` (energy-view coordinates) in the open support."""
+        return np.ones(y.shape[0], dtype=bool)
+
+    def _ev_check(self, y):
+        """Raise ``ValueError`` if a row of ``y`` is outside the support (the energy is +∞ there)."""
+        bad = ~self._ev_in_support(y)
+        if np.any(bad):
+            raise ValueError(f"x: the {type(self).__name__} energy is defined for {self._ev_support} (E = +inf "
+                             f"outside); found rows such as {y[bad][:3].tolist()}")
+
     # --------------------------------------------------------------- data
     def sufficient_statistics(self, x) -> np.ndarray:
         """T(x) for a batch ``x`` of shape ``(n, data_dim)`` in the support; returns ``(n, k)``."""
@@ -483,9 +498,6 @@ class Normal(ExponentialFamily):
     # energy view, x-coordinates: T = (x, x²), ∂T = (1, 2x), ∂²T = (0, 2); log h = −½ log 2π
     _ev_log_h = (-0.5 * LOG_2PI, np.zeros(2))
 
-    def _ev_check(self, y):
-        pass
-
     def _ev_stats(self, y):
         n = y.shape[0]
         T = np.concatenate([y, y * y], axis=1)
@@ -682,9 +694,10 @@ class Exponential(ExponentialFamily):
     # energy view: T = x, ∂T = 1, ∂²T = 0, log h = 0; support x > 0 (open, so the derivative exists)
     _ev_log_h = (0.0, np.zeros(1))
 
-    def _ev_check(self, y):
-        if np.any(y <= 0):
-            raise ValueError(f"x: the Exponential energy is defined for x > 0, found values such as {y[y <= 0][:3].tolist()}")
+    _ev_support = "x > 0"
+
+    def _ev_in_support(self, y):
+        return y[:, 0] > 0
 
     def _ev_stats(self, y):
         n = y.shape[0]
@@ -1016,9 +1029,10 @@ class Beta(ExponentialFamily):
     # log h = −T₁ − T₂
     _ev_log_h = (0.0, -np.ones(2))
 
-    def _ev_check(self, y):
-        if np.any((y <= 0) | (y >= 1)):
-            raise ValueError("x: the Beta energy is defined on the open interval (0, 1)")
+    _ev_support = "the open interval 0 < x < 1"
+
+    def _ev_in_support(self, y):
+        return (y[:, 0] > 0) & (y[:, 0] < 1)
 
     def _ev_stats(self, y):
         n = y.shape[0]
@@ -1134,9 +1148,10 @@ class Gamma(ExponentialFamily):
     # energy view: T = (log x, x), ∂T = (1/x, 1), ∂²T = (−1/x², 0); log h = −T₁
     _ev_log_h = (0.0, np.array([-1.0, 0.0]))
 
-    def _ev_check(self, y):
-        if np.any(y <= 0):
-            raise ValueError("x: the Gamma energy is defined for x > 0")
+    _ev_support = "x > 0"
+
+    def _ev_in_support(self, y):
+        return y[:, 0] > 0
 
     def _ev_stats(self, y):
         n = y.shape[0]
@@ -1278,10 +1293,10 @@ class Dirichlet(ExponentialFamily):
     def _ev_log_h(self):
         return (0.0, -np.ones(self.data_dim))
 
-    def _ev_check(self, y):
-        last = 1.0 - y.sum(axis=1)
-        if np.any(y <= 0) or np.any(last <= 0):
-            raise ValueError("x: the Dirichlet energy takes the first K-1 coordinates, each > 0 with sum < 1")
+    _ev_support = "the first K-1 coordinates, each > 0 with sum < 1"
+
+    def _ev_in_support(self, y):
+        return np.all(y > 0, axis=1) & (1.0 - y.sum(axis=1) > 0)
 
     def _ev_stats(self, y):
         n, d = y.shape
@@ -1331,7 +1346,8 @@ class ExpFamEnergy(Energy):
 
     x lives in the open support (Exponential and Gamma: x > 0; Beta: 0 < x < 1;
     Dirichlet: the first K − 1 coordinates, positive with sum < 1); points outside raise
-    ``ValueError``.
+    ``ValueError`` (E = +∞ there).  :meth:`~ebm_ref.energy.Energy.in_support` says which points
+    are inside without raising, so that a sampler rejects a proposal outside.
     """
 
     def __init__(self, eta, family):
@@ -1357,6 +1373,9 @@ class ExpFamEnergy(Energy):
         x = super()._x(x, name)
         self._fam._ev_check(x.real)
         return x
+
+    def _in_support(self, x):
+        return self._fam._ev_in_support(x)
 
     def _w(self):
         c, b = self._fam._ev_log_h

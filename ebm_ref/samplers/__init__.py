@@ -10,7 +10,7 @@ Discrete samplers: ``gibbs_sampling`` (block Gibbs on RBMs, single-site Gibbs, s
 small spaces that the discrete samplers are checked against).
 """
 from .chains import Chains
-from .state import Info, Potential, State, check_info_finite, init, per_chain_step, step_draws
+from .state import Info, Potential, State, check_info_finite, evaluate_in_support, init, per_chain_step, step_draws
 from .hamiltonian import hmc, hmc_step, leapfrog, leapfrog_integrate
 from .langevin import (annealed_langevin, langevin_proposal, langevin_step, mala, mala_log_acceptance, mala_step,
                        ula, ula_gaussian_covariance, ula_step)
@@ -27,7 +27,7 @@ from . import transition_matrices  # the modules gibbs_sampling, parallel_temper
 __all__ = [
     "Chains",
     # the step API
-    "State", "Info", "Potential", "init", "step_draws", "per_chain_step", "check_info_finite",
+    "State", "Info", "Potential", "init", "step_draws", "per_chain_step", "evaluate_in_support", "check_info_finite",
     # continuous samplers and their steps
     "metropolis", "rwmh_step", "mh_accept", "mh_acceptance", "acceptance_probability",
     "ula", "mala", "annealed_langevin", "ula_gaussian_covariance",

@@ -24,7 +24,13 @@ The continuous samplers (metropolis, ula, mala, hmc) share one driver,
 :func:`run_chains`: it validates the arguments, builds the chunk Generators, runs the
 segments through either a fused numba kernel or the NumPy step of the transition, applies
 the keep rule (:func:`kept_index`, the only place it is written), checks for non-finite
-values and builds the :class:`Chains`.  The fused kernels call the jitted pieces below
+values and builds the :class:`Chains`.  Each fused kernel is a serial ``@njit(cache=True)``
+*chunk function* (the steps of the chains of one chunk, from that chunk's Generator) under a
+thin ``@njit(cache=True, parallel=True)`` wrapper that runs the chunks with ``prange``;
+:func:`run_chunk_segment` calls the wrapper only for work large enough to gain from threads
+(:data:`PARALLEL_MIN_WORK`) and otherwise runs the chunk function chunk by chunk, so a small
+run never compiles the parallel wrapper (~6 s per sampler and model family).  The fused
+kernels call the jitted pieces below
 (:func:`chunk_buffers`, :func:`draw_chunk`, :func:`store_kept`, :func:`flag_nonfinite`,
 :func:`acceptance_from_log`); they are called, never passed as arguments, because numba
 does not cache a function that takes a function argument (numba #9237).  numba's cache
@@ -36,7 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import get_num_threads, njit
 
 from .._validate import as_batch, as_generator, check_positive, check_positive_int
 from .chains import Chains
@@ -61,6 +67,8 @@ __all__ = [
     "store_kept",
     "flag_nonfinite",
     "acceptance_from_log",
+    "PARALLEL_MIN_WORK",
+    "run_chunk_segment",
     "run_chains",
 ]
 
@@ -69,6 +77,14 @@ N_CHUNKS = 8
 
 #: Steps per progress segment when a progress callback is given.
 PROGRESS_EVERY = 1000
+
+#: A segment runs its chunks under a fused kernel's ``prange`` wrapper only with at least this
+#: much work (chains × steps × d, times L for HMC: ~20 ms of serial arithmetic) and more than one
+#: numba thread; below it the kernel's serial chunk function runs the chunks one after another
+#: (:func:`run_chunk_segment`).  The chains are the same either way; the point is compile time:
+#: a ``parallel=True`` wrapper takes ~6 s to compile per sampler and model family, far more than
+#: a small run can gain from a second thread, so small runs never compile it.
+PARALLEL_MIN_WORK = 1_000_000
 
 
 def check_x0(x0, d: int | None = None, name: str = "x0") -> np.ndarray:
@@ -303,6 +319,23 @@ def acceptance_from_log(log_alpha):
     :func:`ebm_ref.samplers.metropolis_hastings.mh_acceptance`.
     """
     return 1.0 if log_alpha >= 0.0 else np.exp(log_alpha)
+
+
+def run_chunk_segment(kernel, chunk, head: tuple, gens, bounds, tail: tuple, work: int) -> None:
+    """Run one segment of a fused kernel: ``kernel(*head, gens, bounds, *tail)`` (the chunks under
+    ``prange``) or, for small work or one thread, ``chunk(*head, gens[k], bounds, k, *tail)`` for
+    k = 0, 1, ... in turn.
+
+    Every fused kernel is a serial ``@njit(cache=True)`` chunk function (the steps of the chains
+    of chunk k, drawing only from ``gens[k]``) under a thin ``@njit(cache=True, parallel=True)``
+    wrapper that runs the chunks with ``prange``; both routes give the same chains
+    (see :data:`PARALLEL_MIN_WORK`).
+    """
+    if work >= PARALLEL_MIN_WORK and get_num_threads() > 1:
+        kernel(*head, gens, bounds, *tail)
+        return
+    for k in range(len(bounds) - 1):
+        chunk(*head, gens[k], bounds, k, *tail)
 
 
 # ----------------------------------------------------------------- the shared driver

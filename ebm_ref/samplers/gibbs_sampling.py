@@ -367,6 +367,24 @@ def _field(J, h, x, c, i):
     return m
 
 
+@njit(cache=True)
+def _bm_site_gibbs_chunk(J, h, lo, hi, x, t0, t1, burn_in, thin, g, bounds, k, out):
+    # sweeps t0+1..t1 of the chains of chunk k, drawing from the chunk's Generator g
+    d = x.shape[1]
+    ds = hi - lo
+    dq = 0.5 * (hi * hi - lo * lo)
+    c0 = bounds[k]
+    c1 = bounds[k + 1]
+    for t in range(t0 + 1, t1 + 1):
+        for i in range(d):
+            for c in range(c0, c1):
+                z = ds * _field(J, h, x, c, i) + dq * J[i, i]
+                p1 = _sig(z)
+                u = g.random()
+                x[c, i] = hi if u < p1 else lo
+        store_kept(out, x, c0, c1 - c0, t, burn_in, thin)
+
+
 @njit(cache=True, parallel=True)
 def bm_site_gibbs_kernel(J, h, lo, hi, x, t0, t1, burn_in, thin, gens, bounds, out):
     r"""Fast path of :func:`site_gibbs_step`: sweeps t0+1..t1 on a Boltzmann machine, in place on ``x``.
@@ -376,23 +394,44 @@ def bm_site_gibbs_kernel(J, h, lo, hi, x, t0, t1, burn_in, thin, gens, bounds, o
     :math:`\sigma((s_1 - s_0) m_i + \tfrac12 J_{ii}(s_1^2 - s_0^2))`; chunk k draws from
     ``gens[k]`` in order [step][site][chain] (the order of :func:`site_gibbs_step`, run per
     chunk).  Kept steps are written to ``out`` by :func:`ebm_ref.samplers._common.store_kept`
-    (the keep rule :func:`~ebm_ref.samplers._common.kept_index`).
+    (the keep rule :func:`~ebm_ref.samplers._common.kept_index`).  The chunks run in parallel,
+    each the serial ``_bm_site_gibbs_chunk`` (:func:`ebm_ref.samplers._common.run_chunk_segment` runs
+    them in turn for small work).
     """
-    d = x.shape[1]
-    ds = hi - lo
-    dq = 0.5 * (hi * hi - lo * lo)
     for k in prange(len(gens)):
-        g = gens[k]
-        c0 = bounds[k]
-        c1 = bounds[k + 1]
-        for t in range(t0 + 1, t1 + 1):
-            for i in range(d):
-                for c in range(c0, c1):
-                    z = ds * _field(J, h, x, c, i) + dq * J[i, i]
-                    p1 = _sig(z)
-                    u = g.random()
-                    x[c, i] = hi if u < p1 else lo
-            store_kept(out, x, c0, c1 - c0, t, burn_in, thin)
+        _bm_site_gibbs_chunk(J, h, lo, hi, x, t0, t1, burn_in, thin, gens[k], bounds, k, out)
+
+
+@njit(cache=True)
+def _bm_spin_flip_chunk(J, h, lo, hi, x, t0, t1, burn_in, thin, random_scan, g, bounds, k, out, n_acc):
+    # steps t0+1..t1 of the chains of chunk k, drawing from the chunk's Generator g
+    d = x.shape[1]
+    c0 = bounds[k]
+    c1 = bounds[k + 1]
+    m = c1 - c0
+    sites = np.empty(m, dtype=np.int64)
+    for t in range(t0 + 1, t1 + 1):
+        for i in range(d):
+            if random_scan:
+                for c in range(m):
+                    s = int(g.random() * d)
+                    sites[c] = s if s < d else d - 1
+            else:
+                for c in range(m):
+                    sites[c] = i
+            for c in range(m):
+                cc = c0 + c
+                j = sites[c]
+                old = x[cc, j]
+                new = lo + hi - old
+                # ΔE = E(new) − E(old) = −(new − old) m_j − ½ J_jj (new² − old²)
+                dE = -(new - old) * _field(J, h, x, cc, j) - 0.5 * J[j, j] * (new * new - old * old)
+                u = g.random()
+                if u < acceptance_from_log(-dE):          # min(1, e^{−ΔE})
+                    x[cc, j] = new
+                    if t > burn_in:
+                        n_acc[cc] += 1
+        store_kept(out, x, c0, c1 - c0, t, burn_in, thin)
 
 
 @njit(cache=True, parallel=True)
@@ -402,38 +441,10 @@ def bm_spin_flip_kernel(J, h, lo, hi, x, t0, t1, burn_in, thin, random_scan, gen
     Chunk k draws from ``gens[k]``; per proposal: (random scan only) one uniform per chain
     of the chunk for the site, then one uniform per chain for the acceptance
     :math:`\min(1, e^{-\Delta E})`.  Accepted flips after burn-in are counted in ``n_acc``.
+    The chunks run in parallel, each the serial ``_bm_spin_flip_chunk``.
     """
-    d = x.shape[1]
     for k in prange(len(gens)):
-        g = gens[k]
-        c0 = bounds[k]
-        c1 = bounds[k + 1]
-        m = c1 - c0
-        sites = np.empty(m, dtype=np.int64)
-        for t in range(t0 + 1, t1 + 1):
-            for i in range(d):
-                if random_scan:
-                    for c in range(m):
-                        s = int(g.random() * d)
-                        sites[c] = s if s < d else d - 1
-                else:
-                    for c in range(m):
-                        sites[c] = i
-                for c in range(m):
-                    cc = c0 + c
-                    j = sites[c]
-                    old = x[cc, j]
-                    new = lo + hi - old
-                    # ΔE = E(new) − E(old) = −(new − old) m_j − ½ J_jj (new² − old²)
-                    dE = -(new - old) * _field(J, h, x, cc, j) - 0.5 * J[j, j] * (new * new - old * old)
-                    u = g.random()
-                    if u < acceptance_from_log(-dE):          # min(1, e^{−ΔE})
-                        x[cc, j] = new
-                        if t > burn_in:
-                            n_acc[cc] += 1
-            store_kept(out, x, c0, c1 - c0, t, burn_in, thin)
-
-
+        _bm_spin_flip_chunk(J, h, lo, hi, x, t0, t1, burn_in, thin, random_scan, gens[k], bounds, k, out, n_acc)
 
 
 # ============ single-site Gibbs and spin flip on any binary Energy (energy differences)
@@ -654,7 +665,8 @@ def gibbs(model, x0, n_steps, rng, *, burn_in=0, thin=1, spins=None, progress=No
     if backend != "numpy" and fam == "bm":
         J, h = model.coupling_arrays()
         for t0, t1 in _common.segments(n_steps, progress):
-            bm_site_gibbs_kernel(J, h, lo, hi, x, t0, t1, burn_in, thin, gens, bounds, out)
+            _common.run_chunk_segment(bm_site_gibbs_kernel, _bm_site_gibbs_chunk, (J, h, lo, hi, x, t0, t1, burn_in, thin),
+                                      gens, bounds, (out,), work=x.size * (t1 - t0))
     else:
         for t0, t1 in _common.segments(n_steps, progress):
             for k, g in enumerate(gens):
@@ -784,7 +796,9 @@ def spin_flip_metropolis(model, x0, n_steps, rng, *, scan="random", burn_in=0, t
     if backend != "numpy" and fam == "bm":
         J, h = model.coupling_arrays()
         for t0, t1 in _common.segments(n_steps, progress):
-            bm_spin_flip_kernel(J, h, lo, hi, x, t0, t1, burn_in, thin, random_scan, gens, bounds, out, n_acc)
+            _common.run_chunk_segment(bm_spin_flip_kernel, _bm_spin_flip_chunk,
+                                      (J, h, lo, hi, x, t0, t1, burn_in, thin, random_scan), gens, bounds,
+                                      (out, n_acc), work=x.size * (t1 - t0))
     else:
         chunks = [(int(bounds[k]), int(bounds[k + 1])) for k in range(len(gens))]
         energies = [_energy_checked(model, x[c0:c1], "spin_flip_metropolis", 0, c0) if c1 > c0 else None

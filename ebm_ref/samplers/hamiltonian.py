@@ -45,11 +45,12 @@ from ._common import (
     flag_nonfinite,
     prepare_run,
     run_chains,
+    run_chunk_segment,
     store_kept,
 )
 from ._jit_models import point_energy_grad
 from .metropolis_hastings import mh_accept
-from .state import Info, State, per_chain_step, step_draws
+from .state import Info, State, evaluate_in_support, per_chain_step, step_draws
 
 __all__ = ["hmc", "hmc_step", "leapfrog", "leapfrog_integrate"]
 
@@ -121,63 +122,77 @@ def hmc_step(rng_or_draws, state: State, target, step_size, n_leapfrog: int) -> 
     L = check_positive_int(n_leapfrog, "n_leapfrog", 1)
     p0, u = step_draws(rng_or_draws, q0.shape, uniforms=True)
     kin0 = 0.5 * np.sum(p0 * p0, axis=1)
-    q, p, gq = leapfrog_integrate(target.grad_x, q0, p0, state.grad, eps[:, None], L)
-    eq = np.asarray(target.energy(q), dtype=np.float64)
+    # a trajectory that leaves the support has E = +∞ there: it is marked outside from then on
+    # (its gradient taken as 0, the target never evaluated on it) and rejected at the end
+    left = np.zeros(q0.shape[0], dtype=bool)
+
+    def grad_in_support(q):
+        _, g, inside = evaluate_in_support(target, q, energy=False, outside=left)
+        left[:] |= ~inside & np.all(np.isfinite(q), axis=1)
+        return g
+
+    q, p, gq = leapfrog_integrate(grad_in_support, q0, p0, state.grad, eps[:, None], L)
+    eq, _, inside = evaluate_in_support(target, q, grad=False, outside=left)
     kin1 = 0.5 * np.sum(p * p, axis=1)
     new, info = mh_accept(state, State(q, eq, gq), (state.energy + kin0) - (eq + kin1), u)
-    return new, info._replace(momentum=p)
+    return new, info._replace(momentum=p, in_support=inside)
+
+
+@njit(cache=True)
+def _hmc_chunk(form, x, e, gr, eps, n_leapfrog, g, bounds, k, t0, t1, burn_in, thin, out, n_acc,
+               bad_step, bad_chain):
+    # steps t0+1..t1 of the chains of chunk k, drawing from the chunk's Generator g
+    d = x.shape[1]
+    lo, m, z, u = chunk_buffers(bounds, k, d)
+    if m == 0:
+        return
+    q = np.empty(d)
+    p = np.empty(d)
+    gq = np.empty(d)
+    for t in range(t0, t1):
+        draw_chunk(g, z, u, True)              # momenta, row-major, then uniforms
+        for i in range(m):
+            c = lo + i
+            kin0 = 0.0
+            for j in range(d):
+                q[j] = x[c, j]
+                p[j] = z[i, j]
+                gq[j] = gr[c, j]
+                kin0 += 0.5 * p[j] * p[j]
+            eq = 0.0
+            for ell in range(n_leapfrog):
+                kick = 0.5 * eps if ell == 0 else eps
+                for j in range(d):
+                    p[j] -= kick * gq[j]
+                    q[j] += eps * p[j]
+                eq = point_energy_grad(form, q, gq)
+            kin1 = 0.0
+            ok = np.isfinite(eq)
+            for j in range(d):
+                p[j] -= 0.5 * eps * gq[j]
+                kin1 += 0.5 * p[j] * p[j]
+                ok = ok and np.isfinite(q[j]) and np.isfinite(gq[j])
+            if not (ok and np.isfinite(kin1)):
+                flag_nonfinite(bad_step, bad_chain, k, t + 1, c)
+                return
+            # accept with min(1, e^{−(H1 − H0)})
+            if u[i] < acceptance_from_log((e[c] + kin0) - (eq + kin1)):
+                for j in range(d):
+                    x[c, j] = q[j]
+                    gr[c, j] = gq[j]
+                e[c] = eq
+                if t >= burn_in:
+                    n_acc[c] += 1
+        store_kept(out, x, lo, m, t + 1, burn_in, thin)
 
 
 @njit(cache=True, parallel=True)
 def _hmc_kernel(form, x, e, gr, eps, n_leapfrog, gens, bounds, t0, t1, burn_in, thin, out, n_acc,
                 bad_step, bad_chain):
-    d = x.shape[1]
+    # the chunks in parallel: each runs the serial _hmc_chunk on its own Generator
     for k in prange(len(bounds) - 1):
-        lo, m, z, u = chunk_buffers(bounds, k, d)
-        if m == 0:
-            continue
-        q = np.empty(d)
-        p = np.empty(d)
-        gq = np.empty(d)
-        stop = False
-        for t in range(t0, t1):
-            draw_chunk(gens[k], z, u, True)        # momenta, row-major, then uniforms
-            for i in range(m):
-                c = lo + i
-                kin0 = 0.0
-                for j in range(d):
-                    q[j] = x[c, j]
-                    p[j] = z[i, j]
-                    gq[j] = gr[c, j]
-                    kin0 += 0.5 * p[j] * p[j]
-                eq = 0.0
-                for ell in range(n_leapfrog):
-                    kick = 0.5 * eps if ell == 0 else eps
-                    for j in range(d):
-                        p[j] -= kick * gq[j]
-                        q[j] += eps * p[j]
-                    eq = point_energy_grad(form, q, gq)
-                kin1 = 0.0
-                ok = np.isfinite(eq)
-                for j in range(d):
-                    p[j] -= 0.5 * eps * gq[j]
-                    kin1 += 0.5 * p[j] * p[j]
-                    ok = ok and np.isfinite(q[j]) and np.isfinite(gq[j])
-                if not (ok and np.isfinite(kin1)):
-                    flag_nonfinite(bad_step, bad_chain, k, t + 1, c)
-                    stop = True
-                    break
-                # accept with min(1, e^{−(H1 − H0)})
-                if u[i] < acceptance_from_log((e[c] + kin0) - (eq + kin1)):
-                    for j in range(d):
-                        x[c, j] = q[j]
-                        gr[c, j] = gq[j]
-                    e[c] = eq
-                    if t >= burn_in:
-                        n_acc[c] += 1
-            if stop:
-                break
-            store_kept(out, x, lo, m, t + 1, burn_in, thin)
+        _hmc_chunk(form, x, e, gr, eps, n_leapfrog, gens[k], bounds, k, t0, t1, burn_in, thin, out, n_acc,
+                   bad_step, bad_chain)
 
 
 def hmc(model, x0, n_steps, rng, *, step_size, n_leapfrog, burn_in=0, thin=1, progress=None, backend="auto"):
@@ -214,8 +229,9 @@ def hmc(model, x0, n_steps, rng, *, step_size, n_leapfrog, burn_in=0, thin=1, pr
     h = np.full(run.n_chains, eps)
 
     def kernel_segment(t0, t1, bad_step, bad_chain):
-        _hmc_kernel(run.form, run.x, run.e, run.grad, eps, L, run.gens, run.bounds, t0, t1, run.burn_in,
-                    run.thin, run.out, run.n_acc, bad_step, bad_chain)
+        run_chunk_segment(_hmc_kernel, _hmc_chunk, (run.form, run.x, run.e, run.grad, eps, L), run.gens,
+                          run.bounds, (t0, t1, run.burn_in, run.thin, run.out, run.n_acc, bad_step, bad_chain),
+                          work=run.x.size * (t1 - t0) * L)
 
     def numpy_step(t, state, z, u):
         return hmc_step((z, u), state, model, h, L)

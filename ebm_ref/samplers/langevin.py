@@ -62,12 +62,13 @@ from ._common import (
     prepare_run,
     raise_if_nonfinite,
     run_chains,
+    run_chunk_segment,
     spawn_generators,
     store_kept,
 )
 from ._jit_models import point_energy_grad
 from .metropolis_hastings import mh_accept
-from .state import Info, State, per_chain_step, step_draws
+from .state import Info, State, evaluate_in_support, per_chain_step, step_draws
 
 __all__ = ["ula", "mala", "annealed_langevin", "ula_gaussian_covariance", "langevin_proposal",
            "mala_log_acceptance", "langevin_step", "ula_step", "mala_step"]
@@ -130,10 +131,12 @@ def langevin_step(rng_or_draws, state: State, target, step_size, adjust: bool = 
     h = per_chain_step(step_size, x.shape[0])
     xi, u = step_draws(rng_or_draws, x.shape, uniforms=bool(adjust))
     y = langevin_proposal(x, state.grad, h[:, None], xi)
-    proposal = State(y, np.asarray(target.energy(y), dtype=np.float64), np.asarray(target.grad_x(y), dtype=np.float64))
+    ey, gy, inside = evaluate_in_support(target, y)     # E(y) = +∞, ∇E(y) = 0 outside the support
+    proposal = State(y, ey, gy)
     if not adjust:
-        return proposal, Info(np.ones(x.shape[0]), np.ones(x.shape[0], dtype=bool), proposal)
-    return mh_accept(state, proposal, mala_log_acceptance(state, proposal, h), u)
+        return proposal, Info(np.ones(x.shape[0]), np.ones(x.shape[0], dtype=bool), proposal, in_support=inside)
+    new, info = mh_accept(state, proposal, mala_log_acceptance(state, proposal, h), u)
+    return new, info._replace(in_support=inside)
 
 
 def ula_step(rng_or_draws, state: State, target, step_size) -> tuple[State, Info]:
@@ -146,54 +149,59 @@ def mala_step(rng_or_draws, state: State, target, step_size) -> tuple[State, Inf
     return langevin_step(rng_or_draws, state, target, step_size, adjust=True)
 
 
+@njit(cache=True)
+def _langevin_chunk(form, x, e, gr, h, g, bounds, k, t0, t1, burn_in, thin, adjust, out, n_acc,
+                    bad_step, bad_chain):
+    # steps t0+1..t1 of the chains of chunk k, drawing from the chunk's Generator g
+    d = x.shape[1]
+    lo, m, z, u = chunk_buffers(bounds, k, d)
+    if m == 0:
+        return
+    y = np.empty(d)
+    gy = np.empty(d)
+    for t in range(t0, t1):
+        draw_chunk(g, z, u, adjust)            # normals, then (MALA) uniforms
+        for i in range(m):
+            c = lo + i
+            hc = h[c]
+            s2h = np.sqrt(2.0 * hc)
+            for j in range(d):               # y = x − h ∇E(x) + sqrt(2h) ξ
+                y[j] = x[c, j] - hc * gr[c, j] + s2h * z[i, j]
+            ey = point_energy_grad(form, y, gy)
+            ok = np.isfinite(ey)
+            for j in range(d):
+                ok = ok and np.isfinite(y[j]) and np.isfinite(gy[j])
+            if not ok:
+                flag_nonfinite(bad_step, bad_chain, k, t + 1, c)
+                return
+            accept = True
+            if adjust:
+                # log q(x|y) − log q(y|x) = (‖y − x + h∇E(x)‖² − ‖x − y + h∇E(y)‖²) / 4h
+                fwd = 0.0
+                rev = 0.0
+                for j in range(d):
+                    a = y[j] - x[c, j] + hc * gr[c, j]
+                    b = x[c, j] - y[j] + hc * gy[j]
+                    fwd += a * a
+                    rev += b * b
+                accept = u[i] < acceptance_from_log(e[c] - ey - (rev - fwd) / (4.0 * hc))
+            if accept:
+                for j in range(d):
+                    x[c, j] = y[j]
+                    gr[c, j] = gy[j]
+                e[c] = ey
+                if t >= burn_in:
+                    n_acc[c] += 1
+        store_kept(out, x, lo, m, t + 1, burn_in, thin)
+
+
 @njit(cache=True, parallel=True)
 def _langevin_kernel(form, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adjust, out, n_acc,
                      bad_step, bad_chain):
-    d = x.shape[1]
+    # the chunks in parallel: each runs the serial _langevin_chunk on its own Generator
     for k in prange(len(bounds) - 1):
-        lo, m, z, u = chunk_buffers(bounds, k, d)
-        if m == 0:
-            continue
-        y = np.empty(d)
-        gy = np.empty(d)
-        stop = False
-        for t in range(t0, t1):
-            draw_chunk(gens[k], z, u, adjust)      # normals, then (MALA) uniforms
-            for i in range(m):
-                c = lo + i
-                hc = h[c]
-                s2h = np.sqrt(2.0 * hc)
-                for j in range(d):               # y = x − h ∇E(x) + sqrt(2h) ξ
-                    y[j] = x[c, j] - hc * gr[c, j] + s2h * z[i, j]
-                ey = point_energy_grad(form, y, gy)
-                ok = np.isfinite(ey)
-                for j in range(d):
-                    ok = ok and np.isfinite(y[j]) and np.isfinite(gy[j])
-                if not ok:
-                    flag_nonfinite(bad_step, bad_chain, k, t + 1, c)
-                    stop = True
-                    break
-                accept = True
-                if adjust:
-                    # log q(x|y) − log q(y|x) = (‖y − x + h∇E(x)‖² − ‖x − y + h∇E(y)‖²) / 4h
-                    fwd = 0.0
-                    rev = 0.0
-                    for j in range(d):
-                        a = y[j] - x[c, j] + hc * gr[c, j]
-                        b = x[c, j] - y[j] + hc * gy[j]
-                        fwd += a * a
-                        rev += b * b
-                    accept = u[i] < acceptance_from_log(e[c] - ey - (rev - fwd) / (4.0 * hc))
-                if accept:
-                    for j in range(d):
-                        x[c, j] = y[j]
-                        gr[c, j] = gy[j]
-                    e[c] = ey
-                    if t >= burn_in:
-                        n_acc[c] += 1
-            if stop:
-                break
-            store_kept(out, x, lo, m, t + 1, burn_in, thin)
+        _langevin_chunk(form, x, e, gr, h, gens[k], bounds, k, t0, t1, burn_in, thin, adjust, out, n_acc,
+                        bad_step, bad_chain)
 
 
 def _run(name, adjust, model, x0, n_steps, rng, step_size, burn_in, thin, progress, backend):
@@ -202,8 +210,9 @@ def _run(name, adjust, model, x0, n_steps, rng, step_size, burn_in, thin, progre
     h = np.full(run.n_chains, h0)
 
     def kernel_segment(t0, t1, bad_step, bad_chain):
-        _langevin_kernel(run.form, run.x, run.e, run.grad, h, run.gens, run.bounds, t0, t1, run.burn_in,
-                         run.thin, adjust, run.out, run.n_acc, bad_step, bad_chain)
+        run_chunk_segment(_langevin_kernel, _langevin_chunk, (run.form, run.x, run.e, run.grad, h), run.gens,
+                          run.bounds, (t0, t1, run.burn_in, run.thin, adjust, run.out, run.n_acc, bad_step, bad_chain),
+                          work=run.x.size * (t1 - t0))
 
     def numpy_step(t, state, z, u):
         return langevin_step((z, u), state, model, h, adjust)

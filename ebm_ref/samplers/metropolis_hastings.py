@@ -46,10 +46,11 @@ from ._common import (
     flag_nonfinite,
     prepare_run,
     run_chains,
+    run_chunk_segment,
     store_kept,
 )
 from ._jit_models import point_energy
-from .state import Info, State, per_chain_step, step_draws
+from .state import Info, State, evaluate_in_support, per_chain_step, step_draws
 
 __all__ = ["metropolis", "rwmh_step", "mh_accept", "mh_acceptance", "acceptance_probability"]
 
@@ -121,42 +122,47 @@ def rwmh_step(rng_or_draws, state: State, target, step_size) -> tuple[State, Inf
     h = per_chain_step(step_size, x.shape[0])
     xi, u = step_draws(rng_or_draws, x.shape, uniforms=True)
     y = x + h[:, None] * xi
-    ey = np.asarray(target.energy(y), dtype=np.float64)
-    return mh_accept(state, State(y, ey, None), state.energy - ey, u)
+    ey, _, inside = evaluate_in_support(target, y, grad=False)     # E(y) = +∞ outside the support
+    new, info = mh_accept(state, State(y, ey, None), state.energy - ey, u)
+    return new, info._replace(in_support=inside)
+
+
+@njit(cache=True)
+def _rwmh_chunk(form, x, e, h, g, bounds, k, t0, t1, burn_in, thin, adapt, target, out, n_acc, bad_step, bad_chain):
+    # steps t0+1..t1 of the chains of chunk k, drawing from the chunk's Generator g
+    d = x.shape[1]
+    lo, m, z, u = chunk_buffers(bounds, k, d)
+    if m == 0:
+        return
+    y = np.empty(d)
+    for t in range(t0, t1):
+        draw_chunk(g, z, u, True)              # the chunk's normals, row-major, then its uniforms
+        for i in range(m):
+            c = lo + i
+            for j in range(d):                 # y = x + h ξ
+                y[j] = x[c, j] + h[c] * z[i, j]
+            ey = point_energy(form, y)
+            if not np.isfinite(ey):
+                flag_nonfinite(bad_step, bad_chain, k, t + 1, c)
+                return
+            alpha = acceptance_from_log(e[c] - ey)    # α = min(1, e^{-(E(y) − E(x))})
+            if u[i] < alpha:
+                for j in range(d):
+                    x[c, j] = y[j]
+                e[c] = ey
+                if t >= burn_in:
+                    n_acc[c] += 1
+            if adapt and t < burn_in:
+                h[c] *= np.exp((alpha - target) / (t + 1.0) ** ADAPT_KAPPA)
+        store_kept(out, x, lo, m, t + 1, burn_in, thin)
 
 
 @njit(cache=True, parallel=True)
 def _rwmh_kernel(form, x, e, h, gens, bounds, t0, t1, burn_in, thin, adapt, target, out, n_acc, bad_step, bad_chain):
-    d = x.shape[1]
+    # the chunks in parallel: each runs the serial _rwmh_chunk on its own Generator
     for k in prange(len(bounds) - 1):
-        lo, m, z, u = chunk_buffers(bounds, k, d)
-        if m == 0:
-            continue
-        y = np.empty(d)
-        stop = False
-        for t in range(t0, t1):
-            draw_chunk(gens[k], z, u, True)        # the chunk's normals, row-major, then its uniforms
-            for i in range(m):
-                c = lo + i
-                for j in range(d):                 # y = x + h ξ
-                    y[j] = x[c, j] + h[c] * z[i, j]
-                ey = point_energy(form, y)
-                if not np.isfinite(ey):
-                    flag_nonfinite(bad_step, bad_chain, k, t + 1, c)
-                    stop = True
-                    break
-                alpha = acceptance_from_log(e[c] - ey)    # α = min(1, e^{-(E(y) − E(x))})
-                if u[i] < alpha:
-                    for j in range(d):
-                        x[c, j] = y[j]
-                    e[c] = ey
-                    if t >= burn_in:
-                        n_acc[c] += 1
-                if adapt and t < burn_in:
-                    h[c] *= np.exp((alpha - target) / (t + 1.0) ** ADAPT_KAPPA)
-            if stop:
-                break
-            store_kept(out, x, lo, m, t + 1, burn_in, thin)
+        _rwmh_chunk(form, x, e, h, gens[k], bounds, k, t0, t1, burn_in, thin, adapt, target, out, n_acc,
+                    bad_step, bad_chain)
 
 
 def metropolis(model, x0, n_steps, rng, *, step_size, burn_in=0, thin=1, adapt=False, target_accept=0.234,
@@ -206,8 +212,9 @@ def metropolis(model, x0, n_steps, rng, *, step_size, burn_in=0, thin=1, adapt=F
     h = np.full(run.n_chains, h0)
 
     def kernel_segment(t0, t1, bad_step, bad_chain):
-        _rwmh_kernel(run.form, run.x, run.e, h, run.gens, run.bounds, t0, t1, run.burn_in, run.thin, adapt,
-                     target, run.out, run.n_acc, bad_step, bad_chain)
+        run_chunk_segment(_rwmh_kernel, _rwmh_chunk, (run.form, run.x, run.e, h), run.gens, run.bounds,
+                          (t0, t1, run.burn_in, run.thin, adapt, target, run.out, run.n_acc, bad_step, bad_chain),
+                          work=run.x.size * (t1 - t0))
 
     def numpy_step(t, state, z, u):
         state, info = rwmh_step((z, u), state, model, h)

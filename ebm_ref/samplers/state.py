@@ -34,6 +34,16 @@ fast path of the same arithmetic):
 
 A step does not check for NaN (it propagates): the caller decides (the samplers' driver
 raises ``FloatingPointError`` naming the step and chain, :func:`check_info_finite`).
+
+**Bounded supports.**  Outside the support of p (x ≤ 0 for a Gamma, x ∉ (0, 1) for a Beta)
+:math:`E = +\infty`: a proposal there has acceptance probability 0.  The steps evaluate the
+target only through :func:`evaluate_in_support`, which asks the target's ``in_support(x)``
+(:meth:`ebm_ref.energy.Energy.in_support`; a :class:`Potential` may carry one) and gives
+E = +∞ and ∇E = 0 at the points outside *without evaluating the energy there* (a bounded
+model raises ``ValueError`` outside).  ``info.in_support`` records which proposals were
+inside; :func:`check_info_finite` passes a rejected proposal outside the support and still
+stops on a NaN or inf inside it.  (The fused numba kernels need no such rule: no built-in
+jittable form has a bounded support.)
 """
 from __future__ import annotations
 
@@ -42,9 +52,11 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .._validate import as_batch, as_float_array
+from ..energy import Energy
 from ._common import first_nonfinite, nonfinite_error
 
-__all__ = ["State", "Info", "Potential", "init", "step_draws", "per_chain_step", "check_info_finite"]
+__all__ = ["State", "Info", "Potential", "init", "step_draws", "per_chain_step", "evaluate_in_support",
+           "check_info_finite"]
 
 
 class State(NamedTuple):
@@ -56,22 +68,26 @@ class State(NamedTuple):
 
 
 class Info(NamedTuple):
-    """What one step did: α (n,), accepted mask (n,), the proposal (a State), HMC's final momentum."""
+    """What one step did: α (n,), accepted mask (n,), the proposal (a State), HMC's final momentum,
+    and which proposals lay in the target's support (n,) (None: all of them)."""
 
     acceptance_probability: np.ndarray
     is_accepted: np.ndarray
     proposal: State
     momentum: np.ndarray | None = None
+    in_support: np.ndarray | None = None
 
 
 class Potential(NamedTuple):
-    """A target given by two callables, ``energy(x) -> (n,)`` and ``grad_x(x) -> (n, d)``.
+    """A target given by callables, ``energy(x) -> (n,)``, ``grad_x(x) -> (n, d)`` and optionally
+    ``in_support(x) -> (n,)`` bool (E = +∞ outside; None: the support is everything).
 
     ``grad_x`` may be None for the steps that need no gradient (random-walk MH).
     """
 
     energy: Callable
     grad_x: Callable | None = None
+    in_support: Callable | None = None
 
 
 def init(position, target, grad: bool = True) -> State:
@@ -122,9 +138,60 @@ def per_chain_step(step_size, n: int, name: str = "step_size") -> np.ndarray:
     return h
 
 
+def _support_test(target):
+    """The target's ``in_support`` callable, or None when its support is everything."""
+    if isinstance(target, Energy) and type(target)._in_support is Energy._in_support:
+        return None
+    return getattr(target, "in_support", None)
+
+
+def evaluate_in_support(target, y, energy: bool = True, grad: bool = True, outside=None):
+    r"""E(y) and ∇E(y) at the points of ``y`` (n, d) in the target's support; E = +∞, ∇E = 0 outside.
+
+    The target is evaluated only at the points inside (a bounded model raises outside its
+    support).  A point with a NaN or inf coordinate is neither inside nor outside: its E and
+    ∇E are NaN, for the driver to report.  ``outside`` (n,) bool, optional, marks points to
+    treat as outside whatever they are (HMC: a trajectory that has left the support).
+
+    Returns
+    -------
+    e : ndarray (n,) or None (``energy=False``)
+    g : ndarray (n, d) or None (``grad=False``)
+    inside : ndarray (n,) bool
+    """
+    n = y.shape[0]
+    finite = np.all(np.isfinite(y), axis=1)
+    inside = finite if outside is None else finite & ~outside
+    test = _support_test(target)
+    if test is not None and np.any(inside):
+        inside = inside.copy()
+        inside[inside] = np.asarray(test(y[inside]), dtype=bool)
+    if np.all(inside):                         # the common case: one call on the whole batch
+        e = np.asarray(target.energy(y), dtype=np.float64) if energy else None
+        g = np.asarray(target.grad_x(y), dtype=np.float64) if grad else None
+        return e, g, inside
+    e = g = None
+    if energy:
+        e = np.where(finite, np.inf, np.nan)
+        if np.any(inside):
+            e[inside] = target.energy(y[inside])
+    if grad:
+        g = np.where(finite[:, None], 0.0, np.nan) * np.ones_like(y)
+        if np.any(inside):
+            g[inside] = target.grad_x(y[inside])
+    return e, g, inside
+
+
 def check_info_finite(sampler: str, step: int, info: Info, what: str) -> None:
-    """Raise ``FloatingPointError`` naming ``step`` and the first chain whose proposal is non-finite."""
+    """Raise ``FloatingPointError`` naming ``step`` and the first chain whose proposal is non-finite.
+
+    A proposal outside the support (``info.in_support`` False: E = +∞ by definition) that was
+    rejected is not a failure; one that was accepted (ULA, which has no rejection) is.
+    """
     arrays = [a for a in (*info.proposal, info.momentum) if a is not None]
+    if info.in_support is not None and not np.all(info.in_support):
+        passed = ~info.in_support & ~np.asarray(info.is_accepted, dtype=bool)
+        arrays = [np.where(passed.reshape((-1,) + (1,) * (np.ndim(a) - 1)), 0.0, a) for a in arrays]
     c = first_nonfinite(*arrays)
     if c >= 0:
         raise nonfinite_error(sampler, step, c, what)
