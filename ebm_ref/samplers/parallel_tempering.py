@@ -43,7 +43,7 @@ from ._common import kept_index, make_chains
 from .gibbs_sampling import (FastBlockGibbs, bm_site_gibbs_kernel, check_backend, check_start, model_family,
                              rbm_block_gibbs_step, site_gibbs_step, unit_values)
 from .metropolis_hastings import mh_acceptance, rwmh_step
-from .state import Potential, State
+from .state import Potential, State, evaluate_in_support
 
 __all__ = [
     "tempering",
@@ -171,7 +171,7 @@ def _rwmh_move(model, state, eps_rows, beta_rows, n, rng, t):
     the support) is rejected.  Returns (new state, info).
     """
     def tempered_energy(y):
-        e = model.energy(y)
+        e, _, _ = evaluate_in_support(model, y, grad=False)     # E = +∞ outside a bounded support
         bad = np.flatnonzero(np.isnan(e) | (e == -np.inf))
         if bad.size:
             raise _common.nonfinite_error("tempering", t, int(bad[0] % n), "the energy")
