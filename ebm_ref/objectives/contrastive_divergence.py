@@ -72,6 +72,12 @@ __all__ = [
     "pcd_objective",
     "train_rbm_cd",
     "train_dbn",
+    # maximum likelihood as KL, and CD as a difference of two KLs (note 06)
+    "empirical_distribution",
+    "visible_distribution",
+    "kl_to_model",
+    "chain_distribution",
+    "cd_kl_difference",
 ]
 
 

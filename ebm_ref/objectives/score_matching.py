@@ -78,6 +78,10 @@ __all__ = [
     "ratio_matching_expectation",
     "hvp_x",
     "objective",
+    # score networks (note 12): a field that need not be a gradient
+    "score_network_loss",
+    "score_network_expectation",
+    "score_field_fisher",
 ]
 
 #: Gauss–Legendre nodes per axis for 2-D quadrature (smooth densities vanishing at the box edges).
