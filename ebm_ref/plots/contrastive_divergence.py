@@ -7,35 +7,17 @@ from . import figure
 from ._style import color, colorbar, density_panel, grid, save, scatter_points, set_box, shared_norm, subplots
 
 
-def decaying(objective, decay_steps: float):
-    r"""The objective with its gradients scaled by :math:`\tau/(\tau + t)` at call t (τ = ``decay_steps``).
-
-    With plain SGD this is the learning-rate schedule :math:`\eta_t = \eta_0\,\tau/(\tau + t)`
-    (Robbins–Monro: Σ η_t = ∞, η_t → 0), which persistent chains need to stay close to the model.
-    """
-    state = {"t": 0}
-
-    def scaled(model, x, rng):
-        value, g = objective(model, x, rng)
-        f = decay_steps / (decay_steps + state["t"])
-        state["t"] += 1
-        return value, {k: f * v for k, v in g.items()}
-
-    return scaled
-
-
 def bas_curves(rng, methods, n_steps=1500, n_hidden=8, lr=0.2, decay_steps=None, momentum=0.0, every=25):
     """Exact mean log-likelihood of a 9×n_hidden RBM on 3×3 bars-and-stripes along training.
 
     ``methods`` names the gradients to compare: "exact gradient", "CD-k" or "PCD-k" (100
-    persistent chains).  Full-batch SGD with learning rate ``lr`` (decaying as
-    lr·τ/(τ + t) when ``decay_steps`` = τ is given) and heavy-ball ``momentum``.  Returns ``{name: (steps, ll)}`` and the
-    ceiling −log 14.
+    persistent chains).  Full-batch SGD with learning rate ``lr`` (decaying as lr·τ/(τ + t)
+    when ``decay_steps`` = τ is given: ``train.SGD``'s ``lr_decay``) and heavy-ball
+    ``momentum``.  Returns ``{name: (steps, ll)}`` and the ceiling −log 14.
     """
-    from .. import params as P
     from ..datasets import bars_and_stripes
     from ..models.rbm import BernoulliRBM
-    from ..objectives import contrastive_divergence as cd
+    from ..objectives import contrastive_divergence as cd, mle
     from ..train import SGD, fit
 
     x = bars_and_stripes(3)
@@ -43,16 +25,14 @@ def bas_curves(rng, methods, n_steps=1500, n_hidden=8, lr=0.2, decay_steps=None,
     curves = {}
     for name in methods:
         if name == "exact gradient":
-            obj = lambda m, xb, r: (-m.log_likelihood(xb), P.scale(m.exact_grad_log_likelihood(xb), -1.0))  # noqa: E731
+            obj = mle.objective()
         elif name.startswith("PCD-"):
             obj = cd.pcd_objective(int(name[4:]), 100, rng, x)
         elif name.startswith("CD-"):
             obj = cd.cd_objective(int(name[3:]))
         else:
             raise ValueError(f"unknown method {name!r}")
-        if decay_steps is not None:
-            obj = decaying(obj, decay_steps)
-        _, hist = fit(rbm0, x, obj, SGD(lr, momentum=momentum), n_steps, rng,
+        _, hist = fit(rbm0, x, obj, SGD(lr, momentum=momentum, lr_decay=decay_steps), n_steps, rng,
                       exact_log_likelihood=lambda m, d: m.log_likelihood(d), ll_every=every, log=lambda s: None)
         curves[name] = (np.array(hist.ll_steps), np.array(hist.log_likelihood))
     return curves, -np.log(len(x))
