@@ -5,11 +5,12 @@ import pytest
 
 from ebm_ref.models import BernoulliRBM, Gaussian
 from ebm_ref.objectives.adversarial import kl_gaussians
+from ebm_ref.diagnostics import count_crossings, mode_indicator
+from ebm_ref.objectives.contrastive_divergence import cd_bias_curve
+from ebm_ref.objectives.score_matching import kl_divergence_1d, tangent_multiply_adds
+from ebm_ref.partition import sandwich_violations
 from ebm_ref.plots import all_figures, figure_rng
-from ebm_ref.plots.contrastive_divergence import cd_bias_curve, decaying
-from ebm_ref.plots.mcmc import count_crossings, landscape, mode_indicator
-from ebm_ref.plots.partition import sandwich_violations
-from ebm_ref.plots.score_matching import kl_divergence_1d, tangent_multiply_adds
+from ebm_ref.plots.mcmc import landscape
 
 
 # ------------------------------------------------------------------ mcmc_trajectories
@@ -96,13 +97,6 @@ def test_cd_k_bias_decreases_in_k_in_the_figure(tmp_path):
         rel = r["bias"] / r["grad"]
         seen = rel[rel > 1e-12]                                        # above float64 round-off
         assert np.all(np.diff(seen) < 0), scale
-
-
-@pytest.mark.exact
-def test_decaying_scales_gradients_by_tau_over_tau_plus_t():
-    obj = decaying(lambda m, x, r: (1.0, {"a": np.ones(2)}), decay_steps=4.0)
-    got = [obj(None, None, None)[1]["a"][0] for _ in range(3)]
-    assert got == pytest.approx([1.0, 4 / 5, 4 / 6])
 
 
 # ------------------------------------------------------------------ AIS sandwich
