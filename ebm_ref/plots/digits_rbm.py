@@ -45,8 +45,8 @@ def draw(out_dir, rng, settings, data, runs, checks):
     n_show = 8
     methods = list(runs)
     short = {m: D.METHOD_LABELS[m].replace("exact gradient", "exact") for m in methods}
-    fig = plt.figure(figsize=(WIDTH, 6.6))
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.15, 1.0])
+    fig = plt.figure(figsize=(WIDTH, 6.0))
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.3, 1.0])
     ax_ll, ax_ais = top.subplots(1, 2, width_ratios=[1.3, 1.0])
 
     # (a) exact log-likelihood curves
@@ -81,7 +81,7 @@ def draw(out_dir, rng, settings, data, runs, checks):
                plt.Line2D([], [], ls="", marker="o", color=gray, mfc=gray, label="forward (lower)"),
                plt.Line2D([], [], ls="", marker="o", color=gray, mfc="white", label="reverse (upper)")]
     lim = max(0.15, max(abs(c.error(b, d)) + 3 * c.estimates[b, d].stderr for c in checks.values() for b, d in runs_ais))
-    ax_ais.set_ylim(-1.15 * lim, 2.1 * lim)                      # room above the data for the key
+    ax_ais.set_ylim(-1.15 * lim, 1.85 * lim)                      # room above the data for the key
     ax_ais.set_yticks([t for t in ax_ais.get_yticks() if abs(t) <= 1.15 * lim])
     ax_ais.spines["left"].set_bounds(-1.15 * lim, 1.15 * lim)
     ax_ais.legend(handles=handles, loc="upper center", ncols=2, handletextpad=0.1, columnspacing=0.6,
@@ -98,7 +98,7 @@ def draw(out_dir, rng, settings, data, runs, checks):
         rows.append(model.prob_v_given_h(h))
     im = ax_s.imshow(_tile(np.concatenate(rows), len(methods), n_show), cmap="gray_r",
                      norm=shared_norm(vmin=0.0, vmax=1.0), interpolation="nearest")
-    colorbar(fig, im, ax_s, r"$p(v_i = 1 \mid \mathbf{h})$", shrink=0.8)
+    colorbar(fig, im, ax_s, r"$p(v_i = 1 \mid \mathbf{h})$", shrink=0.62)
     ax_s.set_yticks([4 + 9 * i for i in range(len(methods))], [short[m] for m in methods])
     ax_s.set_xticks([4 + 9 * i for i in range(n_show)], [str(i + 1) for i in range(n_show)])
     ax_s.tick_params(length=0)
