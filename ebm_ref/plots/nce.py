@@ -228,11 +228,11 @@ def make_variational_bound(out_dir, rng, small=False):
     ax[0].set_ylabel(r"$E_q[-E] + H(q)$")
     ax[0].set_title(r"(a) bound $\leq \log Z$")
     ax[1].set_yscale("log")
-    ax[1].set_ylim(1e-3, 20.0)
+    ax[1].set_ylim(1e-3, 300.0)
     ax[1].set_xlabel(r"mean $m$ of $q$")
     ax[1].set_ylabel(r"gap $\log Z - $ bound")
     ax[1].set_title(r"(b) gap = KL$(q\,\|\,p)$")
-    ax[1].legend(loc="lower left")
+    ax[1].legend(loc="upper center")
 
     # (c) Adam ascent of the Monte Carlo bound over an affine flow q (reparameterized gradient)
     n_steps, n_q = (60, 64) if small else (600, 64)
