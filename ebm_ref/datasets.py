@@ -31,6 +31,7 @@ __all__ = [
     "two_moons",
     "eight_gaussians",
     "eight_gaussians_mixture",
+    "two_mode_mixture",
     "rings",
     "checkerboard",
 ]
@@ -101,6 +102,24 @@ def eight_gaussians_mixture(radius: float = 2.0, std: float = 0.2):
     radius = check_positive(radius, "radius")
     std = check_positive(std, "std")
     return GaussianMixture(np.full(8, 1.0 / 8.0), _eight_centres(radius), np.tile(std**2 * np.eye(2), (8, 1, 1)))
+
+
+def two_mode_mixture(w: float, mu: float, s: float):
+    r"""The 1-D mixture :math:`w\,\mathcal N(-\mu, s^2) + (1 - w)\,\mathcal N(\mu, s^2)`, as a ``GaussianMixture``.
+
+    Two modes at ±μ of equal width s and weights w, 1 − w: for μ ≫ s their scores agree
+    wherever either has mass, whatever w (score matching's blind spot, note 07).
+    """
+    from .models.gaussian import GaussianMixture
+
+    w = float(w)
+    if not (0.0 < w < 1.0):
+        raise ValueError(f"w: expected a weight in (0, 1), got {w!r}")
+    mu = float(mu)
+    if not np.isfinite(mu):
+        raise ValueError(f"mu: expected a finite mode position, got {mu!r}")
+    s = check_positive(s, "s")
+    return GaussianMixture([w, 1.0 - w], [[-mu], [mu]], np.tile(s**2 * np.eye(1), (2, 1, 1)))
 
 
 def rings(n: int, rng, radii=(1.0, 2.0, 3.0), noise: float = 0.05) -> np.ndarray:

@@ -30,7 +30,8 @@ import numpy as np
 from ._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
 from .energy import Energy
 
-__all__ = ["autocorrelation", "ess", "split_rhat", "ksd", "ksd_test", "mmd", "mmd_test", "median_bandwidth"]
+__all__ = ["autocorrelation", "ess", "split_rhat", "ksd", "ksd_test", "mmd", "mmd_test", "median_bandwidth",
+           "mode_indicator", "count_crossings"]
 
 
 def _chains(samples, name="samples", min_steps=2):
@@ -305,3 +306,40 @@ def mmd_test(x, y, rng, n_perm=500, bandwidth=None):
     Tp = np.sum(A * (K @ A), axis=0)
     p = (1.0 + np.sum(Tp >= T)) / (1.0 + n_perm)
     return mmd(x, y, ell), float(p)
+
+
+# ------------------------------------------------------------------ mode crossings
+def mode_indicator(mixture, x, radius: float = 2.0) -> np.ndarray:
+    r"""Which mode each point is in: k if :math:`(x-\mu_k)^\top\Sigma_k^{-1}(x-\mu_k) < r^2`, else −1.
+
+    ``mixture`` is a Gaussian mixture (``params["means"]`` (K, d), ``params["covariances"]``
+    (K, d, d)); ``x`` has shape (..., d).  The core of mode k is its ellipse of Mahalanobis
+    radius r (r = 2: in 2-D the ellipse holding 1 − e^{−2} ≈ 86 % of a Gaussian's mass).
+    Points between the cores are "in transit" (−1), so a chain wandering on a boundary is not
+    counted as crossing back and forth.  Where cores overlap, the lower index wins.
+    """
+    p = mixture.params
+    means, covs = np.asarray(p["means"], dtype=float), np.asarray(p["covariances"], dtype=float)
+    x = as_float_array(x, "x")
+    if x.ndim < 1 or x.shape[-1] != means.shape[1]:
+        raise ValueError(f"x: expected shape (..., {means.shape[1]}), got {x.shape}")
+    radius = check_positive(radius, "radius")
+    out = np.full(x.shape[:-1], -1, dtype=int)
+    for k, (m, S) in enumerate(zip(means, covs)):
+        z = x - m
+        d2 = np.einsum("...i,ij,...j->...", z, np.linalg.inv(S), z)
+        out[(d2 < radius**2) & (out < 0)] = k
+    return out
+
+
+def count_crossings(modes) -> int:
+    """Number of moves from one mode's core to a different mode's core along a chain.
+
+    ``modes`` is a sequence of integers ≥ −1 from :func:`mode_indicator`; transit values (−1)
+    are skipped, so 0, −1, −1, 1 is one crossing and 0, −1, 0 is none.
+    """
+    m = np.asarray(modes).ravel()
+    if m.size and (not np.all(np.isfinite(m.astype(float))) or np.any(m != np.round(m)) or np.any(m < -1)):
+        raise ValueError(f"modes: expected integers >= -1 (mode index or -1 for transit), got {m[:10].tolist()}")
+    seen = [int(v) for v in m if v >= 0]
+    return int(sum(a != b for a, b in zip(seen, seen[1:])))

@@ -196,3 +196,31 @@ def test_cd_as_kl_difference_is_nonnegative_and_grows_to_the_kl(rng):
     assert vals[0] == 0.0
     assert np.all(np.diff(vals) >= -1e-14)
     assert abs(vals[-1] - cd.kl_to_model(rbm, cd.empirical_distribution(x, 5))) < 1e-12
+
+
+# ------------------------------------------------------------ the exact CD-k bias curve
+@pytest.mark.exact
+def test_cd_bias_curve_is_zero_when_one_sweep_is_exact():
+    """With W = 0 the units are independent: one block-Gibbs sweep draws v exactly from p, so
+    p_k = p for every k ≥ 1: χ² = 0, bias 0, and the sweep's kernel has rank one (λ₂ = 0)."""
+    rbm = BernoulliRBM(np.zeros((4, 2)), np.array([0.3, -0.2, 0.5, 0.0]), np.array([0.1, -0.4]))
+    data = bars_and_stripes(2)
+    r = cd.cd_bias_curve(rbm, data, [1, 2, 5])
+    assert r["k"].tolist() == [1, 2, 5]
+    np.testing.assert_allclose(r["chi2"], 0.0, atol=1e-14)               # float64 round-off of sums of 16 terms
+    np.testing.assert_allclose(r["bias"], 0.0, atol=1e-14)
+    assert r["lambda2"] == pytest.approx(0.0, abs=1e-12)                  # eigenvalues of a rank-one 16×16 matrix
+    assert r["grad"] == pytest.approx(np.linalg.norm(P.flatten(rbm.exact_grad_log_likelihood(data))), rel=1e-12)
+
+
+def test_cd_bias_curve_refuses_bad_input():
+    rbm = BernoulliRBM(np.zeros((4, 2)), np.zeros(4), np.zeros(2))
+    data = bars_and_stripes(2)
+    with pytest.raises(ValueError, match="k"):
+        cd.cd_bias_curve(rbm, data, [0, 1])
+    with pytest.raises(ValueError, match="ks"):
+        cd.cd_bias_curve(rbm, data, [])
+    with pytest.raises(ValueError, match="v_data"):
+        cd.cd_bias_curve(rbm, 0.5 * data, [1])
+    with pytest.raises(ValueError, match="rbm"):
+        cd.cd_bias_curve(Gaussian([0.0], [[1.0]]), data, [1])

@@ -182,3 +182,19 @@ def test_binarized_digits_threshold_extremes():
 def test_binarized_digits_bad_threshold(bad):
     with pytest.raises(ValueError, match="threshold"):
         datasets.binarized_digits(bad)
+
+
+# ------------------------------------------------------------ the two-mode 1-D mixture
+@pytest.mark.exact
+def test_two_mode_mixture_density_closed_form():
+    w, mu, s = 0.2, 3.0, 0.7
+    m = datasets.two_mode_mixture(w, mu, s)
+    x = np.linspace(-6.0, 6.0, 25)[:, None]
+    want = w * stats.norm.pdf(x[:, 0], -mu, s) + (1 - w) * stats.norm.pdf(x[:, 0], mu, s)
+    np.testing.assert_allclose(np.exp(m.log_prob(x)), want, rtol=1e-12)     # float64 log-sum-exp round-off
+
+
+@pytest.mark.parametrize("w, mu, s", [(0.0, 1.0, 1.0), (1.0, 1.0, 1.0), (0.5, np.inf, 1.0), (0.5, 1.0, 0.0)])
+def test_two_mode_mixture_refuses_bad_input(w, mu, s):
+    with pytest.raises(ValueError):
+        datasets.two_mode_mixture(w, mu, s)

@@ -146,3 +146,28 @@ def test_mmd_is_an_unbiased_u_statistic():
 def test_bad_input_raises_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ------------------------------------------------------------------ mode crossings
+def test_mode_indicator_and_count_crossings_refuse_bad_input():
+    from ebm_ref.models import GaussianMixture
+
+    m = GaussianMixture([0.5, 0.5], [[-2.0, 0.0], [2.0, 0.0]], np.tile(np.eye(2), (2, 1, 1)))
+    with pytest.raises(ValueError, match="x"):
+        D.mode_indicator(m, np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="radius"):
+        D.mode_indicator(m, np.zeros((4, 2)), radius=0.0)
+    for bad in ([0, -2, 1], [0, 0.5, 1], [0, np.nan]):
+        with pytest.raises(ValueError, match="modes"):
+            D.count_crossings(bad)
+
+
+@pytest.mark.exact
+def test_mode_indicator_on_a_unit_mixture_by_hand():
+    from ebm_ref.models import GaussianMixture
+
+    # identity covariances: the core of mode k is the disc of radius r about its mean
+    m = GaussianMixture([0.5, 0.5], [[-2.0, 0.0], [2.0, 0.0]], np.tile(np.eye(2), (2, 1, 1)))
+    x = np.array([[-2.0, 0.0], [-2.0, 0.99], [0.0, 0.0], [2.0, -0.5], [2.0, 1.01]])
+    assert D.mode_indicator(m, x, radius=1.0).tolist() == [0, 0, -1, 1, -1]
+    assert D.count_crossings(D.mode_indicator(m, x, radius=1.0)) == 1

@@ -658,3 +658,20 @@ def test_quadrature_names_a_nan_energy_not_the_box():
 
     with pytest.raises(FloatingPointError, match="a fault of the model, not of the box"):
         P.log_partition_quadrature(NaNEnergy(), [(-1.0, 1.0)])
+
+
+# ------------------------------------------------------------ sandwich violations
+def test_sandwich_violations_refuses_bad_input():
+    with pytest.raises(ValueError, match="shapes"):
+        P.sandwich_violations([0.0, 0.1], [0.2], [0.1, 0.1], [0.1, 0.1])
+    with pytest.raises(ValueError, match="upper_se"):
+        P.sandwich_violations([0.0], [0.2], [0.1], [-0.1])
+    with pytest.raises(ValueError, match="z"):
+        P.sandwich_violations([0.0], [0.2], [0.1], [0.1], z=0.0)
+
+
+@pytest.mark.exact
+def test_sandwich_violations_on_the_boundary():
+    # lower − z·se = 0 exactly is not a violation (strict inequality); upper + z·se < 0 is
+    bad, crossed = P.sandwich_violations([0.5, -0.5], [1.0, -0.25], [0.25, 0.1], [0.1, 0.1], z=2.0)
+    assert bad == [1] and crossed == []

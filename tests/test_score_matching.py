@@ -458,3 +458,29 @@ def test_empty_batch_is_refused(fn):
     m = Gaussian(np.zeros(2), np.eye(2))
     with pytest.raises(ValueError, match=r"x: expected at least one data point, got shape \(0, 2\)"):
         fn(m, np.zeros((0, 2)))
+
+
+# ------------------------------------------------ KL in 1-D and the cost of the score-matching term
+def test_kl_divergence_1d_refuses_bad_input():
+    p1, q1 = Gaussian([0.0], [[1.0]]), Gaussian([1.0], [[1.0]])
+    p2 = Gaussian([0.0, 0.0], np.eye(2))
+    with pytest.raises(ValueError):
+        sm.kl_divergence_1d(p2, p2, [(-5.0, 5.0), (-5.0, 5.0)])
+    with pytest.raises(ValueError, match="bounds"):
+        sm.kl_divergence_1d(p1, q1, [(5.0, -5.0)])
+    with pytest.raises(ValueError):
+        sm.kl_divergence_1d(p1, "not an energy", [(-5.0, 5.0)])
+
+
+@pytest.mark.exact
+def test_kl_divergence_1d_equal_variances_closed_form():
+    # KL(N(0, 1) ‖ N(1, 1)) = (0 − 1)² / 2 = 0.5; quadrature at epsrel 1e-10 over ±12 sd
+    kl = sm.kl_divergence_1d(Gaussian([0.0], [[1.0]]), Gaussian([1.0], [[1.0]]), [(-12.0, 12.0)])
+    assert kl == pytest.approx(0.5, rel=1e-8)
+
+
+def test_tangent_multiply_adds_refuses_bad_input():
+    with pytest.raises(ValueError):
+        sm.tangent_multiply_adds([2, 3, 1], -1)
+    with pytest.raises(ValueError):
+        sm.tangent_multiply_adds([2, 0, 1], 1)

@@ -66,6 +66,7 @@ __all__ = [
     "langevin_negatives",
     "exact_cd_expected_gradient",
     "cd_bias",
+    "cd_bias_curve",
     "visible_gibbs_kernel",
     "rbm_cd_update",
     "cd_objective",
@@ -364,6 +365,46 @@ def cd_bias(rbm, v_data, k: int) -> dict:
     exact = rbm.exact_grad_log_likelihood(v_data)  # ∇ℓ (ascent direction)
     cd = exact_cd_expected_gradient(rbm, v_data, k)
     return {key: cd[key] + exact[key] for key in cd}
+
+
+def cd_bias_curve(rbm, v_data, ks) -> dict:
+    r"""The exact bias of CD-k against k on a small Bernoulli RBM, with its Cauchy–Schwarz bound.
+
+    With :math:`p_k` the distribution of the visible state after k block-Gibbs sweeps from the
+    data (averaged over the data points) and :math:`g(v) = \nabla_\theta F(v)`,
+    the bias is :math:`b_k = E_{p_k}[g] - E_p[g]` (:func:`cd_bias`),
+    and for every parameter :math:`|b_{k,i}| \le \sqrt{\chi^2(p_k\|p)}\,\mathrm{sd}_p(g_i)` with
+    :math:`\chi^2(p_k\|p) = \sum_v (p_k(v) - p(v))^2 / p(v)`, which never increases with k
+    (one Gibbs sweep is a Markov kernel with stationary p).
+
+    Returns ``{"k", "bias": ‖b_k‖, "grad": ‖∇ℓ‖, "chi2": χ²(p_k‖p), "bound": √χ²·√Σ var_p(g_i),
+    "lambda2": second largest eigenvalue modulus of the sweep's kernel}``.
+    """
+    from ..partition import enumerate_states
+
+    if not isinstance(rbm, BernoulliRBM):
+        raise ValueError(f"rbm: expected a BernoulliRBM (enumerable), got {type(rbm).__name__}")
+    v_data = check_binary(as_batch(v_data, rbm.n_visible, "v_data"), "v_data")
+    ks = [check_positive_int(k, "k") for k in np.atleast_1d(np.asarray(list(ks)))]
+    if not ks:
+        raise ValueError("ks: expected at least one number of sweeps k >= 1")
+    states = enumerate_states(rbm.n_visible)
+    p = np.exp(rbm.log_prob(states))
+    T = visible_gibbs_kernel(rbm)
+    idx = (np.asarray(v_data) @ (2 ** np.arange(rbm.n_visible - 1, -1, -1))).astype(np.int64)
+    p0 = np.bincount(idx, minlength=states.shape[0]) / idx.size          # the data distribution
+    G = np.concatenate([g.reshape(states.shape[0], -1) for _, g in sorted(rbm.grad_params(states).items())], axis=1)
+    sd = np.sqrt(np.sum(p @ (G - p @ G) ** 2))
+    bias, chi2 = [], []
+    for k in ks:
+        bias.append(np.linalg.norm(_params.flatten(cd_bias(rbm, v_data, k))))
+        pk = p0 @ np.linalg.matrix_power(T, k)
+        chi2.append(float(np.sum((pk - p) ** 2 / p)))
+    lam = np.sort(np.abs(np.linalg.eigvals(T)))[::-1]
+    grad = np.linalg.norm(_params.flatten(rbm.exact_grad_log_likelihood(v_data)))
+    chi2 = np.array(chi2)
+    return {"k": np.array(ks), "bias": np.array(bias), "grad": float(grad), "chi2": chi2,
+            "bound": np.sqrt(chi2) * sd, "lambda2": float(lam[1])}
 
 
 # ------------------------------------------------ the fast path (BernoulliRBM)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import as_batch, as_generator, check_binary, check_positive, check_positive_int, check_returned
+from .._validate import as_batch, as_float_array, as_generator, check_binary, check_positive, check_positive_int, check_returned
 from ..energy import require_normalized
 from ..numerics.special import log_mean_exp, logsumexp
 from .paths import GeometricPath, RBMPath, make_path
@@ -22,6 +22,7 @@ from .schedules import validate_schedule
 __all__ = [
     "LogZEstimate",
     "Sandwich",
+    "sandwich_violations",
     "LogLikelihood",
     "log_weight_stderr",
     "effective_sample_size",
@@ -309,6 +310,29 @@ class Sandwich:
     def contains(self, log_z: float, slack: float = 0.0) -> bool:
         """Whether lower − slack ≤ log_z ≤ upper + slack."""
         return self.lower - slack <= log_z <= self.upper + slack
+
+
+def sandwich_violations(lower, upper, lower_se, upper_se, z: float = 3.5):
+    r"""Where averaged sandwich bounds break the sandwich beyond z standard errors.
+
+    ``lower``/``upper`` are the mean bounds (averaged :attr:`Sandwich.lower` and
+    :attr:`Sandwich.upper`) minus the exact log Z, one per schedule length, with their standard
+    errors.  Returns the indices where :math:`\bar\ell - z\,se > 0` (the lower bound above
+    log Z) or :math:`\bar u + z\,se < 0` (the upper bound below it), and the indices where the
+    averaged lower bound exceeds the averaged upper one (possible by chance when both are close
+    to log Z).
+    """
+    lo, up = as_float_array(lower, "lower"), as_float_array(upper, "upper")
+    lse, use = as_float_array(lower_se, "lower_se"), as_float_array(upper_se, "upper_se")
+    if lo.ndim != 1 or not (lo.shape == up.shape == lse.shape == use.shape):
+        raise ValueError(f"lower, upper, lower_se, upper_se: expected 1-D arrays of one length, got shapes "
+                         f"{lo.shape}, {up.shape}, {lse.shape}, {use.shape}")
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(up))) or np.any(~(lse >= 0)) or np.any(~(use >= 0)):
+        raise ValueError("lower, upper must be finite and lower_se, upper_se finite and >= 0")
+    z = check_positive(z, "z")
+    bad = np.flatnonzero((lo - z * lse > 0) | (up + z * use < 0))
+    crossed = np.flatnonzero(lo > up)
+    return bad.tolist(), crossed.tolist()
 
 
 def bidirectional(model, base, betas, n_chains: int, rng, exact_samples, transition: str = "mala",

@@ -3,39 +3,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..objectives.contrastive_divergence import cd_bias_curve
 from . import figure
 from ._style import color, colorbar, density_panel, grid, save, scatter_points, set_box, shared_norm, subplots
-
-
-def decaying(objective, decay_steps: float):
-    r"""The objective with its gradients scaled by :math:`\tau/(\tau + t)` at call t (τ = ``decay_steps``).
-
-    With plain SGD this is the learning-rate schedule :math:`\eta_t = \eta_0\,\tau/(\tau + t)`
-    (Robbins–Monro: Σ η_t = ∞, η_t → 0), which persistent chains need to stay close to the model.
-    """
-    state = {"t": 0}
-
-    def scaled(model, x, rng):
-        value, g = objective(model, x, rng)
-        f = decay_steps / (decay_steps + state["t"])
-        state["t"] += 1
-        return value, {k: f * v for k, v in g.items()}
-
-    return scaled
 
 
 def bas_curves(rng, methods, n_steps=1500, n_hidden=8, lr=0.2, decay_steps=None, momentum=0.0, every=25):
     """Exact mean log-likelihood of a 9×n_hidden RBM on 3×3 bars-and-stripes along training.
 
     ``methods`` names the gradients to compare: "exact gradient", "CD-k" or "PCD-k" (100
-    persistent chains).  Full-batch SGD with learning rate ``lr`` (decaying as
-    lr·τ/(τ + t) when ``decay_steps`` = τ is given) and heavy-ball ``momentum``.  Returns ``{name: (steps, ll)}`` and the
-    ceiling −log 14.
+    persistent chains).  Full-batch SGD with learning rate ``lr`` (decaying as lr·τ/(τ + t)
+    when ``decay_steps`` = τ is given: ``train.SGD``'s ``lr_decay``) and heavy-ball
+    ``momentum``.  Returns ``{name: (steps, ll)}`` and the ceiling −log 14.
     """
-    from .. import params as P
     from ..datasets import bars_and_stripes
     from ..models.rbm import BernoulliRBM
-    from ..objectives import contrastive_divergence as cd
+    from ..objectives import contrastive_divergence as cd, mle
     from ..train import SGD, fit
 
     x = bars_and_stripes(3)
@@ -43,16 +26,14 @@ def bas_curves(rng, methods, n_steps=1500, n_hidden=8, lr=0.2, decay_steps=None,
     curves = {}
     for name in methods:
         if name == "exact gradient":
-            obj = lambda m, xb, r: (-m.log_likelihood(xb), P.scale(m.exact_grad_log_likelihood(xb), -1.0))  # noqa: E731
+            obj = mle.objective()
         elif name.startswith("PCD-"):
             obj = cd.pcd_objective(int(name[4:]), 100, rng, x)
         elif name.startswith("CD-"):
             obj = cd.cd_objective(int(name[3:]))
         else:
             raise ValueError(f"unknown method {name!r}")
-        if decay_steps is not None:
-            obj = decaying(obj, decay_steps)
-        _, hist = fit(rbm0, x, obj, SGD(lr, momentum=momentum), n_steps, rng,
+        _, hist = fit(rbm0, x, obj, SGD(lr, momentum=momentum, lr_decay=decay_steps), n_steps, rng,
                       exact_log_likelihood=lambda m, d: m.log_likelihood(d), ll_every=every, log=lambda s: None)
         curves[name] = (np.array(hist.ll_steps), np.array(hist.log_likelihood))
     return curves, -np.log(len(x))
@@ -146,43 +127,6 @@ def make_2d(out_dir, rng, small=False):
 
 
 # ------------------------------------------------------------ the exact CD-k bias
-def cd_bias_curve(rbm, v_data, ks) -> dict:
-    r"""The exact bias of CD-k against k on a small Bernoulli RBM, with its Cauchy–Schwarz bound.
-
-    With :math:`p_k` the distribution of the visible state after k block-Gibbs sweeps from the
-    data (averaged over the data points) and :math:`g(v) = \nabla_\theta F(v)`,
-    the bias is :math:`b_k = E_{p_k}[g] - E_p[g]` (``objectives.contrastive_divergence.cd_bias``),
-    and for every parameter :math:`|b_{k,i}| \le \sqrt{\chi^2(p_k\|p)}\,\mathrm{sd}_p(g_i)` with
-    :math:`\chi^2(p_k\|p) = \sum_v (p_k(v) - p(v))^2 / p(v)`, which never increases with k
-    (one Gibbs sweep is a Markov kernel with stationary p).
-
-    Returns ``{"k", "bias": ‖b_k‖, "grad": ‖∇ℓ‖, "chi2": χ²(p_k‖p), "bound": √χ²·√Σ var_p(g_i),
-    "lambda2": second largest eigenvalue modulus of the sweep's kernel}``.
-    """
-    from .. import params as P
-    from ..objectives import contrastive_divergence as cd
-    from ..partition import enumerate_states
-
-    ks = [int(k) for k in ks]
-    states = enumerate_states(rbm.n_visible)
-    p = np.exp(rbm.log_prob(states))
-    T = cd.visible_gibbs_kernel(rbm)
-    idx = (np.asarray(v_data) @ (2 ** np.arange(rbm.n_visible - 1, -1, -1))).astype(np.int64)
-    p0 = np.bincount(idx, minlength=states.shape[0]) / idx.size          # the data distribution
-    G = np.concatenate([g.reshape(states.shape[0], -1) for _, g in sorted(rbm.grad_params(states).items())], axis=1)
-    sd = np.sqrt(np.sum(p @ (G - p @ G) ** 2))
-    bias, chi2 = [], []
-    for k in ks:
-        bias.append(np.linalg.norm(P.flatten(cd.cd_bias(rbm, v_data, k))))
-        pk = p0 @ np.linalg.matrix_power(T, k)
-        chi2.append(float(np.sum((pk - p) ** 2 / p)))
-    lam = np.sort(np.abs(np.linalg.eigvals(T)))[::-1]
-    grad = np.linalg.norm(P.flatten(rbm.exact_grad_log_likelihood(v_data)))
-    chi2 = np.array(chi2)
-    return {"k": np.array(ks), "bias": np.array(bias), "grad": float(grad), "chi2": chi2,
-            "bound": np.sqrt(chi2) * sd, "lambda2": float(lam[1])}
-
-
 #: relative size below which the exact bias is float64 round-off (not drawn)
 ROUND_OFF = 1e-12
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import diagnostics, samplers
+from ..diagnostics import count_crossings, mode_indicator
 from ..models.gaussian import Gaussian, GaussianMixture
 from . import figure
 from ._style import WIDTH, color, colorbar, plt, density_panel, grid, save, set_box, shared_norm, subplots
 
-__all__ = ["landscape", "mode_indicator", "count_crossings", "evaluations_per_step", "SAMPLERS",
+__all__ = ["landscape", "evaluations_per_step", "SAMPLERS",
            "smoothed", "make_trajectories", "make_autocorrelation_ess", "make_annealed_langevin", "make_ula_bias"]
 
 
@@ -16,33 +17,6 @@ def landscape() -> GaussianMixture:
     """The 2-D multimodal target of the figures: three Gaussian modes."""
     covs = np.stack([np.array([[0.35, 0.15], [0.15, 0.3]]), 0.25 * np.eye(2), np.array([[0.4, -0.15], [-0.15, 0.25]])])
     return GaussianMixture(np.array([0.35, 0.4, 0.25]), np.array([[-2.0, -1.0], [2.0, -0.5], [0.0, 2.0]]), covs)
-
-
-def mode_indicator(mixture: GaussianMixture, x, radius: float = 2.0) -> np.ndarray:
-    r"""Which mode each point is in: k if :math:`(x-\mu_k)^\top\Sigma_k^{-1}(x-\mu_k) < r^2`, else −1.
-
-    The core of mode k is its ellipse of Mahalanobis radius r (r = 2: the ellipse holding
-    1 − e^{−2} ≈ 86 % of a 2-D Gaussian's mass).  Points between the cores are "in transit" (−1),
-    so a chain wandering on a boundary is not counted as crossing back and forth.
-    """
-    p = mixture.params
-    x = np.asarray(x, dtype=float)
-    out = np.full(x.shape[:-1], -1, dtype=int)
-    for k, (m, S) in enumerate(zip(p["means"], p["covariances"])):
-        z = x - m
-        d2 = np.einsum("...i,ij,...j->...", z, np.linalg.inv(S), z)
-        out[(d2 < radius**2) & (out < 0)] = k
-    return out
-
-
-def count_crossings(modes) -> int:
-    """Number of moves from one mode's core to a different mode's core along a chain.
-
-    ``modes`` is a sequence from :func:`mode_indicator`; transit values (−1) are skipped, so
-    0, −1, −1, 1 is one crossing and 0, −1, 0 is none.
-    """
-    seen = [int(m) for m in np.asarray(modes).ravel() if m >= 0]
-    return int(sum(a != b for a, b in zip(seen, seen[1:])))
 
 
 #: the four samplers of the figures and their settings (the labels are built from these)

@@ -1,4 +1,4 @@
-"""Figures of note 08: NCE's estimate of log Z converging; an energy learned by NCE on a 2-D toy."""
+"""Figures of note 08: NCE's estimate of log Z converging; an energy learned by NCE on a 2-D toy; the variational bound on log Z."""
 from __future__ import annotations
 
 import numpy as np
@@ -194,3 +194,63 @@ def make_classifier(out_dir, rng, small=False):
                  f"$c$ = {r.log_z:.3f}, exact $\\log Z$ of the fitted energy = {r.model.log_partition():.3f}")
     make_classifier.last_results = {"x": x[:, 0], "log_ratio": log_ratio, "logit": logit}
     return save(fig, out_dir, "nce_classifier")
+
+
+# ------------------------------------------------------------ the variational bound on log Z
+#: the 1-D target of panels (a, b): p = N(0.5, 0.8²); q = N(m, s²) at two widths s
+BOUND_P = Gaussian([0.5], [[1.0 / 0.8**2]])
+BOUND_WIDTHS = (0.8, 1.4)
+#: the 2-D target of the ascent (c): a correlated Gaussian energy; q starts at N(0, I)
+ASCENT_P = Gaussian.from_covariance([0.5, -0.5], [[1.0, 0.6], [0.6, 0.8]])
+
+
+@figure("variational_bound")
+def make_variational_bound(out_dir, rng, small=False):
+    r"""The bound :math:`\log Z \ge \mathbb E_q[-E] + H(q)` over a family of q, its gap (= KL(q‖p),
+    checked by quadrature in the tests), and Adam ascent of the Monte Carlo bound over an affine flow."""
+    from .. import train
+    from ..models.flow import AffineFlow, Flow
+    from ..objectives import adversarial as adv
+
+    ms = np.linspace(-2.5, 3.5, 41 if small else 121)
+    log_z = BOUND_P.log_partition()
+    fig, ax = subplots(1, 3, height=2.9)
+    gaps = {}
+    for s, ls in zip(BOUND_WIDTHS, ("-", "--")):
+        L = np.array([adv.variational_bound_exact(BOUND_P, Gaussian([m], [[1.0 / s**2]])) for m in ms])
+        gaps[s] = log_z - L
+        ax[0].plot(ms, L, ls, color=color("model"))
+        ax[1].plot(ms, gaps[s], ls, color=color("model"), label=f"$q = N(m, {s:g}^2)$")
+    ax[0].axhline(log_z, color=color("exact"), lw=1.0, ls=":")
+    ax[0].text(ms[-1], log_z + 0.1, r"$\log Z$", ha="right", va="bottom")
+    ax[0].set_ylim(log_z - 4.0, log_z + 0.7)
+    ax[0].set_xlabel(r"mean $m$ of $q$")
+    ax[0].set_ylabel(r"$E_q[-E] + H(q)$")
+    ax[0].set_title(r"(a) bound $\leq \log Z$")
+    ax[1].set_yscale("log")
+    ax[1].set_ylim(1e-3, 300.0)
+    ax[1].set_xlabel(r"mean $m$ of $q$")
+    ax[1].set_ylabel(r"gap $\log Z - $ bound")
+    ax[1].set_title(r"(b) gap = KL$(q\,\|\,p)$")
+    ax[1].legend(loc="upper center")
+
+    # (c) Adam ascent of the Monte Carlo bound over an affine flow q (reparameterized gradient)
+    n_steps, n_q = (60, 64) if small else (600, 64)
+    q = Flow([AffineFlow.identity(2)])
+    opt = train.Adam(0.02)
+    exact = []
+    for _ in range(n_steps):
+        _, g = adv.bound_grads_q(ASCENT_P, q, n_q, rng)
+        exact.append(adv.variational_bound_exact(ASCENT_P, q))
+        q = q.with_params(opt.step(q.params, {k: -v for k, v in g.items()}))     # ascent
+    steps = np.arange(n_steps)
+    lz2 = ASCENT_P.log_partition()
+    ax[2].plot(steps, lz2 - np.array(exact), color=color("model"))
+    ax[2].set_yscale("log")
+    ax[2].set_xlabel(f"Adam step ({n_q} draws)")
+    ax[2].set_ylabel(r"KL$(q_t\,\|\,p)$")
+    ax[2].set_title("(c) ascent of the bound")
+    fig.suptitle(r"$\log Z \geq E_q[-E(x)] + H(q)$, gap KL$(q\,\|\,p)$; Gaussian $p$, $q$")
+    make_variational_bound.last_results = {"m": ms, "gap": gaps, "log_z": log_z,
+                                           "ascent_gap": lz2 - np.array(exact)}
+    return save(fig, out_dir, "variational_bound")

@@ -6,10 +6,11 @@ from matplotlib.lines import Line2D
 
 from .. import partition as P
 from ..models import BernoulliRBM, Gaussian, GaussianBernoulliRBM
+from ..partition import sandwich_violations
 from . import figure
 from ._style import color, save, subplots
 
-__all__ = ["sandwich_violations", "make_ais_vs_temperatures", "make_ais_sandwich"]
+__all__ = ["make_ais_vs_temperatures", "make_ais_sandwich"]
 
 
 def _cases(rng):
@@ -34,21 +35,6 @@ def _log_ticks(ax, Ks):
     ax.set_xticklabels([f"{k:g}" if k < 1000 else f"$10^{{{int(np.log10(k))}}}$" if np.log10(k) % 1 == 0 else f"{k / 1000:g}k"
                         for k in Ks])
     ax.minorticks_off()
-
-
-def sandwich_violations(lower, upper, lower_se, upper_se, z: float = 3.5):
-    r"""Where the averaged bounds break the sandwich beyond z standard errors.
-
-    ``lower``/``upper`` are the mean bounds minus the exact log Z at each schedule length, with their
-    standard errors.  Returns the indices where :math:`\bar\ell - z\,se > 0` (the lower bound
-    above log Z) or :math:`\bar u + z\,se < 0` (the upper bound below it), and the indices where the
-    averaged lower bound exceeds the averaged upper one (possible by chance when both are close to log Z).
-    """
-    lo, up = np.asarray(lower, float), np.asarray(upper, float)
-    lse, use = np.asarray(lower_se, float), np.asarray(upper_se, float)
-    bad = np.flatnonzero((lo - z * lse > 0) | (up + z * use < 0))
-    crossed = np.flatnonzero(lo > up)
-    return bad.tolist(), crossed.tolist()
 
 
 @figure("ais_vs_temperatures")

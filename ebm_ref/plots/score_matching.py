@@ -16,31 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..datasets import two_mode_mixture
+from ..objectives.score_matching import kl_divergence_1d, tangent_multiply_adds
 from . import figure
 from ._style import color, colorbar, density_panel, grid, save, scatter_points, set_box, shared_norm, subplots
 
 __all__ = ["make_cost", "make_2d", "make_annealed", "train_2d", "train_noise_conditional", "log_partition_quadrature", "log_likelihood_quadrature",
-           "tangent_multiply_adds", "kl_divergence_1d", "two_mode_mixture", "make_blind_weights", "CONFINE_PRECISION"]
+           "make_blind_weights", "CONFINE_PRECISION"]
 
 #: precision of the fixed Gaussian expert that confines the bounded tanh MLP, so that
 #: exp(−E) is integrable; its scale (σ = 2.2) is wide against the data (|x| ≲ 2).
 CONFINE_PRECISION = 0.2
-
-
-def tangent_multiply_adds(sizes, n_tangents: int) -> int:
-    r"""Multiply–adds per point of the matrix products in a forward pass that carries m tangents.
-
-    For an MLP with layer sizes :math:`n_0 = d, n_1, \dots, n_L = 1` each layer multiplies the
-    activations and each of the m tangent vectors by its weight matrix:
-    :math:`(1 + m)\sum_l n_l n_{l+1}`.  The exact score-matching term (the Laplacian
-    :math:`\mathrm{tr}\,\nabla_x^2 E`) pushes m = d tangents (the columns of I), the sliced
-    term :math:`v^\top \nabla_x^2 E\, v` pushes m = M (one per projection); m = 0 is the
-    forward pass alone.  Elementwise work (activations and their derivatives) is left out.
-    """
-    sizes = [int(s) for s in sizes]
-    if len(sizes) < 2 or min(sizes) < 1 or int(n_tangents) < 0:
-        raise ValueError(f"sizes: expected >= 2 positive layer sizes and n_tangents >= 0, got {sizes}, {n_tangents}")
-    return (1 + int(n_tangents)) * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
 @figure("score_matching_cost")
@@ -250,29 +236,6 @@ def make_annealed(out_dir, rng, small=False):
 
 
 # ------------------------------------------- score matching is blind to the weights of separated modes
-def kl_divergence_1d(p, q, bounds) -> float:
-    r""":math:`\mathrm{KL}(p\|q) = \int p(x)\,(\log p(x) - \log q(x))\,dx` by adaptive quadrature on ``bounds``
-    (1-D, normalized ``p`` and ``q`` with ``log_prob``)."""
-    from scipy import integrate
-
-    (a, b), = bounds
-
-    def f(t):
-        x = np.array([[t]])
-        lp = float(p.log_prob(x)[0])
-        return np.exp(lp) * (lp - float(q.log_prob(x)[0]))
-
-    val, _ = integrate.quad(f, a, b, epsabs=0.0, epsrel=1e-10, limit=400, points=[0.0])
-    return float(val)
-
-
-def two_mode_mixture(w: float, mu: float, s: float):
-    """w·N(−μ, s²) + (1 − w)·N(μ, s²) in 1-D."""
-    from ..models import GaussianMixture
-
-    return GaussianMixture([w, 1.0 - w], [[-mu], [mu]], np.tile(s**2 * np.eye(1), (2, 1, 1)))
-
-
 @figure("score_matching_blind_weights")
 def make_blind_weights(out_dir, rng, small=False):
     """Two mixtures that differ only in their weights have almost the same score wherever they have
