@@ -515,6 +515,15 @@ def test_nan_energy_stops_with_step_and_chain(rng):
         samplers.spin_flip_metropolis(u, np.zeros((4, 3)), 2, 0)
 
 
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
+def test_gaussian_bernoulli_divergence_names_the_sweep_and_no_step_size(backend):
+    # c = 50 switches both hidden units on at the first sweep, so b + W h = 2e308 = inf there
+    m = GaussianBernoulliRBM(np.full((3, 2), 1e308), np.zeros(3), np.full(2, 50.0), np.ones(3))
+    with pytest.raises(FloatingPointError, match="step 1, chain 0") as err:
+        samplers.gibbs(m, np.zeros((4, 3)), 5, 0, backend=backend)
+    assert "step size" not in str(err.value) and "visible layer" in str(err.value)
+
+
 @pytest.mark.parametrize("betas, match", [
     ([1.0], "at least two"),
     ([[0.5, 1.0]], "1-D"),

@@ -165,19 +165,22 @@ def first_nonfinite(*arrays) -> int:
     return int(idx[0]) if idx.size else -1
 
 
-def nonfinite_error(sampler: str, step: int, chain: int, what: str = "the state") -> FloatingPointError:
+#: the usual cause of a non-finite value in a sampler with a step size
+STEP_SIZE_HINT = "the step size may be too large for this energy, or the energy overflows"
+
+
+def nonfinite_error(sampler: str, step: int, chain: int, what: str = "the state",
+                    hint: str = STEP_SIZE_HINT) -> FloatingPointError:
     """The error raised when a chain produces NaN or inf."""
-    return FloatingPointError(
-        f"{sampler}: non-finite value (NaN or inf) in {what} at step {step}, chain {chain}; "
-        "the step size may be too large for this energy, or the energy overflows"
-    )
+    return FloatingPointError(f"{sampler}: non-finite value (NaN or inf) in {what} at step {step}, chain {chain}; {hint}")
 
 
-def raise_if_nonfinite(sampler: str, step: int, *arrays, what: str = "the state", offset: int = 0) -> None:
+def raise_if_nonfinite(sampler: str, step: int, *arrays, what: str = "the state", offset: int = 0,
+                       hint: str = STEP_SIZE_HINT) -> None:
     """Raise :func:`nonfinite_error` if any row of ``arrays`` is non-finite (NumPy path)."""
     c = first_nonfinite(*arrays)
     if c >= 0:
-        raise nonfinite_error(sampler, step, c + offset, what)
+        raise nonfinite_error(sampler, step, c + offset, what, hint)
 
 
 def raise_kernel_status(sampler: str, bad_step: np.ndarray, bad_chain: np.ndarray, what: str) -> None:

@@ -50,6 +50,7 @@ The exact transition matrices of these transitions are in
 """
 from __future__ import annotations
 
+import contextlib
 from typing import NamedTuple
 
 import numpy as np
@@ -81,6 +82,11 @@ __all__ = [
     "unit_values",
     "check_start",
 ]
+
+
+#: why a Gaussian–Bernoulli RBM's Gibbs chain can go non-finite (Gibbs has no step size)
+_GB_HINT = ("the Gaussian visible layer diverged: v ~ N(b + W h, σ²) overflows when σ or the "
+            "weights W are too large")
 
 
 # ====================================================================== dispatch
@@ -646,17 +652,20 @@ def gibbs(model, x0, n_steps, rng, *, burn_in=0, thin=1, spins=None, progress=No
     settings = {"sampler": "gibbs", "n_steps": n_steps, "burn_in": burn_in, "thin": thin, "backend": backend}
     if fam in ("rbm", "gbrbm"):
         fast = None if backend == "numpy" else FastBlockGibbs(model, x.shape[0])
-        for t0, t1 in _common.segments(n_steps, progress):
-            for t in range(t0 + 1, t1 + 1):
-                if fast is None:
-                    x, _ = rbm_block_gibbs_step(rng, x, model)
-                else:
-                    fast.sweep(rng, x)
-                k = kept_index(t, burn_in, thin)
-                if k >= 0:
-                    out[k] = x
-        if fam == "gbrbm":
-            _common.raise_if_nonfinite("gibbs", n_steps, x, what="the visible state")
+        # a Gaussian visible layer can diverge: overflow is not warned about but detected after
+        # each sweep, and reported with the sweep where it happened
+        with np.errstate(over="ignore", invalid="ignore") if fam == "gbrbm" else contextlib.nullcontext():
+            for t0, t1 in _common.segments(n_steps, progress):
+                for t in range(t0 + 1, t1 + 1):
+                    if fast is None:
+                        x, _ = rbm_block_gibbs_step(rng, x, model)
+                    else:
+                        fast.sweep(rng, x)
+                    if fam == "gbrbm":
+                        _common.raise_if_nonfinite("gibbs", t, x, what="the visible state", hint=_GB_HINT)
+                    k = kept_index(t, burn_in, thin)
+                    if k >= 0:
+                        out[k] = x
         settings["scan"] = "block"
         return make_chains(out, np.ones(x.shape[0]), settings)
     lo, hi = unit_values(model, spins)
