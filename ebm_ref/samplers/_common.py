@@ -79,12 +79,14 @@ N_CHUNKS = 8
 PROGRESS_EVERY = 1000
 
 #: A segment runs its chunks under a fused kernel's ``prange`` wrapper only with at least this
-#: much work (chains × steps × d, times L for HMC: ~20 ms of serial arithmetic) and more than one
+#: much work (chains × steps × d, times L for HMC: ~5 ms of serial arithmetic) and more than one
 #: numba thread; below it the kernel's serial chunk function runs the chunks one after another
 #: (:func:`run_chunk_segment`).  The chains are the same either way; the point is compile time:
-#: a ``parallel=True`` wrapper takes ~6 s to compile per sampler and model family, far more than
-#: a small run can gain from a second thread, so small runs never compile it.
-PARALLEL_MIN_WORK = 1_000_000
+#: a ``parallel=True`` wrapper takes ~6 s to compile per sampler and model family (once per
+#: machine: it is cached), far more than a tiny run can gain from a second thread.  At this
+#: threshold the small runs of the tests and of ``ebm-ref verify`` stay serial, while a run of
+#: 1000 chains × 200 steps at d = 2 (4e5) already gains ~1.9× from two threads (``ebm-ref bench``).
+PARALLEL_MIN_WORK = 300_000
 
 
 def check_x0(x0, d: int | None = None, name: str = "x0") -> np.ndarray:
