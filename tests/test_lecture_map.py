@@ -69,10 +69,10 @@ def test_named_tests_exist():
 
 @pytest.mark.exact
 @pytest.mark.parametrize("name", NAMED, ids=NAMED)
-def test_named_identity_passes(name):
+def test_named_identity_passes(name, evaluated):
     if name not in REGISTRY:
         pytest.fail(f"{name!r} is not registered")
-    r = verify.evaluate(REGISTRY[name])
+    r = evaluated(REGISTRY[name])
     assert r.passed, f"{name}: error {r.error:.3g} > tol {REGISTRY[name].tol:.1g} {r.failure}"
 
 

@@ -7,8 +7,9 @@ exists and passes, and every ```python block runs.
   backticked text (``model.sample``, ``np.exp``, file names like ``params.npz``, shell
   commands) is not a citation of ours.
 * **Identities.** Every ``[identity: NAME]`` (NAME may hold one level of brackets) must be
-  registered; :func:`test_cited_identity_passes` evaluates each cited identity once (the full
-  registry is also evaluated by ``tests/test_verify.py``).
+  registered; :func:`test_cited_identity_passes` checks that each cited identity passes (one
+  evaluation per identity per session, shared with ``tests/test_verify.py`` through the
+  ``evaluated`` fixture of ``conftest.py``).
 * **Code blocks.** The ```python blocks of one file run in order, in one fresh namespace,
   with the working directory set to a temporary directory — as a student pasting them one
   after another would run them.  The README's PyTorch worked path (the one block that imports
@@ -93,10 +94,10 @@ def test_names_in_doc_exist(doc):
 
 
 @pytest.mark.parametrize("name", CITED)
-def test_cited_identity_passes(name):
+def test_cited_identity_passes(name, evaluated):
     if name not in KNOWN:
         pytest.fail(f"[identity: {name}] is cited but not registered")
-    r = verify.evaluate(KNOWN[name])
+    r = evaluated(KNOWN[name])
     assert r.passed, f"{name}: error {r.error:.3g} > tol {KNOWN[name].tol:.1g} {r.failure}"
 
 

@@ -12,8 +12,8 @@ IDENTITIES = verify.registry()
 
 @pytest.mark.exact
 @pytest.mark.parametrize("ident", IDENTITIES, ids=[i.name for i in IDENTITIES])
-def test_identity(ident):
-    r = verify.evaluate(ident)
+def test_identity(ident, evaluated):
+    r = evaluated(ident)
     assert r.passed, f"{ident.name}: error {r.error:.3g} > tol {ident.tol:.1g} {r.failure}"
 
 
