@@ -136,3 +136,27 @@ def test_variational_bound_gap_equals_kl_by_quadrature(tmp_path):
         kl = [kl_divergence_1d(Gaussian([m], [[1.0 / s**2]]), BOUND_P, [(-12.0, 12.0)]) for m in r["m"][::4]]
         np.testing.assert_allclose(r["gap"][s][::4], kl, rtol=1e-8, atol=1e-9)
     assert np.all(np.diff(r["ascent_gap"][:5]) < 0)                 # the ascent starts by climbing
+
+
+# ------------------------------------------------------------------ langevin_paths
+@pytest.mark.exact
+def test_langevin_paths_score_field_is_minus_grad_energy_by_hand(tmp_path):
+    """The arrows drawn are s(x) = −∇E(x) = Σ_k r_k(x) Σ_k⁻¹(μ_k − x), r_k ∝ w_k N(x; μ_k, Σ_k),
+    computed here from the mixture's parameters with scipy (no call to the model).
+    Tolerance 1e-10: O(1)–O(10) numbers from two float64 routes."""
+    from matplotlib.quiver import Quiver
+    from scipy.stats import multivariate_normal
+
+    from ebm_ref.plots.mcmc import langevin_target
+
+    make = all_figures()["langevin_paths"]
+    saved = make(tmp_path, figure_rng("langevin_paths"), small=True)
+    (q,) = [c for c in saved.figure.axes[0].collections if isinstance(c, Quiver)]
+    x = np.asarray(q.get_offsets(), dtype=float)
+    p = langevin_target().params
+    dens = np.stack([w * multivariate_normal(m, S).pdf(x) for w, m, S in
+                     zip(p["weights"], p["means"], p["covariances"])], axis=1)
+    r = dens / dens.sum(axis=1, keepdims=True)
+    s = sum(r[:, [k]] * np.linalg.solve(S, (m - x).T).T for k, (m, S) in enumerate(zip(p["means"], p["covariances"])))
+    assert x.shape == (15 * 15, 2)
+    np.testing.assert_allclose(np.column_stack([q.U, q.V]), s, rtol=1e-10, atol=1e-10)
