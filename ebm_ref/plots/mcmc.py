@@ -7,10 +7,11 @@ from .. import diagnostics, samplers
 from ..diagnostics import count_crossings, mode_indicator
 from ..models.gaussian import Gaussian, GaussianMixture
 from . import figure
-from ._style import WIDTH, color, colorbar, plt, density_panel, grid, save, set_box, shared_norm, subplots
+from ._style import (WIDTH, color, colorbar, plt, density_panel, grid, save, score_field, set_box, shared_norm,
+                     subplots)
 
 __all__ = ["landscape", "evaluations_per_step", "SAMPLERS",
-           "smoothed", "make_trajectories", "make_autocorrelation_ess", "make_annealed_langevin", "make_ula_bias"]
+           "smoothed", "langevin_target", "LANGEVIN_PATHS", "make_trajectories", "make_langevin_paths", "make_autocorrelation_ess", "make_annealed_langevin", "make_ula_bias"]
 
 
 def landscape() -> GaussianMixture:
@@ -212,3 +213,47 @@ def make_ula_bias(out_dir, rng, small=False):
     ax.legend(loc="upper left")
     make_ula_bias.last_results = results
     return save(fig, out_dir, "ula_bias")
+
+
+def langevin_target() -> GaussianMixture:
+    """The 2-D density of ``langevin_paths``: two Gaussian modes, one of them tilted."""
+    covs = np.stack([0.4 * np.eye(2), np.array([[0.6, 0.25], [0.25, 0.35]])])
+    return GaussianMixture(np.array([0.45, 0.55]), np.array([[-1.5, 1.0], [1.5, -0.6]]), covs)
+
+
+#: sampler and settings of ``langevin_paths`` (the title is built from these)
+LANGEVIN_PATHS = ("MALA", {"step_size": 0.03})
+
+
+@figure("langevin_paths")
+def make_langevin_paths(out_dir, rng, small=False):
+    r"""The score :math:`s(x) = -\nabla E(x)` of a two-mode mixture over its density (left), and
+    Langevin paths, every step kept, drifting from low density up into the modes (right)."""
+    model = langevin_target()
+    box = 4.0
+    X, Y, pts = grid(box, 60 if small else 160)
+    dens = np.exp(-model.energy(pts))
+    norm = shared_norm(dens)
+    name, kw = LANGEVIN_PATHS
+    n_steps = 20 if small else 40
+    x0 = np.array([[-3.0, -3.0], [3.0, 3.0], [-3.0, 3.0], [3.0, -3.0]])
+    fig, axes = subplots(1, 2, height=3.8, sharey=True)
+    im = density_panel(axes[0], X, Y, dens, norm=norm)
+    score_field(axes[0], model.score, box, n=15)
+    axes[0].set_title(r"score $s(x) = -\nabla E(x)$ (arrows)")
+    density_panel(axes[1], X, Y, dens, norm=norm)
+    ch = getattr(samplers, name.lower())(model, x0, n_steps=n_steps, rng=rng, **kw)
+    paths = np.concatenate([x0[None], ch.samples], axis=0)                # (steps + 1, chains, 2)
+    for c in range(x0.shape[0]):
+        axes[1].plot(paths[:, c, 0], paths[:, c, 1], "-", color="w", lw=1.8)
+        axes[1].plot(paths[:, c, 0], paths[:, c, 1], "-", color=color(name), lw=0.9)
+        axes[1].plot(*x0[c], "o", color="w", mec="k", ms=4.5)
+        axes[1].plot(*paths[-1, c], "s", color=color(name), mec="w", ms=4.5)
+    axes[1].set_title(f"{x0.shape[0]} {name} paths of {n_steps} steps\n(circle: start, square: end)")
+    set_box(axes[0], box)
+    set_box(axes[1], box, ylabel="")
+    colorbar(fig, im, list(axes), r"$p(x)$", shrink=0.85)
+    fig.suptitle(rf"Langevin proposal $x' = x + h\,s(x) + \sqrt{{2h}}\,\xi$, then MALA's accept/reject;"
+                 f"\n{_label(name, kw)}, acceptance rate {ch.accept_rate.mean():.2f}")
+    make_langevin_paths.last_results = paths
+    return save(fig, out_dir, "langevin_paths")

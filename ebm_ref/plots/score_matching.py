@@ -19,9 +19,9 @@ import numpy as np
 from ..datasets import two_mode_mixture
 from ..objectives.score_matching import kl_divergence_1d, tangent_multiply_adds
 from . import figure
-from ._style import color, colorbar, density_panel, grid, save, scatter_points, set_box, shared_norm, subplots
+from ._style import DENSITY_CMAP, color, colorbar, density_panel, grid, save, scatter_points, set_box, shared_norm, subplots
 
-__all__ = ["make_cost", "make_2d", "make_annealed", "train_2d", "train_noise_conditional", "log_partition_quadrature", "log_likelihood_quadrature",
+__all__ = ["make_diffusion_tweedie", "tweedie_mixture", "TWEEDIE_SIGMAS", "make_cost", "make_2d", "make_annealed", "train_2d", "train_noise_conditional", "log_partition_quadrature", "log_likelihood_quadrature",
            "make_blind_weights", "CONFINE_PRECISION"]
 
 #: precision of the fixed Gaussian expert that confines the bounded tanh MLP, so that
@@ -275,3 +275,64 @@ def make_blind_weights(out_dir, rng, small=False):
     fig.suptitle(f"$w\\,N(-\\mu, s^2) + (1 - w)\\,N(\\mu, s^2)$, $s$ = {s:g}: score matching cannot see $w$")
     make_blind_weights.last_results = results
     return save(fig, out_dir, "score_matching_blind_weights")
+
+
+# ------------------------------------------- diffusion: noised densities, their scores, Tweedie's denoiser
+def tweedie_mixture():
+    """The 1-D density of ``diffusion_tweedie``: 0.3 N(−2, 0.2) + 0.7 N(1.5, 0.5)."""
+    from ..models import GaussianMixture
+
+    return GaussianMixture([0.3, 0.7], [[-2.0], [1.5]], [[[0.2]], [[0.5]]])
+
+
+#: noise levels of ``diffusion_tweedie``
+TWEEDIE_SIGMAS = (0.3, 0.8, 2.0)
+
+
+@figure("diffusion_tweedie")
+def make_diffusion_tweedie(out_dir, rng, small=False):
+    r"""The noised densities :math:`p_\sigma = p * \mathcal N(0, \sigma^2)` of a 1-D mixture at several σ
+    (exact: each component's variance grows by σ²), their scores, and Tweedie's denoiser
+    :math:`\mathbb E[x\mid\tilde x] = \tilde x + \sigma^2\nabla\log p_\sigma(\tilde x)` against x̃."""
+    from matplotlib import colormaps
+
+    from ..objectives.score_matching import smoothed
+
+    p = tweedie_mixture()
+    xt = np.linspace(-6.0, 6.0, 200 if small else 1201)[:, None]
+    cmap = colormaps[DENSITY_CMAP]
+    cols = [cmap(t) for t in np.linspace(0.25, 0.85, len(TWEEDIE_SIGMAS))]
+    fig, ax = subplots(1, 3, height=3.0)
+    ax[0].plot(xt[:, 0], np.exp(p.log_prob(xt)), color=color("data"), label=r"$p$ ($\sigma$ = 0)")
+    ax[1].plot(xt[:, 0], p.score(xt)[:, 0], color=color("data"))
+    results = {}
+    for s, c in zip(TWEEDIE_SIGMAS, cols):
+        ps = smoothed(p, s)
+        score = ps.score(xt)[:, 0]
+        denoised = xt[:, 0] + s**2 * score
+        results[s] = (xt[:, 0], denoised)
+        ax[0].plot(xt[:, 0], np.exp(ps.log_prob(xt)), color=c, label=rf"$p_\sigma$, $\sigma$ = {s:g}")
+        ax[1].plot(xt[:, 0], score, color=c)
+        ax[2].plot(xt[:, 0], denoised, color=c)
+    ax[2].plot(xt[:, 0], xt[:, 0], ":", color="k", lw=0.8)
+    for m in p.params["means"][:, 0]:
+        ax[2].axhline(m, color="0.6", ls="--", lw=0.8)
+    ax[0].set_xlabel(r"$\tilde x$")
+    ax[0].set_ylabel(r"density $p_\sigma(\tilde x)$")
+    ax[0].set_title("noised densities")
+    ax[1].set_xlabel(r"$\tilde x$")
+    ax[1].set_ylabel(r"score $\nabla\log p_\sigma(\tilde x)$")
+    ax[1].set_ylim(-8, 8)
+    ax[1].axhline(0, color="k", lw=0.5)
+    ax[1].set_title(r"scores $\nabla\log p_\sigma$")
+    ax[2].set_xlabel(r"noisy $\tilde x$")
+    ax[2].set_ylabel(r"$\mathbb{E}[x\mid\tilde x]$")
+    ax[2].set_ylim(-4, 4)
+    ax[2].set_title("Tweedie's denoiser\n(dashed: $\\mu_k$; dotted: $\\tilde x$)")
+    fig.legend(*ax[0].get_legend_handles_labels(), loc="outside lower center", ncols=4)
+    w, mu, var = p.params["weights"], p.params["means"][:, 0], p.params["covariances"][:, 0, 0]
+    fig.suptitle(rf"$p = {w[0]:g}\,\mathcal{{N}}({mu[0]:g}, {var[0]:g}) + {w[1]:g}\,\mathcal{{N}}({mu[1]:g}, {var[1]:g})$, "
+                 r"$p_\sigma = p * \mathcal{N}(0, \sigma^2)$ (exact: variances $+\,\sigma^2$);"
+                 "\n" r"Tweedie: $\mathbb{E}[x\mid\tilde x] = \tilde x + \sigma^2\nabla\log p_\sigma(\tilde x)$")
+    make_diffusion_tweedie.last_results = results
+    return save(fig, out_dir, "diffusion_tweedie")
