@@ -4,7 +4,6 @@ diffusion/score models are energy-based models in disguise.
 The small computations the note names live here as public functions:
 
 * :func:`optimal_denoiser_quadrature` — :math:`D(\tilde x) = \mathbb E[x\mid\tilde x]` by quadrature (1-D);
-* :func:`smoothed_mixture` — :math:`p_\sigma = p * \mathcal N(0,\sigma^2 I)` of a Gaussian mixture, in closed form;
 * :func:`mixture_posterior_mean` — :math:`\mathbb E[x\mid\tilde x]` for a mixture prior, component by component;
 * :func:`infonce_loss_enumerated` — the InfoNCE loss and its gradient in a critic table, by enumeration;
 * :func:`mutual_information` — :math:`I(X;C)` of a discrete joint.
@@ -20,22 +19,15 @@ from scipy.special import logsumexp
 from .._validate import check_positive, check_positive_int
 from ..models import Gaussian, GaussianMixture
 from ..objectives import nce
+from ..objectives.score_matching import smoothed
 from ..numerics.quadrature import gauss_legendre_grid as quadrature_grid
 from .registry import identity
 
-__all__ = ["optimal_denoiser_quadrature", "smoothed_mixture", "mixture_posterior_mean",
+__all__ = ["optimal_denoiser_quadrature", "mixture_posterior_mean",
            "infonce_loss_enumerated", "mutual_information", "ula_stationary_variance"]
 
 
 # -------------------------------------------------- denoising and diffusion
-def smoothed_mixture(mix: GaussianMixture, sigma: float) -> GaussianMixture:
-    r""":math:`p_\sigma(\tilde x) = \int p(x)\mathcal N(\tilde x; x, \sigma^2 I)dx`: each covariance grows by σ²I."""
-    sigma = check_positive(sigma, "sigma")
-    p = mix.params
-    d = p["means"].shape[1]
-    return GaussianMixture(p["weights"], p["means"], p["covariances"] + sigma**2 * np.eye(d))
-
-
 def optimal_denoiser_quadrature(logpdf, x_noisy, sigma: float, bounds=(-15.0, 15.0), n_nodes: int = 800):
     r"""1-D optimal denoiser :math:`D(\tilde x) = \int x\,p(x)\mathcal N(\tilde x;x,\sigma^2)dx \big/ \int p(x)\mathcal N(\tilde x;x,\sigma^2)dx`.
 
@@ -163,7 +155,7 @@ def _(rng):
     sigma = 0.5
     xt = 3.0 * rng.standard_normal((25, 1))
     D = optimal_denoiser_quadrature(MIX_1D.log_prob, xt, sigma)
-    return (D - xt[:, 0]) / sigma**2, smoothed_mixture(MIX_1D, sigma).score(xt)[:, 0]
+    return (D - xt[:, 0]) / sigma**2, smoothed(MIX_1D, sigma).score(xt)[:, 0]
 
 
 @identity("connections: diffusion - smoothed score = E[DSM target | x_noisy]",
@@ -175,7 +167,7 @@ def _(rng):
     sigma = 0.7
     xt = 2.0 * rng.standard_normal((30, 2))
     left = (mixture_posterior_mean(MIX_2D, xt, sigma) - xt) / sigma**2
-    return left, smoothed_mixture(MIX_2D, sigma).score(xt)
+    return left, smoothed(MIX_2D, sigma).score(xt)
 
 
 @identity("connections: Langevin - ULA on a Gaussian has variance s^2/(1 - h/2s^2)",

@@ -6,12 +6,13 @@ import numpy as np
 from .. import diagnostics, samplers
 from ..diagnostics import count_crossings, mode_indicator
 from ..models.gaussian import Gaussian, GaussianMixture
+from ..objectives.score_matching import smoothed
 from . import figure
 from ._style import (WIDTH, color, colorbar, plt, density_panel, grid, save, score_field, set_box, shared_norm,
                      subplots)
 
 __all__ = ["landscape", "evaluations_per_step", "SAMPLERS",
-           "smoothed", "langevin_target", "LANGEVIN_PATHS", "make_trajectories", "make_langevin_paths", "make_autocorrelation_ess", "make_annealed_langevin", "make_ula_bias"]
+           "langevin_target", "LANGEVIN_PATHS", "make_trajectories", "make_langevin_paths", "make_autocorrelation_ess", "make_annealed_langevin", "make_ula_bias"]
 
 
 def landscape() -> GaussianMixture:
@@ -133,12 +134,6 @@ def make_autocorrelation_ess(out_dir, rng, small=False):
     a2.set_ylabel("ESS per 1000 evaluations")
     a2.set_title(f"{n_chains} chains × {n_steps} steps\n(ULA: ESS of a biased chain)")
     return save(fig, out_dir, "mcmc_autocorrelation_ess")
-
-
-def smoothed(model: GaussianMixture, sigma: float) -> GaussianMixture:
-    """The mixture convolved with N(0, σ²I): covariances Σ_k + σ²I (exact smoothed density)."""
-    p = model.params
-    return GaussianMixture(p["weights"], p["means"], p["covariances"] + sigma**2 * np.eye(model.dim))
 
 
 @figure("annealed_langevin")
