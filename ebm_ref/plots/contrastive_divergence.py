@@ -157,6 +157,103 @@ def make_cd_k_bias(out_dir, rng, small=False):
     ax.set_ylabel(r"$\|E[\mathrm{CD}_k] - \nabla\ell\| \;/\; \|\nabla\ell\|$")
     ax.set_title(f"RBM {V}×{H}, 20 data points, exact by enumeration;\n"
                  r"dotted: the bound $\sqrt{\chi^2(p_k\|p)}\,\mathrm{sd}_p(\nabla_\theta F)$")
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3)
     make_cd_k_bias.last_results = results
     return save(fig, out_dir, "cd_k_bias")
+
+
+# ------------------------------------------------------------ the push of one CD update
+#: the data of ``cd_energy_push``: two clusters on the line (means, sd)
+PUSH_DATA = ((-2.0, 0.3), (2.0, 0.3))
+
+
+def cd_energy_change(model, x_data, x_model, x, lr: float, keys=None) -> np.ndarray:
+    r"""First-order change of the energy at ``x`` under one CD step of size ``lr``.
+
+    The step is :math:`\Delta\theta = -\eta\,(\langle\nabla_\theta E\rangle_{\text{data}} -
+    \langle\nabla_\theta E\rangle_{\text{model}})` (``phases``) on the parameters named in ``keys``
+    (all when None; the others are held fixed), so
+
+    .. math:: \Delta E(x) \approx \nabla_\theta E(x)\cdot\Delta\theta
+              = -\eta\,\nabla_\theta E(x)\cdot(\text{pos} - \text{neg}).
+
+    Averaged over the data minus averaged over the negatives it is
+    :math:`-\eta\,\|\text{pos} - \text{neg}\|^2 \le 0`: the data go down relative to the negatives.
+    """
+    from ..objectives.contrastive_divergence import phases
+
+    pos, neg = phases(model, x_data, x_model)
+    keys = list(pos) if keys is None else list(keys)
+    x = np.asarray(x, dtype=float)
+    g = model.grad_params(x)
+    return -lr * sum(np.asarray(g[k]).reshape(len(x), -1) @ (pos[k] - neg[k]).ravel() for k in keys)
+
+
+def _push_model(rng, width=48):
+    """A tanh MLP energy with units whose kinks are spread over [−4, 4], times a fixed standard Gaussian."""
+    from ..models import Gaussian
+    from ..models.compose import ProductOfExperts
+    from ..models.mlp import MLPEnergy
+
+    W1 = 2.5 * rng.standard_normal((width, 1))
+    b1 = -W1[:, 0] * rng.uniform(-4.0, 4.0, width)                   # unit j bends at x = −b_j / w_j
+    mlp = MLPEnergy(W1=W1, b1=b1, W2=0.3 * rng.standard_normal((1, width)) / np.sqrt(width), b2=np.zeros(1))
+    return ProductOfExperts([mlp, Gaussian(np.zeros(1), np.eye(1))])
+
+
+@figure("cd_energy_push")
+def make_cd_energy_push(out_dir, rng, small=False):
+    """One CD update on a 1-D energy (an MLP times a fixed Gaussian): the data's energy goes down,
+    the negative samples' energy goes up.  (a) E_θ before and after a few updates; (b) ΔE of the
+    first update, first order (−η ∇θE·(pos − neg)) and exact, at the data and at the negatives."""
+    from .. import params as _params
+    from ..objectives.contrastive_divergence import cd_k
+
+    n = 40 if small else 60
+    k, step, lr, n_updates = 200, 0.05, 0.1, (5 if small else 20)
+    comps = np.arange(n) % len(PUSH_DATA)                                  # equal clusters
+    x_data = np.array([PUSH_DATA[c][0] + PUSH_DATA[c][1] * rng.standard_normal() for c in comps])[:, None]
+    model = _push_model(rng)
+    xs = np.linspace(-4.0, 4.0, 400)[:, None]
+    trained = [key for key in model.params if key.startswith("0.")]        # the MLP; the Gaussian stays fixed
+    frozen = lambda g: {key: (v if key in trained else np.zeros_like(v)) for key, v in g.items()}
+
+    _, grads, x_neg = cd_k(model, x_data, k, rng, sampler="mala", step_size=step)
+    first = model.with_params(_params.add(model.params, frozen(grads), -lr))
+    dE_lin = cd_energy_change(model, x_data, x_neg, xs, lr, trained)
+    dE_exact = first.energy(xs) - model.energy(xs)
+    after = first
+    for _ in range(n_updates - 1):
+        _, g, _ = cd_k(after, x_data, k, rng, sampler="mala", step_size=step)
+        after = after.with_params(_params.add(after.params, frozen(g), -lr))
+    E0, E1 = model.energy(xs), after.energy(xs)
+
+    fig, axes = subplots(2, 1, height=4.8, sharex=True)
+    ax = axes[0]
+    ax.plot(xs[:, 0], E0, color=color("model"), label=r"$E_\theta$ before")
+    ax.plot(xs[:, 0], E1, "--", color=color("model"), label=f"after {n_updates} updates")
+    lo = min(E0.min(), E1.min())
+    ax.plot(x_data[:, 0], np.full(n, lo - 0.4), "|", ms=9, color=color("data"), label="data")
+    ax.plot(x_neg[:, 0], np.full(n, lo - 0.9), "|", ms=9, color=color("CD"), label=f"negatives (CD-{k})")
+    ax.set_ylabel(r"$E_\theta(x)$")
+    ax.legend(loc="upper center", ncols=2)
+    ax.set_title(f"(a) CD-{k} (MALA, step {step:g}) from {n} data points, $\\eta$ = {lr:g}")
+    ax = axes[1]
+    ax.axhline(0.0, color="k", lw=0.8, ls=":")
+    ax.plot(xs[:, 0], dE_lin, color=color("exact"), label=r"$-\eta\,\nabla_\theta E(x)\cdot(\mathrm{pos} - \mathrm{neg})$")
+    ax.plot(xs[:, 0], dE_exact, ":", color=color("model"), lw=2, label=r"exact $E_{\theta'} - E_\theta$")
+    dE_data = cd_energy_change(model, x_data, x_neg, x_data, lr, trained)
+    dE_neg = cd_energy_change(model, x_data, x_neg, x_neg, lr, trained)
+    ax.plot(x_data[:, 0], dE_data, "o", ms=3.5, color=color("data"), label="at the data")
+    ax.plot(x_neg[:, 0], dE_neg, "^", ms=3.5, mfc="none", color=color("CD"), label="at the negatives")
+    ax.axhline(dE_data.mean(), color=color("data"), lw=1, ls="--", label="mean at the data")
+    ax.axhline(dE_neg.mean(), color=color("CD"), lw=1, ls="--", label="mean at the negatives")
+    gap = float(dE_neg.mean() - dE_data.mean())
+    ax.set_title(r"(b) one update: the negatives rise $\eta\,\|\mathrm{pos} - \mathrm{neg}\|^2$"
+                 f" = {gap:.3f} above the data")
+    ax.set_xlabel("$x$")
+    ax.set_ylabel(r"$\Delta E(x)$, first update")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3)
+    make_cd_energy_push.last_results = {"model": model, "x_data": x_data, "x_neg": x_neg, "lr": lr, "keys": trained, "x": xs,
+                                        "dE": dE_lin, "dE_exact": dE_exact, "gap": gap}
+    return save(fig, out_dir, "cd_energy_push")

@@ -1,4 +1,5 @@
-"""Figures of note 10 (partition functions): AIS against the number of temperatures, and the sandwich."""
+"""Figures of note 10 (partition functions): importance sampling against dimension, AIS against the number
+of temperatures, and the sandwich."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,11 +7,13 @@ from matplotlib.lines import Line2D
 
 from .. import partition as P
 from ..models import BernoulliRBM, Gaussian, GaussianBernoulliRBM
+from ..objectives.adversarial import kl_gaussians
 from ..partition import sandwich_violations
 from . import figure
 from ._style import color, save, subplots
 
-__all__ = ["make_ais_vs_temperatures", "make_ais_sandwich"]
+__all__ = ["make_ais_vs_temperatures", "make_ais_sandwich", "make_importance_sampling_dimension",
+           "is_chi_square_gaussian", "is_log_weight_variance_gaussian"]
 
 
 def _cases(rng):
@@ -101,3 +104,104 @@ def make_ais_sandwich(out_dir, rng, small=False):
     fig.suptitle(f"Mean of {n_runs} runs of {n_chains} chains each way, ± 1 SE")
     make_ais_sandwich.last_results = results
     return save(fig, out_dir, "ais_sandwich")
+
+
+# ------------------------------------------------------------------ importance sampling against dimension
+#: proposal of ``importance_sampling_dimension``: N(shift, scale² I) for the target N(0, I)
+IS_SCALE, IS_SHIFT = 1.5, 0.3
+
+
+def _is_check(d, scale):
+    if int(d) != d or d < 1:
+        raise ValueError(f"d: expected an integer >= 1, got {d!r}")
+    if not scale**2 > 0.5:
+        raise ValueError(f"scale: the weights have finite variance only for scale² > 1/2, got scale = {scale!r}")
+
+
+def is_chi_square_gaussian(d: int, scale: float, shift: float = 0.0) -> float:
+    r"""Relative variance of the importance weights, :math:`\operatorname{Var}_q(w/Z) = \chi^2(p\,\|\,q)`,
+    for the target :math:`p = N(0, I_d)` and the proposal :math:`q = N(s\mathbf 1, \sigma^2 I_d)`.
+
+    :math:`\chi^2 = \mathbb E_q[(p/q)^2] - 1 = \rho^d - 1`, the integral factorising over the
+    coordinates, with the one-dimensional integral (finite for :math:`\sigma^2 > 1/2`)
+
+    .. math:: \rho = \int \frac{N(x; 0, 1)^2}{N(x; s, \sigma^2)}\,dx
+                   = \frac{\sigma^2}{\sqrt{2\sigma^2 - 1}}\exp\Big(\frac{s^2}{2\sigma^2 - 1}\Big).
+    """
+    _is_check(d, scale)
+    log_rho = 2.0 * np.log(scale) - 0.5 * np.log(2.0 * scale**2 - 1.0) + shift**2 / (2.0 * scale**2 - 1.0)
+    return float(np.expm1(d * log_rho))
+
+
+def is_log_weight_variance_gaussian(d: int, scale: float, shift: float = 0.0) -> float:
+    r"""Variance of the log-weight :math:`\ell = -E(x) - \log q(x)` under :math:`x \sim q`, same target and proposal.
+
+    With :math:`x = s + \sigma z`, each coordinate adds :math:`\tfrac12(1 - \sigma^2)z^2 - s\sigma z` + const, so
+    :math:`\operatorname{Var}\ell = d\,\big[\tfrac12(1 - \sigma^2)^2 + s^2\sigma^2\big]`: linear in d,
+    while :math:`\chi^2` grows exponentially.
+    """
+    _is_check(d, scale)
+    return float(d * (0.5 * (1.0 - scale**2) ** 2 + shift**2 * scale**2))
+
+
+@figure("importance_sampling_dimension")
+def make_importance_sampling_dimension(out_dir, rng, small=False):
+    """Importance sampling of log Z for N(0, I_d) from N(s, σ² I_d) against d: (a) the weights' relative
+    variance χ²(p‖q) and the log-weights' variance, closed form and Monte Carlo; (b) log Ẑ − log Z over
+    repeats with the delta-method bias −χ²/2n and sd √(χ²/n), and the limit −KL(q‖p) for large d."""
+    dims = [1, 2, 4, 8, 16, 32] if small else [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
+    n = 100
+    n_rep = 30 if small else 400
+    sc, sh = IS_SCALE, IS_SHIFT
+    chi2 = np.array([is_chi_square_gaussian(d, sc, sh) for d in dims])
+    var_l = np.array([is_log_weight_variance_gaussian(d, sc, sh) for d in dims])
+    kl = np.array([kl_gaussians(np.full(d, sh), sc**2 * np.eye(d), np.zeros(d), np.eye(d)) for d in dims])
+    err, mc_chi2, mc_var_l = [], [], []
+    for d in dims:
+        target = Gaussian(np.zeros(d), np.eye(d))
+        proposal = Gaussian(np.full(d, sh), np.eye(d) / sc**2)
+        lz = target.log_partition()
+        ests = [P.importance_sampling(target, proposal, n, rng) for _ in range(n_rep)]
+        err.append([e.log_z - lz for e in ests])
+        lw = np.concatenate([e.log_weights for e in ests]) - lz          # log(w/Z), all repeats pooled
+        mc_chi2.append(np.var(np.exp(lw)))
+        mc_var_l.append(np.var(lw))
+    err = np.array(err)
+    fig, axes = subplots(1, 2, height=3.1)
+    ax = axes[0]
+    ax.plot(dims, chi2, "-", color=color("exact"), label=r"$\chi^2(p\|q) = \rho^d - 1$")
+    ax.plot(dims, mc_chi2, "o", ms=4, color=color("model"), label=r"sample $\mathrm{Var}(w/Z)$")
+    ax.plot(dims, var_l, "--", color=color("exact"), label=r"$\mathrm{Var}\,\log w$ (closed form)")
+    ax.plot(dims, mc_var_l, "s", ms=4, mfc="none", color=color("model"), label=r"sample $\mathrm{Var}\,\log w$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("dimension $d$")
+    ax.set_ylabel("variance")
+    ax.set_title(f"(a) weights, {n_rep}×{n} draws pooled")
+    ax.legend(loc="upper left")
+    ax = axes[1]
+    ax.axhline(0.0, color="k", lw=0.8, ls=":")
+    ax.errorbar(dims, err.mean(1), yerr=err.std(1), fmt="o", ms=4, capsize=2, color=color("model"),
+                label=r"$\log\hat Z - \log Z$: mean ± sd")
+    dd = np.geomspace(dims[0], dims[-1], 200)
+    c = np.expm1(dd * np.log1p(is_chi_square_gaussian(1, sc, sh)))       # ρ^d − 1 at real d, for a smooth line
+    ok = c / n < 1.0                                                       # the delta method holds while χ²/n < 1
+    ax.plot(dd[ok], -c[ok] / (2 * n), "-", color=color("exact"), label=r"delta method: $-\chi^2/2n$")
+    ax.fill_between(dd[ok], -c[ok] / (2 * n) - np.sqrt(c[ok] / n), -c[ok] / (2 * n) + np.sqrt(c[ok] / n),
+                    color=color("exact"), alpha=0.12, lw=0, label=r"$\pm\sqrt{\chi^2/n}$")
+    ax.plot(dims, -kl, "--", color=color("exact"), label=r"$n = 1$ floor: $-\mathrm{KL}(q\|p)$")
+    ax.set_xscale("log")
+    ax.set_xlabel("dimension $d$")
+    ax.set_ylabel(r"$\log\hat Z - \log Z$ (nats)")
+    ax.set_ylim(min(np.min(err.mean(1) - err.std(1)) - 1.5, -2.0), 0.8)
+    ax.set_title(f"(b) $n$ = {n} draws, {n_rep} repeats")
+    ax.legend(loc="lower left")
+    for a in axes:
+        a.set_xticks(dims if small else [1, 2, 4, 8, 16, 32, 64])
+        a.set_xticklabels([f"{d:g}" for d in a.get_xticks()])
+        a.minorticks_off()
+    fig.suptitle(rf"Target $N(0, I_d)$, proposal $N({sh:g}\cdot\mathbf{{1}}, {sc:g}^2 I_d)$")
+    make_importance_sampling_dimension.last_results = {
+        "d": np.array(dims), "n": n, "chi2": chi2, "var_log_w": var_l, "kl": kl, "mc_chi2": np.array(mc_chi2),
+        "mc_var_log_w": np.array(mc_var_l), "error": err}
+    return save(fig, out_dir, "importance_sampling_dimension")
