@@ -333,31 +333,19 @@ def exact_cd_expected_gradient(rbm, v_data, k: int) -> dict:
     return {key: pos[key] - neg[key] for key in pos}
 
 
-def _log_bernoulli(x, a):
-    """log Π_j p(x_j) for Bernoulli units with logits a: x log σ(a) + (1−x) log σ(−a), stably."""
-    return -(x * np.logaddexp(0.0, -a) + (1.0 - x) * np.logaddexp(0.0, a))
-
-
 def visible_gibbs_kernel(rbm) -> np.ndarray:
     r"""One block-Gibbs sweep on the visible states of a small BernoulliRBM, exactly.
 
     :math:`T(v, v') = \sum_h p(h\mid v)\,p(v'\mid h)`, both conditionals products of
     Bernoullis with logits :math:`c + W^\top v` and :math:`b + W h`.  Shape (2^V, 2^V),
     rows in :func:`ebm_ref.partition.enumerate_states` order; refused past 2^14 visible
-    or 2^16 hidden states.
+    or 2^16 hidden states.  The one home of this matrix is
+    :func:`ebm_ref.samplers.transition_matrices.transition_matrix_block_gibbs`, which forms the
+    conditionals from ratios of the enumerated joint.
     """
-    from ..partition import enumerate_states
+    from ..samplers.transition_matrices import transition_matrix_block_gibbs
 
-    V, H = rbm.n_visible, rbm.n_hidden
-    if V > 14 or H > 16:
-        raise ValueError(f"rbm: the exact kernel needs n_visible <= 14 and n_hidden <= 16, got {V}, {H}")
-    W, b, c = rbm.params["W"], rbm.params["b"], rbm.params["c"]
-    Vs, Hs = enumerate_states(V), enumerate_states(H)
-    a_h = Vs @ W + c                                    # (2^V, H)
-    a_v = Hs @ W.T + b                                  # (2^H, V)
-    log_ph_v = np.stack([_log_bernoulli(h, a_h).sum(axis=1) for h in Hs], axis=1)   # (2^V, 2^H)
-    log_pv_h = np.stack([_log_bernoulli(v, a_v).sum(axis=1) for v in Vs], axis=1)   # (2^H, 2^V)
-    return np.exp(log_ph_v) @ np.exp(log_pv_h)
+    return transition_matrix_block_gibbs(rbm)
 
 
 def cd_bias(rbm, v_data, k: int) -> dict:

@@ -47,6 +47,10 @@ __all__ = [
 #: Largest number of units for which the exact transition matrices are built (2^d states squared).
 MAX_EXACT_UNITS = 12
 
+#: The visible-state sweep matrix of an RBM is (2^V, 2^V), built from (2^V, 2^H) conditionals:
+#: the layers may be larger than MAX_EXACT_UNITS together (contrastive divergence's exact checks).
+MAX_VISIBLE_SWEEP = (14, 16)
+
 
 def _softmax_neg(E):
     """e^{−E_k} / Σ_j e^{−E_j}, the largest term scaled to 1 first."""
@@ -113,7 +117,13 @@ def transition_matrix_block_gibbs(model, *, joint=False) -> np.ndarray:
     fam = model_family(model)
     if fam != "rbm":
         raise ValueError("model: transition_matrix_block_gibbs needs a BernoulliRBM")
-    _exact_units(model, fam)
+    if joint:
+        _exact_units(model, fam)
+    else:
+        (nv_max, nh_max), (nv, nh) = MAX_VISIBLE_SWEEP, model.params["W"].shape
+        if nv > nv_max or nh > nh_max:
+            raise ValueError(f"model: the exact visible sweep matrix needs n_visible <= {nv_max} and "
+                             f"n_hidden <= {nh_max}, got {nv}, {nh}")
     W, b, c = model.layer_arrays()
     V, H = enumerate_states(W.shape[0]), enumerate_states(W.shape[1])
     negE = -rbm_joint_energy(W, b, c, V, H)                 # (2^nv, 2^nh)
