@@ -65,6 +65,7 @@ __all__ = [
     "chunk_buffers",
     "draw_chunk",
     "store_kept",
+    "take_proposal",
     "flag_nonfinite",
     "acceptance_from_log",
     "PARALLEL_MIN_WORK",
@@ -307,6 +308,18 @@ def store_kept(out, x, lo, m, step, burn_in, thin):
         for i in range(m):
             for j in range(x.shape[1]):
                 out[r, lo + i, j] = x[lo + i, j]
+
+
+@njit(cache=True)
+def take_proposal(x, grad, e, n_acc, c, y, gy, ey, counted):
+    """Move chain ``c`` to the accepted proposal: position y, gradient ∇E(y), energy E(y); count
+    the acceptance when ``counted`` (after burn-in).  Shared by the gradient-based kernels."""
+    for j in range(x.shape[1]):
+        x[c, j] = y[j]
+        grad[c, j] = gy[j]
+    e[c] = ey
+    if counted:
+        n_acc[c] += 1
 
 
 @njit(cache=True)

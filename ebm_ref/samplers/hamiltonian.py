@@ -47,6 +47,7 @@ from ._common import (
     run_chains,
     run_chunk_segment,
     store_kept,
+    take_proposal,
 )
 from ._jit_models import point_energy_grad
 from .metropolis_hastings import mh_accept
@@ -177,12 +178,7 @@ def _hmc_chunk(form, x, e, gr, eps, n_leapfrog, g, bounds, k, t0, t1, burn_in, t
                 return
             # accept with min(1, e^{−(H1 − H0)})
             if u[i] < acceptance_from_log((e[c] + kin0) - (eq + kin1)):
-                for j in range(d):
-                    x[c, j] = q[j]
-                    gr[c, j] = gq[j]
-                e[c] = eq
-                if t >= burn_in:
-                    n_acc[c] += 1
+                take_proposal(x, gr, e, n_acc, c, q, gq, eq, t >= burn_in)
         store_kept(out, x, lo, m, t + 1, burn_in, thin)
 
 

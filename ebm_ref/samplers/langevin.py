@@ -65,6 +65,7 @@ from ._common import (
     run_chunk_segment,
     spawn_generators,
     store_kept,
+    take_proposal,
 )
 from ._jit_models import point_energy_grad
 from .metropolis_hastings import mh_accept
@@ -186,12 +187,7 @@ def _langevin_chunk(form, x, e, gr, h, g, bounds, k, t0, t1, burn_in, thin, adju
                     rev += b * b
                 accept = u[i] < acceptance_from_log(e[c] - ey - (rev - fwd) / (4.0 * hc))
             if accept:
-                for j in range(d):
-                    x[c, j] = y[j]
-                    gr[c, j] = gy[j]
-                e[c] = ey
-                if t >= burn_in:
-                    n_acc[c] += 1
+                take_proposal(x, gr, e, n_acc, c, y, gy, ey, t >= burn_in)
         store_kept(out, x, lo, m, t + 1, burn_in, thin)
 
 
