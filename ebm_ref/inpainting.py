@@ -23,6 +23,7 @@ import numpy as np
 
 from ._validate import as_float_array, as_generator, check_binary, check_positive_int
 from .numerics.enumeration import enumerate_states
+from .samplers.gibbs_sampling import rbm_block_gibbs_step
 
 __all__ = ["exact_conditional", "map_completion", "clamped_gibbs", "clamped_kernel"]
 
@@ -79,8 +80,8 @@ def map_completion(rbm, v, observed) -> np.ndarray:
 def clamped_gibbs(rbm, v, observed, n_chains: int, n_steps: int, rng) -> np.ndarray:
     r"""Block Gibbs with the observed units clamped; returns the final states, shape (n_chains, V).
 
-    Each sweep: :math:`h\sim p(h\mid v)` (``rbm.sample_h_given_v``), :math:`v'\sim p(v\mid h)`
-    (``rbm.sample_v_given_h``), then the observed units are reset to x — which is a draw of
+    Each sweep: :math:`h\sim p(h\mid v)`, :math:`v'\sim p(v\mid h)`
+    (:func:`ebm_ref.samplers.gibbs_sampling.rbm_block_gibbs_step`), then the observed units are reset to x — which is a draw of
     the missing units from :math:`p(y\mid h)` alone, since the units of v are independent given h.
     The missing units start uniformly at random.
     """
@@ -91,8 +92,7 @@ def clamped_gibbs(rbm, v, observed, n_chains: int, n_steps: int, rng) -> np.ndar
     state = np.repeat(v[None, :], n_chains, axis=0)
     state[:, ~obs] = (rng.random((n_chains, int((~obs).sum()))) < 0.5).astype(np.float64)
     for _ in range(n_steps):
-        h = rbm.sample_h_given_v(state, rng)
-        new = rbm.sample_v_given_h(h, rng)
+        new, _ = rbm_block_gibbs_step(rng, state, rbm)     # the package's one block-Gibbs sweep
         state[:, ~obs] = new[:, ~obs]
     return state
 
