@@ -224,3 +224,23 @@ def test_cd_bias_curve_refuses_bad_input():
         cd.cd_bias_curve(rbm, 0.5 * data, [1])
     with pytest.raises(ValueError, match="rbm"):
         cd.cd_bias_curve(Gaussian([0.0], [[1.0]]), data, [1])
+
+
+@pytest.mark.exact
+def test_cd_energy_change_is_the_first_order_change_and_refuses_bad_input():
+    # Gaussian energy E = ½P(x − μ)²: ∇_μ E = −P(x − μ), ∇_P E = ½(x − μ)²; the first-order change
+    # of E at x is ∇θE(x)·Δθ with Δθ = −η(pos − neg), computed here by hand
+    from ebm_ref.models import Gaussian
+
+    g = Gaussian(mean=[0.2], precision=[[1.5]])
+    xd, xm, x = np.array([[1.0], [2.0]]), np.array([[-1.0], [0.5]]), np.array([[0.0], [3.0]])
+    mu, P, eta = 0.2, 1.5, 0.1
+    grads = lambda z: np.column_stack([-P * (z[:, 0] - mu), 0.5 * (z[:, 0] - mu) ** 2])   # (∂μ, ∂P)
+    delta = -eta * (grads(xd).mean(axis=0) - grads(xm).mean(axis=0))
+    np.testing.assert_allclose(cd.cd_energy_change(g, xd, xm, x, eta), grads(x) @ delta, rtol=1e-12)
+    with pytest.raises(ValueError, match="lr"):
+        cd.cd_energy_change(g, xd, xm, x, -0.1)
+    with pytest.raises(ValueError, match="keys"):
+        cd.cd_energy_change(g, xd, xm, x, 0.1, keys=["W"])
+    with pytest.raises(ValueError, match="x"):
+        cd.cd_energy_change(g, xd, xm, np.zeros((2, 3)), 0.1)

@@ -193,7 +193,7 @@ def test_is_weight_chi_square_against_quadrature():
     tails beyond are below 1e-20); the 2-D integral also checks Var log w by quadrature."""
     from scipy import integrate
 
-    from ebm_ref.plots.partition import is_chi_square_gaussian, is_log_weight_variance_gaussian
+    from ebm_ref.partition import is_chi_square_gaussian, is_log_weight_variance_gaussian
 
     for sc, sh in ((1.5, 0.3), (0.9, 0.0), (2.0, -1.0)):
         p, q = Gaussian([0.0], [[1.0]]), Gaussian([sh], [[1.0 / sc**2]])
@@ -216,7 +216,8 @@ def test_is_weight_chi_square_against_quadrature():
 
 @pytest.mark.exact
 def test_is_figure_plots_the_closed_form(tmp_path):
-    from ebm_ref.plots.partition import IS_SCALE, IS_SHIFT, is_chi_square_gaussian
+    from ebm_ref.partition import is_chi_square_gaussian
+    from ebm_ref.plots.partition import IS_SCALE, IS_SHIFT
 
     make = all_figures()["importance_sampling_dimension"]
     saved = make(tmp_path, figure_rng("importance_sampling_dimension"), small=True)

@@ -53,6 +53,7 @@ from ..models.rbm import BernoulliRBM, GaussianBernoulliRBM
 from ..numerics.special import sigmoid_of_negated_inplace, softplus
 
 __all__ = [
+    "cd_energy_change",
     "grad_log_likelihood_split",
     "grad_log_partition_ratio",
     "grad_log_partition_expectation",
@@ -676,3 +677,27 @@ def cd_kl_difference(rbm, v_data, k: int, p_k=None) -> float:
     p0 = empirical_distribution(v_data, rbm.n_visible)
     pk = chain_distribution(rbm, v_data, k) if p_k is None else np.asarray(p_k, dtype=np.float64)
     return kl_to_model(rbm, p0) - kl_to_model(rbm, pk)
+
+
+def cd_energy_change(model, x_data, x_model, x, lr: float, keys=None) -> np.ndarray:
+    r"""First-order change of the energy at ``x`` under one CD step of size ``lr``.
+
+    The step is :math:`\Delta\theta = -\eta\,(\langle\nabla_\theta E\rangle_{\text{data}} -
+    \langle\nabla_\theta E\rangle_{\text{model}})` (``phases``) on the parameters named in ``keys``
+    (all when None; the others are held fixed), so
+
+    .. math:: \Delta E(x) \approx \nabla_\theta E(x)\cdot\Delta\theta
+              = -\eta\,\nabla_\theta E(x)\cdot(\text{pos} - \text{neg}).
+
+    Averaged over the data minus averaged over the negatives it is
+    :math:`-\eta\,\|\text{pos} - \text{neg}\|^2 \le 0`: the data go down relative to the negatives.
+    """
+    lr = check_positive(lr, "lr")
+    pos, neg = phases(model, x_data, x_model)
+    keys = list(pos) if keys is None else list(keys)
+    unknown = [k for k in keys if k not in pos]
+    if unknown:
+        raise ValueError(f"keys: {unknown} are not parameters of the model; expected some of {list(pos)}")
+    x = as_batch(x, model.dim, "x")
+    g = model.grad_params(x)
+    return -lr * sum(np.asarray(g[k]).reshape(len(x), -1) @ (pos[k] - neg[k]).ravel() for k in keys)

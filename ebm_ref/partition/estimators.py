@@ -20,6 +20,8 @@ from .paths import GeometricPath, RBMPath, make_path
 from .schedules import validate_schedule
 
 __all__ = [
+    "is_chi_square_gaussian",
+    "is_log_weight_variance_gaussian",
     "LogZEstimate",
     "Sandwich",
     "sandwich_violations",
@@ -399,3 +401,37 @@ def log_likelihood(model, x, log_z: float, log_z_stderr: float = 0.0) -> LogLike
     n = ll.size
     se_d = float(np.std(ll, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
     return LogLikelihood(float(np.mean(ll)), float(np.hypot(se_z, se_d)), se_z, se_d, ll)
+
+
+# ------------------------------------------------ importance sampling in closed form (Gaussians)
+def _check_is_gaussian(d, scale):
+    if int(d) != d or d < 1:
+        raise ValueError(f"d: expected an integer >= 1, got {d!r}")
+    if not scale**2 > 0.5:
+        raise ValueError(f"scale: the weights have finite variance only for scale² > 1/2, got scale = {scale!r}")
+
+
+def is_chi_square_gaussian(d: int, scale: float, shift: float = 0.0) -> float:
+    r"""Relative variance of the importance weights, :math:`\operatorname{Var}_q(w/Z) = \chi^2(p\,\|\,q)`,
+    for the target :math:`p = N(0, I_d)` and the proposal :math:`q = N(s\mathbf 1, \sigma^2 I_d)`.
+
+    :math:`\chi^2 = \mathbb E_q[(p/q)^2] - 1 = \rho^d - 1`, the integral factorising over the
+    coordinates, with the one-dimensional integral (finite for :math:`\sigma^2 > 1/2`)
+
+    .. math:: \rho = \int \frac{N(x; 0, 1)^2}{N(x; s, \sigma^2)}\,dx
+                   = \frac{\sigma^2}{\sqrt{2\sigma^2 - 1}}\exp\Big(\frac{s^2}{2\sigma^2 - 1}\Big).
+    """
+    _check_is_gaussian(d, scale)
+    log_rho = 2.0 * np.log(scale) - 0.5 * np.log(2.0 * scale**2 - 1.0) + shift**2 / (2.0 * scale**2 - 1.0)
+    return float(np.expm1(d * log_rho))
+
+
+def is_log_weight_variance_gaussian(d: int, scale: float, shift: float = 0.0) -> float:
+    r"""Variance of the log-weight :math:`\ell = -E(x) - \log q(x)` under :math:`x \sim q`, same target and proposal.
+
+    With :math:`x = s + \sigma z`, each coordinate adds :math:`\tfrac12(1 - \sigma^2)z^2 - s\sigma z` + const, so
+    :math:`\operatorname{Var}\ell = d\,\big[\tfrac12(1 - \sigma^2)^2 + s^2\sigma^2\big]`: linear in d,
+    while :math:`\chi^2` grows exponentially.
+    """
+    _check_is_gaussian(d, scale)
+    return float(d * (0.5 * (1.0 - scale**2) ** 2 + shift**2 * scale**2))

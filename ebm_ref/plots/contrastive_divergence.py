@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..objectives.contrastive_divergence import cd_bias_curve
+from ..objectives.contrastive_divergence import cd_bias_curve, cd_energy_change
 from . import figure
 from ._style import color, colorbar, density_panel, grid, save, scatter_points, set_box, shared_norm, subplots
 
@@ -165,28 +165,6 @@ def make_cd_k_bias(out_dir, rng, small=False):
 # ------------------------------------------------------------ the push of one CD update
 #: the data of ``cd_energy_push``: two clusters on the line (means, sd)
 PUSH_DATA = ((-2.0, 0.3), (2.0, 0.3))
-
-
-def cd_energy_change(model, x_data, x_model, x, lr: float, keys=None) -> np.ndarray:
-    r"""First-order change of the energy at ``x`` under one CD step of size ``lr``.
-
-    The step is :math:`\Delta\theta = -\eta\,(\langle\nabla_\theta E\rangle_{\text{data}} -
-    \langle\nabla_\theta E\rangle_{\text{model}})` (``phases``) on the parameters named in ``keys``
-    (all when None; the others are held fixed), so
-
-    .. math:: \Delta E(x) \approx \nabla_\theta E(x)\cdot\Delta\theta
-              = -\eta\,\nabla_\theta E(x)\cdot(\text{pos} - \text{neg}).
-
-    Averaged over the data minus averaged over the negatives it is
-    :math:`-\eta\,\|\text{pos} - \text{neg}\|^2 \le 0`: the data go down relative to the negatives.
-    """
-    from ..objectives.contrastive_divergence import phases
-
-    pos, neg = phases(model, x_data, x_model)
-    keys = list(pos) if keys is None else list(keys)
-    x = np.asarray(x, dtype=float)
-    g = model.grad_params(x)
-    return -lr * sum(np.asarray(g[k]).reshape(len(x), -1) @ (pos[k] - neg[k]).ravel() for k in keys)
 
 
 def _push_model(rng, width=48):

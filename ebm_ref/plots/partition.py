@@ -8,12 +8,11 @@ from matplotlib.lines import Line2D
 from .. import partition as P
 from ..models import BernoulliRBM, Gaussian, GaussianBernoulliRBM
 from ..objectives.adversarial import kl_gaussians
-from ..partition import sandwich_violations
+from ..partition import is_chi_square_gaussian, is_log_weight_variance_gaussian, sandwich_violations
 from . import figure
 from ._style import color, save, subplots
 
-__all__ = ["make_ais_vs_temperatures", "make_ais_sandwich", "make_importance_sampling_dimension",
-           "is_chi_square_gaussian", "is_log_weight_variance_gaussian"]
+__all__ = ["make_ais_vs_temperatures", "make_ais_sandwich", "make_importance_sampling_dimension"]
 
 
 def _cases(rng):
@@ -109,39 +108,6 @@ def make_ais_sandwich(out_dir, rng, small=False):
 # ------------------------------------------------------------------ importance sampling against dimension
 #: proposal of ``importance_sampling_dimension``: N(shift, scale² I) for the target N(0, I)
 IS_SCALE, IS_SHIFT = 1.5, 0.3
-
-
-def _is_check(d, scale):
-    if int(d) != d or d < 1:
-        raise ValueError(f"d: expected an integer >= 1, got {d!r}")
-    if not scale**2 > 0.5:
-        raise ValueError(f"scale: the weights have finite variance only for scale² > 1/2, got scale = {scale!r}")
-
-
-def is_chi_square_gaussian(d: int, scale: float, shift: float = 0.0) -> float:
-    r"""Relative variance of the importance weights, :math:`\operatorname{Var}_q(w/Z) = \chi^2(p\,\|\,q)`,
-    for the target :math:`p = N(0, I_d)` and the proposal :math:`q = N(s\mathbf 1, \sigma^2 I_d)`.
-
-    :math:`\chi^2 = \mathbb E_q[(p/q)^2] - 1 = \rho^d - 1`, the integral factorising over the
-    coordinates, with the one-dimensional integral (finite for :math:`\sigma^2 > 1/2`)
-
-    .. math:: \rho = \int \frac{N(x; 0, 1)^2}{N(x; s, \sigma^2)}\,dx
-                   = \frac{\sigma^2}{\sqrt{2\sigma^2 - 1}}\exp\Big(\frac{s^2}{2\sigma^2 - 1}\Big).
-    """
-    _is_check(d, scale)
-    log_rho = 2.0 * np.log(scale) - 0.5 * np.log(2.0 * scale**2 - 1.0) + shift**2 / (2.0 * scale**2 - 1.0)
-    return float(np.expm1(d * log_rho))
-
-
-def is_log_weight_variance_gaussian(d: int, scale: float, shift: float = 0.0) -> float:
-    r"""Variance of the log-weight :math:`\ell = -E(x) - \log q(x)` under :math:`x \sim q`, same target and proposal.
-
-    With :math:`x = s + \sigma z`, each coordinate adds :math:`\tfrac12(1 - \sigma^2)z^2 - s\sigma z` + const, so
-    :math:`\operatorname{Var}\ell = d\,\big[\tfrac12(1 - \sigma^2)^2 + s^2\sigma^2\big]`: linear in d,
-    while :math:`\chi^2` grows exponentially.
-    """
-    _is_check(d, scale)
-    return float(d * (0.5 * (1.0 - scale**2) ** 2 + shift**2 * scale**2))
 
 
 @figure("importance_sampling_dimension")
