@@ -254,3 +254,15 @@ def test_trainable_protocol():
     g = Gaussian(np.zeros(1), np.eye(1))
     assert isinstance(g, Trainable) and isinstance(g, Energy)
     assert not isinstance(object(), Trainable)
+
+
+# ------------------------------------------------------- d. text is text
+def test_sources_and_notes_hold_no_control_characters():
+    """A TeX escape written into a non-raw string (``"\\nabla"``, ``"\\theta"``, ``"\\frac"``) turns
+    into a newline, a tab or a form feed and garbles the docstring silently; none may remain."""
+    files = [*PACKAGE.rglob("*.py"), *(ROOT / "tests").rglob("*.py"), *(ROOT / "notes").glob("*.md"),
+             ROOT / "README.md"]
+    bad = [f"{p.relative_to(ROOT)}:{i}" for p in files
+           for i, line in enumerate(p.read_text(encoding="utf-8").split("\n"), 1)
+           if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", line)]
+    assert not bad, "control characters at " + ", ".join(bad)

@@ -466,20 +466,14 @@ def rbm_cd_update(rbm, x_data, k: int, rng, *, chains=None, with_loss: bool = Tr
         None: CD-k, the chains start at ``x_data``.  Given: PCD-k, the persistent chains
         (not modified; the new states are returned).
     with_loss : bool
-        Also return the surrogate :math:`\langle F
-angle_{	ext{data}} - \langle F
-angle_{v_k}`
+        Also return the surrogate :math:`\langle F\rangle_{\text{data}} - \langle F\rangle_{v_k}`
         (two softplus passes over the fields already at hand); else the loss is None.
 
     Returns
     -------
     loss : float or None
     grads : dict like ``rbm.params``
-        :math:`\langle
-abla_	heta F
-angle_{	ext{data}} - \langle
-abla_	heta F
-angle_{v_k}`,
+        :math:`\langle\nabla_\theta F\rangle_{\text{data}} - \langle\nabla_\theta F\rangle_{v_k}`,
         the negative phase Rao–Blackwellised over h (:math:`\sigma(a(v_k))`, not a sample).
     v_k : ndarray (m, V)
 
@@ -489,7 +483,7 @@ angle_{v_k}`,
     :func:`pcd_step` — from the same random stream, to rounding: both draw, per sweep,
     the uniforms for h and then those for v.  The reference path forms the field
     :math:`c + vW` about eight times per PCD step; here :math:`xW` once (and, for CD, it
-    is the first sweep's field too), :math:`vW` and :math:`hW^	op` once per sweep,
+    is the first sweep's field too), :math:`vW` and :math:`hW^\top` once per sweep,
     :math:`v_kW` once, plus the two gradient outer products.
     """
 
