@@ -59,6 +59,8 @@ from typing import Callable
 
 import numpy as np
 
+from ._validate import check_positive
+
 __all__ = [
     "DerivativeReport",
     "DerivativeCheckError",
@@ -68,6 +70,7 @@ __all__ = [
     "richardson",
     "numerical_jacobian",
     "numerical_hessian",
+    "numerical_param_gradient",
     "check_jacobian",
     "check_grad",
     "check_hessian",
@@ -538,6 +541,63 @@ def _param_derivative(model, key, direction, fun, h):
         return np.asarray(fun(model.replace(**{key: base + float(t) * direction})), dtype=np.float64)
 
     return _richardson_est(g, 0.0, 1.0, h=step, scale=scale)
+
+
+def numerical_param_gradient(fun: Callable, model, *, h: float = 1e-2, symmetric=(), mask=None) -> dict:
+    r"""Richardson derivative of a scalar ``fun(model)`` in every entry of every parameter.
+
+    .. math:: \frac{\partial f}{\partial\theta_k} \approx \text{Richardson}\Big(t \mapsto
+              f\big(\theta + t\,e_k\big)\Big)\Big|_{t=0}
+
+    with the step :math:`h\cdot\max(1, \max|\theta_{\text{key}}|)` and the model moved by
+    ``model.replace`` (so the constructor's checks run at every point).  Use it to check an
+    analytic gradient of a model-level quantity — :math:`\log Z`, a log-likelihood, a loss —
+    against differences of the exact quantity.
+
+    Parameters
+    ----------
+    fun : callable ``model -> float``
+    model : Energy
+    h : float
+        Base step of the Richardson table (see :func:`richardson`).
+    symmetric : iterable of str
+        Keys of symmetric matrices: entries (i, j) and (j, i) move together by ½ each — the
+        derivative along the symmetric direction, which for an analytic gradient :math:`G`
+        taken entry by entry is :math:`(G_{ij} + G_{ji})/2`; the entries below the diagonal
+        are copied from above.
+    mask : dict of bool arrays, optional
+        Entries to differentiate per key (default: all); the others are NaN — for example the
+        fixed zero diagonal of a Boltzmann machine's couplings.
+
+    Returns
+    -------
+    dict like ``model.params``
+    """
+    h = check_positive(h, "h")
+    symmetric, mask = set(symmetric), dict(mask or {})
+    for what, keys in (("symmetric", symmetric), ("mask", set(mask))):
+        unknown = keys - set(model.params)
+        if unknown:
+            raise ValueError(f"{what}: {sorted(unknown)} are not parameters of {type(model).__name__}")
+    out = {}
+    for key, value in model.params.items():
+        base = np.asarray(value, dtype=np.float64)
+        free = np.ones(base.shape, dtype=bool) if key not in mask else np.asarray(mask[key], dtype=bool)
+        if free.shape != base.shape:
+            raise ValueError(f"mask[{key!r}]: expected shape {base.shape}, got {free.shape}")
+        if key in symmetric:
+            if base.ndim != 2 or base.shape[0] != base.shape[1]:
+                raise ValueError(f"symmetric: {key!r} is not a square matrix (shape {base.shape})")
+            free = np.triu(free)
+        grad = np.full(base.shape, np.nan)
+        for entry in zip(*np.nonzero(free)):
+            direction = _entry_direction(base, entry, key in symmetric)
+            grad[entry] = _param_derivative(model, key, direction, fun, h)[0]
+        if key in symmetric:
+            lower = np.tril_indices(base.shape[0], -1)
+            grad[lower] = grad.T[lower]
+        out[key] = grad
+    return out
 
 
 def _try(fn):

@@ -433,3 +433,36 @@ def test_property_one_wrong_component_at_any_scale_fails(method, problem, k, log
     if method == "complex" and abs(g[k]) > 1e-3:
         # no cancellation: a relative 1e-6 is always above the complex step's tolerance
         assert 1e-6 * abs(g[k]) > tol_k
+
+
+# ------------------------------------------------- numerical_param_gradient
+@pytest.mark.derivative
+def test_numerical_param_gradient_of_gaussian_log_z_is_minus_half_the_covariance():
+    # log Z = (d/2) log 2π − ½ log det P, so ∂ log Z/∂P = −½ P⁻¹ (a symmetric matrix) and ∂/∂μ = 0.
+    # Richardson differences of an O(1) smooth function: ~1e-11; 1e-8 leaves room for rounding.
+    g = Gaussian([0.3, -0.2, 0.1], [[1.5, 0.4, 0.0], [0.4, 0.9, 0.2], [0.0, 0.2, 1.1]])
+    fd = check.numerical_param_gradient(lambda m: m.log_partition(), g, symmetric=["precision"])
+    np.testing.assert_allclose(fd["precision"], -0.5 * np.linalg.inv(g.params["precision"]), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(fd["mean"], 0.0, atol=1e-8)
+
+
+@pytest.mark.derivative
+def test_numerical_param_gradient_mask_leaves_other_entries_nan():
+    g = Gaussian([0.3, -0.2], [[1.5, 0.4], [0.4, 0.9]])
+    mean_only = check.numerical_param_gradient(lambda m: float(m.params["mean"] @ [2.0, -3.0]), g,
+                                               mask={"precision": np.zeros((2, 2), dtype=bool)})
+    np.testing.assert_allclose(mean_only["mean"], [2.0, -3.0], atol=1e-10)   # a linear function: exact
+    assert np.all(np.isnan(mean_only["precision"]))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"symmetric": ["nope"]}, "symmetric"),
+    ({"mask": {"nope": True}}, "mask"),
+    ({"symmetric": ["mean"]}, "square"),
+    ({"mask": {"mean": np.ones(3, dtype=bool)}}, "shape"),
+    ({"h": 0.0}, "h"),
+])
+def test_numerical_param_gradient_refuses_bad_arguments(kwargs, message):
+    g = Gaussian([0.3, -0.2], [[1.5, 0.4], [0.4, 0.9]])
+    with pytest.raises(ValueError, match=message):
+        check.numerical_param_gradient(lambda m: m.log_partition(), g, **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import params as _params
-from ..check import richardson
+from ..check import numerical_param_gradient
 from ..models import Gaussian
 from ..models.rbm import BernoulliRBM
 from ..objectives import contrastive_divergence as cd
@@ -22,14 +22,7 @@ def _data(rng, V, n=20):
 
 def _fd_of_flat(fn, model):
     """Richardson derivative of fn(model) in every parameter entry, as one flat vector."""
-    flat = _params.flatten(model.params)
-    out = np.empty(flat.size)
-    for i in range(flat.size):
-        e = np.zeros(flat.size)
-        e[i] = 1.0
-        out[i] = richardson(lambda t: fn(model.with_params(_params.unflatten(flat + float(t) * e, model.params))),
-                            0.0, 1.0, h=1e-2)
-    return out
+    return _params.flatten(numerical_param_gradient(fn, model))
 
 
 @identity("cd: ∇ℓ = −⟨∇E⟩_data − ∇log Z equals finite differences of the exact log-likelihood",

@@ -112,7 +112,8 @@ class ExponentialFamily:
     * ``_A(eta)``, ``_grad_A(eta)``, ``_hess_A(eta)`` — :math:`A`, :math:`\nabla A`, :math:`\nabla^2 A`;
     * ``_check_eta`` (the natural domain), ``_params_from_eta`` (η → usual parameters);
     * ``_check_mean`` (interior of the mean space), ``_eta_from_mean`` (μ → η);
-    * ``_check_data`` (the support), ``_T`` and ``_log_h`` on checked data;
+    * ``_check_data`` (the support), ``_T`` and ``_log_h`` on checked data (defaults
+      :math:`T(x) = x`, :math:`h(x) = 1`);
     * ``_sample`` and, for the numerical counterparts, ``_integrate``.
 
     Public methods validate their input and call these.  Instances are immutable.
@@ -129,6 +130,15 @@ class ExponentialFamily:
     continuous: bool = True
     #: True where the MLE needs Newton's method (Beta, Gamma, Dirichlet)
     newton_mle: bool = False
+
+    # Defaults of the natural families (Poisson, Exponential, Bernoulli): the sufficient
+    # statistic is the datum itself, T(x) = x, and the base measure is h(x) = 1 unless a
+    # family overrides ``_log_h`` (Poisson: h(x) = 1/x!).
+    def _T(self, x):
+        return x.copy()
+
+    def _log_h(self, x):
+        return np.zeros(x.shape[0])
 
     def _set(self, params: dict, eta) -> None:
         frozen = {}
@@ -578,9 +588,6 @@ class Poisson(ExponentialFamily):
             raise ValueError(f"x: Poisson counts must be non-negative integers, found values such as {x[bad][:3].tolist()}")
         return x
 
-    def _T(self, x):
-        return x.copy()
-
     def _log_h(self, x):
         return -gammaln(x[:, 0] + 1.0)
 
@@ -676,12 +683,6 @@ class Exponential(ExponentialFamily):
             raise ValueError(f"x: Exponential data must be >= 0, found values such as {x[x < 0][:3].tolist()}")
         return x
 
-    def _T(self, x):
-        return x.copy()
-
-    def _log_h(self, x):
-        return np.zeros(x.shape[0])
-
     def _sample(self, n, rng):
         return rng.exponential(1.0 / self._params["rate"], size=(n, 1))
 
@@ -775,12 +776,6 @@ class Bernoulli(ExponentialFamily):
         if np.any(bad):
             raise ValueError(f"x: Bernoulli data must be 0 or 1, found values such as {x[bad][:3].tolist()}")
         return x
-
-    def _T(self, x):
-        return x.copy()
-
-    def _log_h(self, x):
-        return np.zeros(x.shape[0])
 
     def _sample(self, n, rng):
         return (rng.random((n, 1)) < self._params["p"]).astype(np.float64)
@@ -887,9 +882,6 @@ class Categorical(ExponentialFamily):
     def _T(self, x):
         K = self.n_categories
         return (x == np.arange(K - 1)[None, :]).astype(np.float64)
-
-    def _log_h(self, x):
-        return np.zeros(x.shape[0])
 
     def _sample(self, n, rng):
         return rng.choice(self.n_categories, size=(n, 1), p=self._params["probs"]).astype(np.float64)
