@@ -129,9 +129,10 @@ def rwmh_step(rng_or_draws, state: State, target, step_size) -> tuple[State, Inf
     return new, info._replace(in_support=inside)
 
 
-#: Margins of the two bounds in :func:`mh_accepts`: far above the rounding of the bounds
-#: (a few ulp of numbers <= 1.6, ~1e-15) and of ``exp`` (< 1 ulp), so a decision taken on a bound
-#: is the decision ``u < exp(log α)`` of the computed exponential.
+#: Margin of the two bounds in :func:`mh_accepts` (absolute below, relative above): far above the
+#: rounding of the bounds' Horner sums (a few ulp of numbers <= 1.6 where the lower bound is > 0,
+#: ~1e-15) and of ``exp`` (< 1 ulp), so a decision taken on a bound is the decision
+#: ``u < exp(log α)`` of the computed exponential.
 SQUEEZE_MARGIN = 1e-13
 
 
@@ -155,11 +156,10 @@ def mh_accepts(u, log_alpha):
     :func:`ebm_ref.samplers._common.acceptance_from_log`.  NaN rejects, as ``u < NaN`` does.
     """
     a = max(-log_alpha, 0.0)
-    a2 = a * a
-    a3 = a2 * a / 6.0
-    if u < (1.0 - a + 0.5 * a2 - a3) - SQUEEZE_MARGIN:
+    b = a * (1.0 / 6.0)
+    if u < 1.0 - a * (1.0 - a * (0.5 - b)) - SQUEEZE_MARGIN:      # below the lower bound: accept
         return True
-    if u * (1.0 + a + 0.5 * a2 + a3) >= 1.0 + SQUEEZE_MARGIN:
+    if u * (1.0 + a * (1.0 + a * (0.5 + b))) >= 1.0 + SQUEEZE_MARGIN:  # above the upper bound: reject
         return False
     return u < acceptance_from_log(log_alpha)
 
@@ -178,8 +178,9 @@ def _rwmh_chunk(form, x, e, h, g, bounds, k, t0, t1, burn_in, thin, adapt, targe
     for t in range(t0, t1):
         for i in range(m):
             c = lo + i
+            hc = h[c]
             for j in range(d):                 # y = x + h ξ
-                y[i, j] = x[c, j] + h[c] * g.standard_normal()
+                y[i, j] = x[c, j] + hc * g.standard_normal()
             ey[i] = point_energy(form, y[i])
             if not np.isfinite(ey[i]):
                 flag_nonfinite(bad_step, bad_chain, k, t + 1, c)
