@@ -2,9 +2,10 @@
 
 Every ratio is measured in one run of this process (best of several repeats):
 
-* RWMH step on a diagonal Gaussian vs its random-number floor — a jitted loop of the
-  same shape (``prange`` over the same chunks, the same per-chunk Generators) that only
-  draws the d normals and the one uniform per chain and step;
+* RWMH step on a diagonal Gaussian vs its random-number floor (interleaved rounds,
+  :func:`interleaved_best`) — a jitted loop of the same shape (``prange`` over the same
+  chunks, the same per-chunk Generators) that only draws the d normals and the one
+  uniform per chain and step;
 * MALA step vs RWMH step at the same d;
 * 1,000 chains, d = 2: the jitted kernel vs the NumPy fallback of the same algorithm
   (``backend="numpy"``), on one thread and on all threads, and 2 threads vs 1;
@@ -119,7 +120,7 @@ import jax.numpy as jnp
 import blackjax
 from ebm_ref import samplers
 from ebm_ref.models.gaussian import Gaussian
-from ebm_ref.benchmarks.samplers import cpu_best_time
+from ebm_ref.benchmarks.samplers import interleaved_best
 numba.set_num_threads(1)
 res = {}
 for d, n_chains, n_steps in CASES:
@@ -150,10 +151,7 @@ for d, n_chains, n_steps in CASES:
         return samplers.metropolis(g, x0, n_steps, 1, step_size=STEP, thin=n_steps)
 
     peer(), ours()
-    t_peer, t_ours = float("inf"), float("inf")
-    for _ in range(REPEAT):                                  # interleaved, best of all
-        t_ours = min(t_ours, cpu_best_time(ours, 3))
-        t_peer = min(t_peer, cpu_best_time(peer, 3))
+    t_ours, t_peer = interleaved_best((ours, peer), 3, REPEAT)
     per = 1e9 / (n_chains * n_steps)
     res[d] = dict(ours=t_ours * per, peer=t_peer * per, compile=t_compile,
                   acc_peer=float(np.mean(np.asarray(compiled(jax.random.key(1), xj)[1]))) / n_steps,
@@ -184,6 +182,19 @@ def cpu_best_time(fn, repeat: int = 5) -> float:
         t0 = time.process_time()
         fn()
         best = min(best, time.process_time() - t0)
+    return best
+
+
+def interleaved_best(fns, repeat: int = 5, rounds: int = 3) -> list[float]:
+    """Best process CPU time of each of ``fns``, over ``rounds`` interleaved rounds of :func:`cpu_best_time`.
+
+    Interleaving spreads a change of the machine's load over all the functions compared, so
+    their ratio is not skewed by a burst that hit only one of them.
+    """
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            best[i] = min(best[i], cpu_best_time(fn, repeat))
     return best
 
 
@@ -224,7 +235,7 @@ def bench_samplers_continuous(quick: bool = False) -> list[Row]:
             samplers.mala(g, x0, n_steps, 1, step_size=0.1, thin=n_steps)
 
         floor(), rwmh(), mala()                          # compile / load from cache
-        t_floor, t_rw, t_mala = _with_threads(1, lambda: [cpu_best_time(f, repeat) for f in (floor, rwmh, mala)])
+        t_floor, t_rw, t_mala = _with_threads(1, lambda: interleaved_best((floor, rwmh, mala), repeat))
         per = 1e9 / (n_steps * n_chains)
         r = t_rw / t_floor
         rows.append(Row(f"RWMH step / RNG floor (d normals + 1 uniform), d={d}", r, f"<= {goal}",
