@@ -486,6 +486,26 @@ def test_rwmh_step_matches_the_density_ratio(rng):
 
 
 @pytest.mark.exact
+def test_mh_accepts_takes_the_decision_of_the_exponential(rng):
+    # the squeezed test u < min(1, e^{log α}) of the RWMH kernel decides exactly as the plain one,
+    # at random (u, log α) and at u one ulp either side of the computed α, where a bound without
+    # its margin (or a wrong Taylor bound) would decide differently
+    from ebm_ref.samplers._common import acceptance_from_log
+    from ebm_ref.samplers.metropolis_hastings import mh_accepts
+
+    log_alpha = np.concatenate([-rng.exponential(1.0, 3000), -rng.exponential(1e-6, 500), -rng.uniform(1.5, 1.7, 500),
+                                rng.uniform(0.0, 3.0, 200), [0.0, -0.0, -1e-300, -1e-16, -1e-8, -40.0, -745.0, -800.0,
+                                                             -1e300, np.nan]])
+    for la in log_alpha:
+        alpha = acceptance_from_log(la)
+        us = [rng.random(), 0.0, np.nextafter(1.0, 0.0)]
+        if np.isfinite(alpha) and alpha > 0:
+            us += [alpha, np.nextafter(alpha, 0.0), np.nextafter(alpha, 1.0)]
+        for u in us:
+            assert mh_accepts(u, la) == (u < alpha), (u, la)
+
+
+@pytest.mark.exact
 def test_mala_step_matches_closed_form_proposal_densities(rng):
     # log α = log p(y) + log q(x|y) − log p(x) − log q(y|x), q(·|x) = N(x − h∇E(x), 2hI), all from scipy
     g, x, z, u, mvn = _step_case(rng)

@@ -2,18 +2,25 @@
 
 Every ratio is measured in one run of this process (best of several repeats):
 
-* RWMH step on a diagonal Gaussian vs its random-number floor — a jitted loop of the
-  same shape (``prange`` over the same chunks, the same per-chunk Generators) that only
-  draws the d normals and the one uniform per chain and step;
+* RWMH step on a diagonal Gaussian vs its random-number floor (interleaved rounds,
+  :func:`interleaved_best`) — a jitted loop of the same shape (``prange`` over the same
+  chunks, the same per-chunk Generators) that only draws the d normals and the one
+  uniform per chain and step;
 * MALA step vs RWMH step at the same d;
 * 1,000 chains, d = 2: the jitted kernel vs the NumPy fallback of the same algorithm
   (``backend="numpy"``), on one thread and on all threads, and 2 threads vs 1;
 * the first sampler call in a fresh process with a warm cache, in a subprocess, next to
   the first call of a trivial cached ``njit`` function (numba's own start-up floor),
-  and the cache hit/miss counts of the kernel.
+  and the cache hit/miss counts of the kernel;
+* optional peer: BlackJAX's random-walk MH (``additive_step_random_walk`` with a normal
+  step, jit-compiled, vmapped over chains, ``lax.scan`` over steps, float64) on the same
+  diagonal Gaussian, chains, steps and step size, in a subprocess that sets ``XLA_FLAGS``
+  (XLA on one thread) before JAX is imported and times ``metropolis`` beside it (one numba
+  thread); compile time excluded and reported.  Not run with ``--quick``.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -34,7 +41,7 @@ __all__ = ["bench_samplers_continuous"]
 def _rng_floor_kernel(gens, bounds, d, n_steps, out):
     """Draw what RWMH draws (per chunk and step: m·d normals, then m uniforms), nothing else.
 
-    The same chunk loop and the same draw helper (``_common.draw_chunk``) as the kernels.
+    The same chunk loop, Generators and draw order (``_common.draw_chunk``) as the kernels.
     """
     for k in prange(len(bounds) - 1):
         lo, m, z, u = chunk_buffers(bounds, k, d)
@@ -100,6 +107,70 @@ def _fresh(mode: str) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+#: XLA on one thread; must be in the environment before JAX is imported (hence the subprocess)
+XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+_BLACKJAX = r"""
+import json, time
+import numpy as np
+import numba
+import jax
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp
+import blackjax
+from ebm_ref import samplers
+from ebm_ref.models.gaussian import Gaussian
+from ebm_ref.benchmarks.samplers import interleaved_best
+numba.set_num_threads(1)
+res = {}
+for d, n_chains, n_steps in CASES:
+    g = Gaussian(np.zeros(d), np.diag(np.linspace(0.5, 2.0, d)))
+    x0 = g.sample(n_chains, 0)
+    p = jnp.asarray(np.linspace(0.5, 2.0, d))              # the diagonal precision
+    rw = blackjax.additive_step_random_walk(lambda x: -0.5 * jnp.sum(p * x ** 2),
+                                            blackjax.mcmc.random_walk.normal(STEP * jnp.ones(d)))
+
+    def run(key, x):
+        def body(carry, k):
+            states, n_acc = carry
+            states, info = jax.vmap(rw.step)(jax.random.split(k, n_chains), states)
+            return (states, n_acc + info.is_accepted), None
+        init = (jax.vmap(rw.init)(x), jnp.zeros(n_chains, jnp.int64))
+        (states, n_acc), _ = jax.lax.scan(body, init, jax.random.split(key, n_steps))
+        return states.position, n_acc
+
+    xj = jnp.asarray(x0)
+    t0 = time.perf_counter()
+    compiled = jax.jit(run).lower(jax.random.key(0), xj).compile()
+    t_compile = time.perf_counter() - t0
+
+    def peer():
+        jax.block_until_ready(compiled(jax.random.key(1), xj))
+
+    def ours():
+        return samplers.metropolis(g, x0, n_steps, 1, step_size=STEP, thin=n_steps)
+
+    peer(), ours()
+    t_ours, t_peer = interleaved_best((ours, peer), 3, REPEAT)
+    per = 1e9 / (n_chains * n_steps)
+    res[d] = dict(ours=t_ours * per, peer=t_peer * per, compile=t_compile,
+                  acc_peer=float(np.mean(np.asarray(compiled(jax.random.key(1), xj)[1]))) / n_steps,
+                  acc_ours=float(ours().accept_rate.mean()), n_chains=n_chains, n_steps=n_steps,
+                  versions=f"jax {jax.__version__}, blackjax {blackjax.__version__}")
+print(json.dumps(res))
+"""
+
+
+def _blackjax_peer(cases, step: float, repeat: int) -> dict:
+    """Run :data:`_BLACKJAX` in a subprocess with XLA on one thread; per chain-step ns of both."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, XLA_FLAGS=XLA_ONE_THREAD, OPENBLAS_NUM_THREADS="1")
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    code = _BLACKJAX.replace("CASES", repr(cases)).replace("STEP", repr(step)).replace("REPEAT", repr(repeat))
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def cpu_best_time(fn, repeat: int = 5) -> float:
     """Best of ``repeat`` process-CPU-time measurements of one call, in seconds.
 
@@ -111,6 +182,19 @@ def cpu_best_time(fn, repeat: int = 5) -> float:
         t0 = time.process_time()
         fn()
         best = min(best, time.process_time() - t0)
+    return best
+
+
+def interleaved_best(fns, repeat: int = 5, rounds: int = 3) -> list[float]:
+    """Best process CPU time of each of ``fns``, over ``rounds`` interleaved rounds of :func:`cpu_best_time`.
+
+    Interleaving spreads a change of the machine's load over all the functions compared, so
+    their ratio is not skewed by a burst that hit only one of them.
+    """
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            best[i] = min(best[i], cpu_best_time(fn, repeat))
     return best
 
 
@@ -151,7 +235,7 @@ def bench_samplers_continuous(quick: bool = False) -> list[Row]:
             samplers.mala(g, x0, n_steps, 1, step_size=0.1, thin=n_steps)
 
         floor(), rwmh(), mala()                          # compile / load from cache
-        t_floor, t_rw, t_mala = _with_threads(1, lambda: [cpu_best_time(f, repeat) for f in (floor, rwmh, mala)])
+        t_floor, t_rw, t_mala = _with_threads(1, lambda: interleaved_best((floor, rwmh, mala), repeat))
         per = 1e9 / (n_steps * n_chains)
         r = t_rw / t_floor
         rows.append(Row(f"RWMH step / RNG floor (d normals + 1 uniform), d={d}", r, f"<= {goal}",
@@ -222,10 +306,23 @@ def bench_samplers_continuous(quick: bool = False) -> list[Row]:
     rows.append(Row("  of which beyond numba's start-up floor (seconds)", first - floor_first, "(context)",
                     "loading our cached kernels and Generator set-up"))
 
-    # --- optional peers
-    try:
-        import blackjax  # noqa: F401
-        rows.append(Row("BlackJAX peer", float("nan"), "(not measured)", "blackjax importable but not benchmarked"))
-    except ImportError:
+    # --- optional peer: BlackJAX random-walk MH, same target, chains, steps and step size
+    if importlib.util.find_spec("blackjax") is None:
         rows.append(Row("BlackJAX peer", float("nan"), "(optional)", "blackjax not importable: skipped"))
+    elif quick:
+        rows.append(Row("BlackJAX peer", float("nan"), "(optional)", "blackjax importable; measured only without --quick"))
+    else:
+        try:
+            peer = _blackjax_peer([(2, 1000, 200), (100, 100, 100)], 0.5, repeat)
+        except subprocess.CalledProcessError as err:
+            tail = (err.stderr or "").strip().splitlines()[-1:] or ["no stderr"]
+            rows.append(Row("BlackJAX peer", float("nan"), "(optional)", f"blackjax run failed: {tail[0]}"))
+        else:
+            for d, r in peer.items():
+                rows.append(Row(f"RWMH per chain-step, ebm_ref / BlackJAX, d={d}", r["ours"] / r["peer"], "(peer)",
+                                f"{r['ours']:.1f} vs {r['peer']:.1f} ns per chain-step, {r['n_chains']} chains x "
+                                f"{r['n_steps']} steps, float64, process CPU time; BlackJAX jit + vmap + lax.scan, "
+                                f"compile {r['compile']:.2f} s excluded; XLA_FLAGS={XLA_ONE_THREAD} set before "
+                                f"jax is imported (subprocess), numba 1 thread; acceptance {r['acc_ours']:.3f} vs "
+                                f"{r['acc_peer']:.3f}; {r['versions']}"))
     return rows

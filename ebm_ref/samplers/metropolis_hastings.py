@@ -29,7 +29,11 @@ row-major order, then its ``n_c`` uniforms.
 Where the arithmetic lives: the NumPy step :func:`rwmh_step` (pure, vectorised over
 chains, usable with a tempered target and caller-supplied draws; see
 :mod:`ebm_ref.samplers.state`), the accept/reject :func:`mh_accept` shared with MALA and
-HMC, and the fused numba kernel ``_rwmh_kernel`` (the fast path for built-in models).
+HMC, and the fused numba kernel ``_rwmh_kernel`` (the fast path for built-in models).  The
+kernel takes the test :math:`u < \alpha` through :func:`mh_accepts`, which brackets
+:math:`e^{\log\alpha}` between two cheap bounds and computes the exponential only when u
+falls between them: the same decisions, without the exponential that otherwise costs about
+as much as the step's random numbers at d = 2.
 """
 from __future__ import annotations
 
@@ -38,10 +42,8 @@ from numba import njit, prange
 
 from .._validate import check_positive
 from ._common import (
-    chunk_buffers,
     acceptance_from_log,
     check_step,
-    draw_chunk,
     finish_run,
     flag_nonfinite,
     prepare_run,
@@ -127,33 +129,78 @@ def rwmh_step(rng_or_draws, state: State, target, step_size) -> tuple[State, Inf
     return new, info._replace(in_support=inside)
 
 
+#: Margin of the two bounds in :func:`mh_accepts` (absolute below, relative above): far above the
+#: rounding of the bounds' Horner sums (a few ulp of numbers <= 1.6 where the lower bound is > 0,
+#: ~1e-15) and of ``exp`` (< 1 ulp), so a decision taken on a bound is the decision
+#: ``u < exp(log α)`` of the computed exponential.
+SQUEEZE_MARGIN = 1e-13
+
+
+@njit(cache=True, inline="always")
+def mh_accepts(u, log_alpha):
+    r"""The Metropolis–Hastings test :math:`u < \min(1, e^{\log\alpha})`, the exponential taken only when needed.
+
+    With :math:`a = \max(0, -\log\alpha)`, the Taylor series of :math:`e^{\mp a}` give
+
+    .. math::  1 - a + \tfrac{a^2}{2} - \tfrac{a^3}{6} \;\le\; e^{-a} \;\le\;
+               \frac{1}{1 + a + \tfrac{a^2}{2} + \tfrac{a^3}{6}}
+
+    (left: the alternating series stops after a negative term, its remainder
+    :math:`e^{-\xi} a^4/24 \ge 0`; right: every term of :math:`e^{a}` is >= 0).  A uniform
+    below the lower bound accepts, one above the upper bound rejects, and only a u between
+    them (a few per cent of the steps of a tuned chain) needs :math:`e^{-a}`; the bounds carry
+    the margin :data:`SQUEEZE_MARGIN`, so the decision is always the one ``u <
+    acceptance_from_log(log_alpha)`` takes (a test checks it at the boundary).  The
+    exponential is the dearest part of a random-walk step at small d; the acceptance
+    probability itself, when wanted (warm-up adaptation), is
+    :func:`ebm_ref.samplers._common.acceptance_from_log`.  NaN rejects, as ``u < NaN`` does.
+    """
+    a = max(-log_alpha, 0.0)
+    b = a * (1.0 / 6.0)
+    if u < 1.0 - a * (1.0 - a * (0.5 - b)) - SQUEEZE_MARGIN:      # below the lower bound: accept
+        return True
+    if u * (1.0 + a * (1.0 + a * (0.5 + b))) >= 1.0 + SQUEEZE_MARGIN:  # above the upper bound: reject
+        return False
+    return u < acceptance_from_log(log_alpha)
+
+
 @njit(cache=True)
 def _rwmh_chunk(form, x, e, h, g, bounds, k, t0, t1, burn_in, thin, adapt, target, out, n_acc, bad_step, bad_chain):
-    # steps t0+1..t1 of the chains of chunk k, drawing from the chunk's Generator g
+    # steps t0+1..t1 of the chains of chunk k, drawing from the chunk's Generator g in the order of
+    # _common.draw_chunk: the chunk's normals row-major (drawn as each proposal is formed), then its uniforms
     d = x.shape[1]
-    lo, m, z, u = chunk_buffers(bounds, k, d)
+    lo = bounds[k]
+    m = bounds[k + 1] - lo
     if m == 0:
         return
-    y = np.empty(d)
+    y = np.empty((m, d))                       # the chunk's proposals and their energies
+    ey = np.empty(m)
     for t in range(t0, t1):
-        draw_chunk(g, z, u, True)              # the chunk's normals, row-major, then its uniforms
         for i in range(m):
             c = lo + i
+            hc = h[c]
             for j in range(d):                 # y = x + h ξ
-                y[j] = x[c, j] + h[c] * z[i, j]
-            ey = point_energy(form, y)
-            if not np.isfinite(ey):
+                y[i, j] = x[c, j] + hc * g.standard_normal()
+            ey[i] = point_energy(form, y[i])
+            if not np.isfinite(ey[i]):
                 flag_nonfinite(bad_step, bad_chain, k, t + 1, c)
                 return
-            alpha = acceptance_from_log(e[c] - ey)    # α = min(1, e^{-(E(y) − E(x))})
-            if u[i] < alpha:
+        for i in range(m):
+            c = lo + i
+            u = g.random()
+            log_alpha = e[c] - ey[i]           # α = min(1, e^{-(E(y) − E(x))})
+            if adapt and t < burn_in:
+                alpha = acceptance_from_log(log_alpha)
+                accept = u < alpha
+                h[c] *= np.exp((alpha - target) / (t + 1.0) ** ADAPT_KAPPA)
+            else:
+                accept = mh_accepts(u, log_alpha)
+            if accept:
                 for j in range(d):
-                    x[c, j] = y[j]
-                e[c] = ey
+                    x[c, j] = y[i, j]
+                e[c] = ey[i]
                 if t >= burn_in:
                     n_acc[c] += 1
-            if adapt and t < burn_in:
-                h[c] *= np.exp((alpha - target) / (t + 1.0) ** ADAPT_KAPPA)
         store_kept(out, x, lo, m, t + 1, burn_in, thin)
 
 
