@@ -112,7 +112,7 @@ def test_pcd_bench_rows_run_in_quick_mode():
     from ebm_ref.benchmarks.cd import pcd_update
 
     rows = pcd_update(quick=True)
-    assert len(rows) == 6
+    assert len(rows) == 8
     for row in rows:
         assert row.name and row.goal
         assert np.isnan(row.ratio) or row.ratio > 0

@@ -41,6 +41,7 @@ the two paths equal to 1e-12.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -397,58 +398,142 @@ def cd_bias_curve(rbm, v_data, ks) -> dict:
 
 
 # ------------------------------------------------ the fast path (BernoulliRBM)
-def _rbm_cd_core(W, b, c, x, v, k, rng, with_loss):
-    r"""One CD-k (``v`` None: chains start at ``x``) or PCD-k (``v`` the chains) update, on raw arrays.
+class _RBMCDArrays:
+    r"""The arrays of CD-k / PCD-k updates of a BernoulliRBM, allocated once (the fast path).
 
-    Fields are formed negated, :math:`-a = (-c) - vW`, so that
-    :func:`~ebm_ref.numerics.special.sigmoid_of_negated_inplace` turns them into
-    :math:`\sigma(a)` with one exp, one add and one reciprocal.  Products: :math:`xW`
-    (positive phase, reused as the first sweep's field in CD), :math:`vW` and
-    :math:`hW^\top` per further sweep, :math:`v_kW` (negative phase), and the two outer
-    products :math:`x^\top\sigma(a_x)`, :math:`v_k^\top\sigma(a_{v_k})`.  Random numbers in
-    the order of ``samplers.gibbs_k``: per sweep, uniforms (m, H) for h, then (m, V) for v.
+    The parameters sit in one augmented matrix :math:`\Theta = \begin{pmatrix} W & b\\ c^\top & 0
+    \end{pmatrix}` of shape (V+1, H+1); ``params`` holds its blocks W, b, c as views.  With a
+    column of ones appended to a state, each field is one product:
+
+    .. math:: [v, 1]\,\Theta_{:, :H} = c + vW = a(v),\qquad [h, 1]\,\Theta_{:V, :}^\top = b + Wh.
+
+    The gradient :math:`\langle\nabla F\rangle_{\text{data}} - \langle\nabla F\rangle_{v_k}` (with
+    :math:`\nabla_W F = -v\sigma(a)^\top`, :math:`\nabla_b F = -v`, :math:`\nabla_c F = -\sigma(a)`)
+    is one product too, :math:`G = S^\top T` over the stacked rows
+
+    .. math:: S = \begin{pmatrix} v_k & 1\\ x & 1\end{pmatrix},\qquad
+              T = \begin{pmatrix} \sigma(a(v_k))/m & 1/m\\ -\sigma(a(x))/n & -1/n\end{pmatrix},
+
+    whose blocks :math:`G_{:V,:H}, G_{:V,H}, G_{V,:H}` are :math:`g_W, g_b, g_c` (``grads``, views;
+    the corner is unused).  An optimizer steps Θ with G whole (``stepped``, ``stepped_grads``:
+    one contiguous array each, so the update is elementwise over one block of memory).  Every entry of G lies in [−2, 2]: the gradient is finite as long
+    as the parameters are.  The batch rows of S are filled by the caller (``batch``, x; the
+    ones are in place); the chain rows (``chains``, v) carry over between calls for PCD.
     """
-    n = x.shape[0]
-    H = W.shape[1]
-    neg_b, neg_c = -b, -c
-    P_data = np.matmul(x, W)
-    np.subtract(neg_c, P_data, out=P_data)                  # −a(x)
-    value = -float(np.mean(x @ b)) - float(np.mean(np.sum(softplus(-P_data), axis=1))) if with_loss else None
-    sigmoid_of_negated_inplace(P_data)                      # p(h = 1 | x), the positive phase
-    persistent = v is not None
-    m, V = (v if persistent else x).shape
-    A, U = np.empty((m, H)), np.empty((m, H))
-    B, UV, vk = np.empty((m, V)), np.empty((m, V)), np.empty((m, V))
-    v_cur = v if persistent else x
-    for t in range(k):
-        if t == 0 and not persistent:
-            ph = P_data                                     # CD: the chains start at x, the field is at hand
-        else:
-            np.matmul(v_cur, W, out=A)
-            np.subtract(neg_c, A, out=A)
-            ph = sigmoid_of_negated_inplace(A)              # p(h = 1 | v)
-        rng.random(out=U)
-        np.less(U, ph, out=U)                               # h ~ p(h | v), over its uniforms
-        np.matmul(U, W.T, out=B)
-        np.subtract(neg_b, B, out=B)
-        sigmoid_of_negated_inplace(B)                       # p(v = 1 | h) = σ(b + W h)
-        rng.random(out=UV)
-        np.less(UV, B, out=vk)                              # v ~ p(v | h)
-        v_cur = vk
-    np.matmul(vk, W, out=A)
-    np.subtract(neg_c, A, out=A)                            # −a(v_k)
-    if with_loss:                                           # ⟨F⟩_data − ⟨F⟩_model, F(v) = −bᵀv − Σ softplus(a)
-        value -= -float(np.mean(vk @ b)) - float(np.mean(np.sum(softplus(-A), axis=1)))
-    sigmoid_of_negated_inplace(A)                           # p(h = 1 | v_k), the negative phase
-    # grads = ⟨∇F⟩_data − ⟨∇F⟩_model with ∇_W F = −v σ(a)ᵀ, ∇_b F = −v, ∇_c F = −σ(a)
-    add = np.add.reduce                                     # column sums, without the wrappers of .mean
-    gW = np.matmul(vk.T, A)
-    gW *= 1.0 / m
-    gW -= np.matmul(x.T, P_data) * (1.0 / n)
-    grads = {"W": gW,
-             "b": add(vk, axis=0) / m - add(x, axis=0) / n,
-             "c": add(A, axis=0) / m - add(P_data, axis=0) / n}
-    return value, grads, vk
+
+    def __init__(self, rbm, k: int, n: int, m: int, persistent: bool, with_loss: bool):
+        p = rbm.params
+        V, H = p["W"].shape
+        self.k, self.n, self.m, self.persistent, self.with_loss = k, n, m, persistent, with_loss
+        self.theta = th = np.zeros((V + 1, H + 1))
+        th[:V, :H], th[:V, H], th[V, :H] = p["W"], p["b"], p["c"]
+        self.params = {"W": th[:V, :H], "b": th[:V, H], "c": th[V, :H]}
+        self._th_h, self._th_v = th[:, :H], th[:V, :].T     # [W; cᵀ] and [W, b]ᵀ
+        self.S = np.empty((m + n, V + 1))
+        self.T = np.empty((m + n, H + 1))
+        self.S[:, V], self.T[:m, H], self.T[m:, H] = 1.0, 1.0 / m, -1.0 / n
+        self.chains, self.batch = self.S[:m, :V], self.S[m:, :V]
+        self.G = G = np.empty((V + 1, H + 1))
+        self.grads = {"W": G[:V, :H], "b": G[:V, H], "c": G[V, :H]}
+        # what an optimizer steps in place: Θ and G whole (contiguous; the corner entry is never read)
+        self.stepped, self.stepped_grads = {"theta": th}, {"theta": G}
+        self._hb = np.empty((m, H + 1))
+        self._hb[:, H] = 1.0
+        self._P, self._A, self._U = np.empty((n, H)), np.empty((m, H)), np.empty((m, H))
+        self._B, self._UV = np.empty((m, V)), np.empty((m, V))
+
+    @staticmethod
+    def _free_energy_mean(v, b, neg_field) -> float:
+        """⟨F⟩ = −⟨bᵀv⟩ − ⟨Σ_j softplus(a_j)⟩ from v and the negated field −a."""
+        return -float(np.mean(v @ b)) - float(np.mean(np.sum(softplus(-neg_field), axis=1)))
+
+    def gradient(self, rng) -> float | None:
+        r"""One CD-k / PCD-k gradient into ``grads``; the chains advance k block-Gibbs sweeps.
+
+        Random numbers in the order of ``samplers.gibbs_k``: per sweep, uniforms (m, H) for
+        h, then (m, V) for v.  Returns the surrogate :math:`\langle F\rangle_{\text{data}} -
+        \langle F\rangle_{v_k}` when built ``with_loss``, else None.
+        """
+        m, n, S, T = self.m, self.n, self.S, self.T
+        P, A, U, B, UV, hb = self._P, self._A, self._U, self._B, self._UV, self._hb
+        np.matmul(S[m:], self._th_h, out=P)                 # [x, 1][W; cᵀ] = a(x)
+        np.negative(P, out=P)
+        value = None
+        if self.with_loss:
+            value = self._free_energy_mean(self.batch, self.params["b"], P)
+        sigmoid_of_negated_inplace(P)                       # p(h = 1 | x), the positive phase
+        np.multiply(P, -1.0 / n, out=T[m:, :-1])
+        for t in range(self.k):
+            if t == 0 and not self.persistent:
+                ph = P                                      # CD: the chains start at x, the field is at hand
+            else:
+                np.matmul(S[:m], self._th_h, out=A)         # a(v) = c + vW
+                ph = sigmoid_of_negated_inplace(np.negative(A, out=A))
+            rng.random(out=U)
+            np.less(U, ph, out=hb[:, :-1])                  # h ~ p(h | v), over its uniforms
+            np.matmul(hb, self._th_v, out=B)                # b + W h
+            sigmoid_of_negated_inplace(np.negative(B, out=B))   # p(v = 1 | h)
+            rng.random(out=UV)
+            np.less(UV, B, out=self.chains)                 # v ~ p(v | h)
+        np.matmul(S[:m], self._th_h, out=A)
+        np.negative(A, out=A)                               # −a(v_k)
+        if self.with_loss:
+            value -= self._free_energy_mean(self.chains, self.params["b"], A)
+        sigmoid_of_negated_inplace(A)                       # p(h = 1 | v_k), the negative phase
+        np.multiply(A, 1.0 / m, out=T[:m, :-1])
+        np.matmul(S.T, T, out=self.G)                       # g_W, g_b, g_c in one product
+        return value
+
+
+class _RBMCDRun:
+    """An in-place training run for :func:`ebm_ref.train.fit` (see its Notes): the arrays of
+    :class:`_RBMCDArrays`, the data as −[x, 1] rows, and the optimizer's ``step_inplace``."""
+
+    def __init__(self, rbm, optimizer, data, k, n_chains, state, with_loss, batch_size):
+        x = check_binary(as_batch(data, rbm.dim, "x"), "x")
+        self._model0, self._step_inplace, self._state = rbm, optimizer.step_inplace, state
+        n = x.shape[0] if batch_size is None else batch_size
+        persistent = state is not None
+        self.arrays = a = _RBMCDArrays(rbm, k, n, n_chains if persistent else n, persistent, with_loss)
+        self.params = a.params
+        self._data = x
+        if batch_size is None:
+            a.batch[:] = x
+        if persistent and state["chains"] is not None:
+            self._take_chains()
+
+    def _take_chains(self) -> None:
+        v = self._state["chains"].x
+        if not self._state.get("checked"):
+            check_binary(as_batch(v, self._model0.dim, "chains"), "chains")
+            self._state["checked"] = True
+        if np.shape(v) != self.arrays.chains.shape:
+            raise ValueError(f"chains: expected shape {self.arrays.chains.shape}, got {np.shape(v)}")
+        self.arrays.chains[:] = v
+        self._state["chains"] = PersistentChains(self.arrays.chains)   # the objective sees the chains move
+
+    def step(self, idx, rng):
+        """One update from the batch rows ``idx`` (None: every row); returns the loss or None."""
+        a = self.arrays
+        if idx is not None:
+            np.take(self._data, idx, axis=0, out=a.batch, mode="wrap")  # indices are in range: no bounds pass
+        if self._state is not None and self._state["chains"] is None:
+            self._state["chains"] = PersistentChains.init(self._model0, a.m, self._state["init_rng"],
+                                                          self._state["x_init"])
+            self._take_chains()
+        value = a.gradient(rng)
+        self._step_inplace(a.stepped, a.stepped_grads)
+        return value
+
+    def nonfinite(self) -> str | None:
+        """The name of a parameter holding NaN or inf, else None (one sum over Θ when all is well)."""
+        if math.isfinite(np.add.reduce(self.arrays.theta, axis=None)):
+            return None
+        return next((key for key, v in self.params.items() if not np.all(np.isfinite(v))), None)
+
+    def model(self):
+        """The model at the current parameters (a new immutable value)."""
+        return self._model0.with_params(self.params)
 
 
 def rbm_cd_update(rbm, x_data, k: int, rng, *, chains=None, with_loss: bool = True):
@@ -474,7 +559,13 @@ def rbm_cd_update(rbm, x_data, k: int, rng, *, chains=None, with_loss: bool = Tr
     loss : float or None
     grads : dict like ``rbm.params``
         :math:`\langle\nabla_\theta F\rangle_{\text{data}} - \langle\nabla_\theta F\rangle_{v_k}`,
-        the negative phase Rao–Blackwellised over h (:math:`\sigma(a(v_k))`, not a sample).
+        the negative phase Rao–Blackwellised over h (:math:`\sigma(a(v_k))`, not a sample):
+
+        .. math:: g_W = \tfrac1m v_k^\top\sigma(a(v_k)) - \tfrac1n x^\top\sigma(a(x)),\quad
+                  g_b = \langle v_k\rangle - \langle x\rangle,\quad
+                  g_c = \langle\sigma(a(v_k))\rangle - \langle\sigma(a(x))\rangle,
+
+        with :math:`a(v) = c + W^\top v`.
     v_k : ndarray (m, V)
 
     Notes
@@ -484,7 +575,9 @@ def rbm_cd_update(rbm, x_data, k: int, rng, *, chains=None, with_loss: bool = Tr
     the uniforms for h and then those for v.  The reference path forms the field
     :math:`c + vW` about eight times per PCD step; here :math:`xW` once (and, for CD, it
     is the first sweep's field too), :math:`vW` and :math:`hW^\top` once per sweep,
-    :math:`v_kW` once, plus the two gradient outer products.
+    :math:`v_kW` once, and the two gradient outer products as one product over the
+    stacked data and chains.  The biases ride in the products (a column of ones), and
+    the arrays are the ones :func:`ebm_ref.train.fit` steps in place on its fast path.
     """
 
     if not isinstance(rbm, BernoulliRBM):
@@ -498,8 +591,13 @@ def rbm_cd_update(rbm, x_data, k: int, rng, *, chains=None, with_loss: bool = Tr
         v = check_binary(as_batch(chains, rbm.dim, "chains"), "chains")
         if v.shape[0] == 0:
             raise ValueError("chains: needs at least one chain")
-    p = rbm.params
-    return _rbm_cd_core(p["W"], p["b"], p["c"], x, v, k, as_generator(rng), bool(with_loss))
+    arrays = _RBMCDArrays(rbm, k, x.shape[0], x.shape[0] if v is None else v.shape[0], v is not None,
+                          bool(with_loss))
+    arrays.batch[:] = x
+    if v is not None:
+        arrays.chains[:] = v
+    value = arrays.gradient(as_generator(rng))
+    return value, {key: g.copy() for key, g in arrays.grads.items()}, arrays.chains.copy()
 
 
 # ------------------------------------------------------------------- training
@@ -518,12 +616,26 @@ def _fast_path(model, path: str, kw: dict) -> bool:
     return fast and path != "reference"
 
 
+def _in_place(path, kw, k, with_loss, state=None, n_chains=None):
+    """``objective.in_place`` (see ``train.fit``): a run on the fast path, or None."""
+
+    def in_place(model, optimizer, data, batch_size=None):
+        step_inplace = getattr(optimizer, "step_inplace", None)
+        if not (_fast_path(model, path, kw) and callable(step_inplace)):
+            return None
+        return _RBMCDRun(model, optimizer, data, k, n_chains, state, with_loss, batch_size)
+
+    return in_place
+
+
 def cd_objective(k: int, *, path: str = "auto", with_loss: bool = True, **kw) -> Callable:
     """``objective(model, x, rng) -> (loss, grads)`` for :func:`ebm_ref.train.fit`, by CD-k.
 
     ``path="auto"`` takes :func:`rbm_cd_update` for a BernoulliRBM and :func:`cd_k` (the
     reference path, also ``path="reference"``) otherwise.  ``with_loss=False`` skips the
-    surrogate loss on the fast path (it returns None, recorded as NaN by ``fit``).
+    surrogate loss on the fast path (it returns None, recorded as NaN by ``fit``).  On the
+    fast path with an optimizer that steps in place (``train.SGD``), ``fit`` runs the
+    objective's ``in_place`` arrays instead of calling it step by step.
     """
     k = check_positive_int(k, "k", 1)
     path = _check_path(path)
@@ -535,6 +647,7 @@ def cd_objective(k: int, *, path: str = "auto", with_loss: bool = True, **kw) ->
         value, grads, _ = cd_k(model, x, k, rng, **kw)
         return value, grads
 
+    objective.in_place = _in_place(path, kw, k, bool(with_loss))
     return objective
 
 
@@ -543,11 +656,13 @@ def pcd_objective(k: int, n_chains: int, rng, x_init=None, *, path: str = "auto"
     """A PCD objective for :func:`ebm_ref.train.fit`; the chains live inside the closure.
 
     ``path`` and ``with_loss`` as in :func:`cd_objective` (fast path :func:`rbm_cd_update`
-    with ``chains``, reference path :func:`pcd_step`).
+    with ``chains``, reference path :func:`pcd_step`); the in-place run of ``fit`` keeps the
+    chains in its arrays and ``objective.state["chains"]`` shows them.
     """
     k = check_positive_int(k, "k", 1)
+    n_chains = check_positive_int(n_chains, "n_chains")
     path = _check_path(path)
-    state = {"chains": None, "init_rng": as_generator(rng)}
+    state = {"chains": None, "init_rng": as_generator(rng), "x_init": x_init}
 
     def objective(model, x, rng_step):
         if state["chains"] is None:
@@ -556,15 +671,14 @@ def pcd_objective(k: int, n_chains: int, rng, x_init=None, *, path: str = "auto"
             if "checked" not in state:                      # checked once: the sweeps keep them binary
                 check_binary(as_batch(state["chains"].x, model.dim, "chains"), "chains")
                 state["checked"] = True
-            p = model.params
-            value, grads, vk = _rbm_cd_core(p["W"], p["b"], p["c"], check_binary(as_batch(x, model.dim, "x"), "x"),
-                                            state["chains"].x, k, rng_step, with_loss)
+            value, grads, vk = rbm_cd_update(model, x, k, rng_step, chains=state["chains"].x, with_loss=with_loss)
             state["chains"] = PersistentChains(vk)
             return value, grads
         value, grads, state["chains"] = pcd_step(model, x, state["chains"], k, rng_step, **kw)
         return value, grads
 
     objective.state = state
+    objective.in_place = _in_place(path, kw, k, bool(with_loss), state, n_chains)
     return objective
 
 
