@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
+from scipy.linalg.blas import daxpy, dgemm
 
 from ._validate import as_batch, as_generator, check_positive, check_positive_int
 
@@ -84,6 +85,7 @@ class SGD:
         """Forget the velocity and the step count."""
         self._v = None
         self._scratch = None
+        self._product_checked = None
         self._t = 0
 
     def current_lr(self) -> float:
@@ -123,6 +125,51 @@ class SGD:
             v += grads[k]
             step = np.multiply(v, -lr, out=self._scratch[k])
             theta += step                                   # θ + (−η v): the same rounding as θ − η v
+
+    def step_product(self, params: Mapping[str, np.ndarray], a: np.ndarray, b: np.ndarray) -> None:
+        r"""The step of :meth:`step_inplace` for one matrix θ whose gradient is a product, :math:`g = a^\top b`.
+
+        :math:`v \leftarrow \mu v + a^\top b` is one GEMM that writes the velocity (BLAS
+        ``dgemm`` with :math:`\beta = \mu`), and :math:`\theta \leftarrow \theta - \eta_t v` one
+        ``axpy``: the gradient is never stored and each array is passed over once.  The
+        same numbers as ``step_inplace(params, {name: a.T @ b})`` to rounding (the GEMM
+        sums in its own order).
+
+        Parameters
+        ----------
+        params : dict with one entry, a C-contiguous float64 array θ of shape (p, q)
+            Overwritten.
+        a, b : C-contiguous float64 arrays of shapes (N, p) and (N, q)
+        """
+        if len(params) != 1:
+            raise ValueError(f"params: step_product steps one matrix, got keys {list(params)}")
+        (k, theta), = params.items()
+        checked = self._product_checked
+        if checked is None or checked[0] is not theta or checked[1] is not a or checked[2] is not b:
+            self._check_product(theta, a, b)                # the same three arrays every step: checked once
+            self._product_checked = (theta, a, b)
+        if self._v is None:
+            self._v = {k: np.zeros(theta.shape)}
+        elif list(self._v) != [k] or self._v[k].shape != theta.shape:
+            raise ValueError(f"params: this optimizer's velocity belongs to parameters "
+                             f"{ {name: v.shape for name, v in self._v.items()} }; call reset() to start a new run")
+        lr = self.current_lr()
+        self._t += 1
+        v = self._v[k]
+        # C-order (p, q) is Fortran-order (q, p): vᵀ ← 1·bᵀa + μ vᵀ, on the arrays' own memory
+        dgemm(1.0, b.T, a.T, beta=self.momentum, c=v.T, trans_b=1, overwrite_c=1)
+        daxpy(v.reshape(-1), theta.reshape(-1), a=-lr)      # θ ← θ + (−η) v, in place
+
+    @staticmethod
+    def _check_product(theta, a, b) -> None:
+        for name, arr in (("params", theta), ("a", a), ("b", b)):
+            if not (isinstance(arr, np.ndarray) and arr.dtype == np.float64 and arr.ndim == 2
+                    and arr.flags.c_contiguous and (name != "params" or arr.flags.writeable)):
+                raise ValueError(f"{name}: step_product needs a C-contiguous float64 matrix, got "
+                                 f"{type(arr).__name__} {getattr(arr, 'dtype', '')} {np.shape(arr)}")
+        if a.shape[0] != b.shape[0] or (a.shape[1], b.shape[1]) != theta.shape:
+            raise ValueError(f"a, b: expected shapes (N, {theta.shape[0]}) and (N, {theta.shape[1]}), "
+                             f"got {a.shape} and {b.shape}")
 
 
 class Adam:

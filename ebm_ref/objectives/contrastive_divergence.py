@@ -401,101 +401,112 @@ def cd_bias_curve(rbm, v_data, ks) -> dict:
 class _RBMCDArrays:
     r"""The arrays of CD-k / PCD-k updates of a BernoulliRBM, allocated once (the fast path).
 
-    The parameters sit in one augmented matrix :math:`\Theta = \begin{pmatrix} W & b\\ c^\top & 0
-    \end{pmatrix}` of shape (V+1, H+1); ``params`` holds its blocks W, b, c as views.  With a
-    column of ones appended to a state, each field is one product:
+    The parameters sit, negated, in one augmented matrix
+    :math:`\Phi = -\begin{pmatrix} W & b\\ c^\top & 0\end{pmatrix}` of shape (V+1, H+1); ``params``
+    gives W, b, c.  With a column of ones appended to a state, each *negated* field — what
+    :func:`~ebm_ref.numerics.special.sigmoid_of_negated_inplace` takes — is one product:
 
-    .. math:: [v, 1]\,\Theta_{:, :H} = c + vW = a(v),\qquad [h, 1]\,\Theta_{:V, :}^\top = b + Wh.
+    .. math:: [v, 1]\,\Phi_{:, :H} = -(c + vW) = -a(v),\qquad [h, 1]\,\Phi_{:V, :}^\top = -(b + Wh).
 
-    The gradient :math:`\langle\nabla F\rangle_{\text{data}} - \langle\nabla F\rangle_{v_k}` (with
-    :math:`\nabla_W F = -v\sigma(a)^\top`, :math:`\nabla_b F = -v`, :math:`\nabla_c F = -\sigma(a)`)
-    is one product too, :math:`G = S^\top T` over the stacked rows
+    The gradient :math:`g = \langle\nabla F\rangle_{\text{data}} - \langle\nabla F\rangle_{v_k}` (with
+    :math:`\nabla_W F = -v\sigma(a)^\top`, :math:`\nabla_b F = -v`, :math:`\nabla_c F = -\sigma(a)`) is
+    one product too: the gradient with respect to Φ is :math:`-g = S^\top T` over the stacked rows
 
     .. math:: S = \begin{pmatrix} v_k & 1\\ x & 1\end{pmatrix},\qquad
-              T = \begin{pmatrix} \sigma(a(v_k))/m & 1/m\\ -\sigma(a(x))/n & -1/n\end{pmatrix},
+              T = \begin{pmatrix} -\sigma(a(v_k))/m & -1/m\\ \sigma(a(x))/n & 1/n\end{pmatrix},
 
-    whose blocks :math:`G_{:V,:H}, G_{:V,H}, G_{V,:H}` are :math:`g_W, g_b, g_c` (``grads``, views;
-    the corner is unused).  An optimizer steps Θ with G whole (``stepped``, ``stepped_grads``:
-    one contiguous array each, so the update is elementwise over one block of memory).  Every entry of G lies in [−2, 2]: the gradient is finite as long
-    as the parameters are.  The batch rows of S are filled by the caller (``batch``, x; the
-    ones are in place); the chain rows (``chains``, v) carry over between calls for PCD.
+    whose blocks :math:`(S^\top T)_{:V,:H}, (S^\top T)_{:V,H}, (S^\top T)_{V,:H}` are
+    :math:`-g_W, -g_b, -g_c` (``grads()`` returns g; the corner is never read).  An optimizer
+    steps Φ with this gradient: gradient descent on −θ with gradient −g is, entry by entry
+    and with the same roundings, gradient descent on θ with gradient g.  Every entry of g
+    lies in [−2, 2], so the gradient is finite while the parameters are.  The caller fills
+    the batch rows of S (``batch``); the chain rows (``chains``, v) carry over for PCD.
     """
 
     def __init__(self, rbm, k: int, n: int, m: int, persistent: bool, with_loss: bool):
         p = rbm.params
         V, H = p["W"].shape
         self.k, self.n, self.m, self.persistent, self.with_loss = k, n, m, persistent, with_loss
-        self.theta = th = np.zeros((V + 1, H + 1))
-        th[:V, :H], th[:V, H], th[V, :H] = p["W"], p["b"], p["c"]
-        self.params = {"W": th[:V, :H], "b": th[:V, H], "c": th[V, :H]}
-        self._th_h, self._th_v = th[:, :H], th[:V, :].T     # [W; cᵀ] and [W, b]ᵀ
+        self.phi = phi = np.zeros((V + 1, H + 1))
+        np.negative(p["W"], out=phi[:V, :H])
+        np.negative(p["b"], out=phi[:V, H])
+        np.negative(p["c"], out=phi[V, :H])
+        self._phi_h, self._phi_v = phi[:, :H], phi[:V, :].T   # −[W; cᵀ] and −[W, b]ᵀ
         self.S = np.empty((m + n, V + 1))
         self.T = np.empty((m + n, H + 1))
-        self.S[:, V], self.T[:m, H], self.T[m:, H] = 1.0, 1.0 / m, -1.0 / n
+        self.S[:, V], self.T[:m, H], self.T[m:, H] = 1.0, -1.0 / m, 1.0 / n
         self.chains, self.batch = self.S[:m, :V], self.S[m:, :V]
-        self.G = G = np.empty((V + 1, H + 1))
-        self.grads = {"W": G[:V, :H], "b": G[:V, H], "c": G[V, :H]}
-        # what an optimizer steps in place: Θ and G whole (contiguous; the corner entry is never read)
-        self.stepped, self.stepped_grads = {"theta": th}, {"theta": G}
         self._hb = np.empty((m, H + 1))
         self._hb[:, H] = 1.0
+        # the blocks used at every step, as views made once: [v, 1], [x, 1], h, and T's σ blocks
+        self._Sv, self._Sx, self._h = self.S[:m], self.S[m:], self._hb[:, :H]
+        self._Tv, self._Tx = self.T[:m, :H], self.T[m:, :H]
         self._P, self._A, self._U = np.empty((n, H)), np.empty((m, H)), np.empty((m, H))
         self._B, self._UV = np.empty((m, V)), np.empty((m, V))
+
+    @property
+    def params(self) -> dict:
+        """W, b, c (new arrays)."""
+        V, H = self.phi.shape[0] - 1, self.phi.shape[1] - 1
+        return {"W": -self.phi[:V, :H], "b": -self.phi[:V, H], "c": -self.phi[V, :H]}
+
+    def grads(self) -> dict:
+        """g like ``params``: :math:`\\langle\\nabla F\\rangle_{\\text{data}} - \\langle\\nabla F\\rangle_{v_k}` (new arrays)."""
+        G = -(self.S.T @ self.T)
+        V, H = G.shape[0] - 1, G.shape[1] - 1
+        return {"W": G[:V, :H].copy(), "b": G[:V, H].copy(), "c": G[V, :H].copy()}
 
     @staticmethod
     def _free_energy_mean(v, b, neg_field) -> float:
         """⟨F⟩ = −⟨bᵀv⟩ − ⟨Σ_j softplus(a_j)⟩ from v and the negated field −a."""
         return -float(np.mean(v @ b)) - float(np.mean(np.sum(softplus(-neg_field), axis=1)))
 
-    def gradient(self, rng) -> float | None:
-        r"""One CD-k / PCD-k gradient into ``grads``; the chains advance k block-Gibbs sweeps.
+    def sample(self, rng) -> float | None:
+        r"""Fill S and T for one CD-k / PCD-k gradient; the chains advance k block-Gibbs sweeps.
 
         Random numbers in the order of ``samplers.gibbs_k``: per sweep, uniforms (m, H) for
         h, then (m, V) for v.  Returns the surrogate :math:`\langle F\rangle_{\text{data}} -
         \langle F\rangle_{v_k}` when built ``with_loss``, else None.
         """
-        m, n, S, T = self.m, self.n, self.S, self.T
-        P, A, U, B, UV, hb = self._P, self._A, self._U, self._B, self._UV, self._hb
-        np.matmul(S[m:], self._th_h, out=P)                 # [x, 1][W; cᵀ] = a(x)
-        np.negative(P, out=P)
-        value = None
-        if self.with_loss:
-            value = self._free_energy_mean(self.batch, self.params["b"], P)
-        sigmoid_of_negated_inplace(P)                       # p(h = 1 | x), the positive phase
-        np.multiply(P, -1.0 / n, out=T[m:, :-1])
-        for t in range(self.k):
-            if t == 0 and not self.persistent:
-                ph = P                                      # CD: the chains start at x, the field is at hand
-            else:
-                np.matmul(S[:m], self._th_h, out=A)         # a(v) = c + vW
-                ph = sigmoid_of_negated_inplace(np.negative(A, out=A))
-            rng.random(out=U)
-            np.less(U, ph, out=hb[:, :-1])                  # h ~ p(h | v), over its uniforms
-            np.matmul(hb, self._th_v, out=B)                # b + W h
-            sigmoid_of_negated_inplace(np.negative(B, out=B))   # p(v = 1 | h)
-            rng.random(out=UV)
-            np.less(UV, B, out=self.chains)                 # v ~ p(v | h)
-        np.matmul(S[:m], self._th_h, out=A)
-        np.negative(A, out=A)                               # −a(v_k)
-        if self.with_loss:
-            value -= self._free_energy_mean(self.chains, self.params["b"], A)
-        sigmoid_of_negated_inplace(A)                       # p(h = 1 | v_k), the negative phase
-        np.multiply(A, 1.0 / m, out=T[:m, :-1])
-        np.matmul(S.T, T, out=self.G)                       # g_W, g_b, g_c in one product
+        P, A, U, B, UV, Sv, phi_h = self._P, self._A, self._U, self._B, self._UV, self._Sv, self._phi_h
+        sigma = sigmoid_of_negated_inplace
+        with np.errstate(over="ignore"):                    # e^{-a} may overflow: σ is then 0, correctly
+            np.matmul(self._Sx, phi_h, out=P)               # −a(x)
+            value = None
+            if self.with_loss:
+                value = self._free_energy_mean(self.batch, -self.phi[:-1, -1], P)
+            sigma(P, silence_overflow=False)                # p(h = 1 | x), the positive phase
+            np.multiply(P, 1.0 / self.n, out=self._Tx)
+            for t in range(self.k):
+                if t == 0 and not self.persistent:
+                    ph = P                                  # CD: the chains start at x, the field is at hand
+                else:
+                    ph = sigma(np.matmul(Sv, phi_h, out=A), silence_overflow=False)   # p(h = 1 | v)
+                rng.random(out=U)
+                np.less(U, ph, out=self._h)                 # h ~ p(h | v), over its uniforms
+                sigma(np.matmul(self._hb, self._phi_v, out=B), silence_overflow=False)   # p(v = 1 | h)
+                rng.random(out=UV)
+                np.less(UV, B, out=self.chains)             # v ~ p(v | h)
+            np.matmul(Sv, phi_h, out=A)                     # −a(v_k)
+            if self.with_loss:
+                value -= self._free_energy_mean(self.chains, -self.phi[:-1, -1], A)
+            sigma(A, silence_overflow=False)                # p(h = 1 | v_k), the negative phase
+        np.multiply(A, -1.0 / self.m, out=self._Tv)
         return value
 
 
 class _RBMCDRun:
     """An in-place training run for :func:`ebm_ref.train.fit` (see its Notes): the arrays of
-    :class:`_RBMCDArrays`, the data as −[x, 1] rows, and the optimizer's ``step_inplace``."""
+    :class:`_RBMCDArrays`, stepped by the optimizer's ``step_product`` (``train.SGD``)."""
 
     def __init__(self, rbm, optimizer, data, k, n_chains, state, with_loss, batch_size):
         x = check_binary(as_batch(data, rbm.dim, "x"), "x")
-        self._model0, self._step_inplace, self._state = rbm, optimizer.step_inplace, state
+        self._model0, self._state = rbm, state
         n = x.shape[0] if batch_size is None else batch_size
         persistent = state is not None
         self.arrays = a = _RBMCDArrays(rbm, k, n, n_chains if persistent else n, persistent, with_loss)
-        self.params = a.params
+        self._step_product = optimizer.step_product
+        self._stepped = {"neg_theta": a.phi}                # what the optimizer steps, under its own name
         self._data = x
         if batch_size is None:
             a.batch[:] = x
@@ -521,19 +532,19 @@ class _RBMCDRun:
             self._state["chains"] = PersistentChains.init(self._model0, a.m, self._state["init_rng"],
                                                           self._state["x_init"])
             self._take_chains()
-        value = a.gradient(rng)
-        self._step_inplace(a.stepped, a.stepped_grads)
+        value = a.sample(rng)
+        self._step_product(self._stepped, a.S, a.T)        # Φ ← Φ − η_t(μ v + SᵀT), the gradient as a product
         return value
 
     def nonfinite(self) -> str | None:
         """The name of a parameter holding NaN or inf, else None (one sum over Θ when all is well)."""
-        if math.isfinite(np.add.reduce(self.arrays.theta, axis=None)):
+        if math.isfinite(np.add.reduce(self.arrays.phi, axis=None)):
             return None
-        return next((key for key, v in self.params.items() if not np.all(np.isfinite(v))), None)
+        return next((key for key, v in self.arrays.params.items() if not np.all(np.isfinite(v))), None)
 
     def model(self):
         """The model at the current parameters (a new immutable value)."""
-        return self._model0.with_params(self.params)
+        return self._model0.with_params(self.arrays.params)
 
 
 def rbm_cd_update(rbm, x_data, k: int, rng, *, chains=None, with_loss: bool = True):
@@ -596,8 +607,8 @@ def rbm_cd_update(rbm, x_data, k: int, rng, *, chains=None, with_loss: bool = Tr
     arrays.batch[:] = x
     if v is not None:
         arrays.chains[:] = v
-    value = arrays.gradient(as_generator(rng))
-    return value, {key: g.copy() for key, g in arrays.grads.items()}, arrays.chains.copy()
+    value = arrays.sample(as_generator(rng))
+    return value, arrays.grads(), arrays.chains.copy()
 
 
 # ------------------------------------------------------------------- training
@@ -620,8 +631,7 @@ def _in_place(path, kw, k, with_loss, state=None, n_chains=None):
     """``objective.in_place`` (see ``train.fit``): a run on the fast path, or None."""
 
     def in_place(model, optimizer, data, batch_size=None):
-        step_inplace = getattr(optimizer, "step_inplace", None)
-        if not (_fast_path(model, path, kw) and callable(step_inplace)):
+        if not (_fast_path(model, path, kw) and callable(getattr(optimizer, "step_product", None))):
             return None
         return _RBMCDRun(model, optimizer, data, k, n_chains, state, with_loss, batch_size)
 
