@@ -25,7 +25,6 @@ model, a copy of the parameters or a dict of fresh arrays per step.
 """
 from __future__ import annotations
 
-import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -144,21 +143,21 @@ class SGD:
         if len(params) != 1:
             raise ValueError(f"params: step_product steps one matrix, got keys {list(params)}")
         (k, theta), = params.items()
-        checked = self._product_checked
-        if checked is None or checked[0] is not theta or checked[1] is not a or checked[2] is not b:
-            self._check_product(theta, a, b)                # the same three arrays every step: checked once
-            self._product_checked = (theta, a, b)
-        if self._v is None:
-            self._v = {k: np.zeros(theta.shape)}
-        elif list(self._v) != [k] or self._v[k].shape != theta.shape:
-            raise ValueError(f"params: this optimizer's velocity belongs to parameters "
-                             f"{ {name: v.shape for name, v in self._v.items()} }; call reset() to start a new run")
+        c = self._product_checked                           # the same arrays every step: checked once
+        if c is None or c[0] is not theta or c[1] is not a or c[2] is not b or c[3] is not self._v:
+            self._check_product(theta, a, b)
+            if self._v is None:
+                self._v = {k: np.zeros(theta.shape)}
+            elif list(self._v) != [k] or self._v[k].shape != theta.shape:
+                raise ValueError(f"params: this optimizer's velocity belongs to parameters "
+                                 f"{ {name: v.shape for name, v in self._v.items()} }; call reset() to start a new run")
+            v = self._v[k]
+            # C-order (p, q) is Fortran-order (q, p): the GEMM below is vᵀ ← 1·bᵀa + μ vᵀ on v's own memory
+            c = self._product_checked = (theta, a, b, self._v, v.T, b.T, a.T, v.reshape(-1), theta.reshape(-1))
         lr = self.current_lr()
         self._t += 1
-        v = self._v[k]
-        # C-order (p, q) is Fortran-order (q, p): vᵀ ← 1·bᵀa + μ vᵀ, on the arrays' own memory
-        dgemm(1.0, b.T, a.T, beta=self.momentum, c=v.T, trans_b=1, overwrite_c=1)
-        daxpy(v.reshape(-1), theta.reshape(-1), a=-lr)      # θ ← θ + (−η) v, in place
+        dgemm(1.0, c[5], c[6], beta=self.momentum, c=c[4], trans_b=1, overwrite_c=1)   # v ← μ v + aᵀb
+        daxpy(c[7], c[8], a=-lr)                            # θ ← θ + (−η) v, in place
 
     @staticmethod
     def _check_product(theta, a, b) -> None:
@@ -256,6 +255,8 @@ class History:
         Wall time of the run.
     stopped_at : int or None
         The step at which a callback stopped the run early, else None.
+    extra : dict
+        ``extra["in_place"]``: whether :func:`fit` ran the objective's in-place arrays.
     """
 
     loss: np.ndarray
@@ -267,13 +268,8 @@ class History:
 
 
 def _finite_params(params) -> str | None:
-    """The first key whose array holds a NaN or an inf, else None.
-
-    A sum is finite when every entry is; only when it is not (a NaN, an inf, or an
-    overflow of the sum itself) is every entry looked at.
-    """
     for k, v in params.items():
-        if not math.isfinite(np.add.reduce(v, axis=None)) and not np.all(np.isfinite(v)):
+        if not np.all(np.isfinite(v)):
             return k
     return None
 
@@ -329,10 +325,9 @@ def fit(model, data, objective: Callable, optimizer, n_steps: int, rng, batch_si
     ``run.model()`` builds the model, only where it is needed (log-likelihood points,
     callbacks, the end).  The mini-batches and the random stream are the same as on the
     generic path, and so are the numbers (to rounding; tested to 1e-12).  The parameters
-    are checked finite after every update; the gradient of such a run is bounded while
-    they are (see the objective), so the first NaN or inf of a run is a parameter's, and
-    the error names the step as on the generic path.  ``History.extra["in_place"]`` says
-    which path ran.
+    are checked finite after every update — a NaN or inf gradient reaches them in the
+    same update — so the run stops with a ``FloatingPointError`` at the same step as on
+    the generic path.  ``History.extra["in_place"]`` says which path ran.
 
     Returns
     -------
@@ -389,7 +384,7 @@ def fit(model, data, objective: Callable, optimizer, n_steps: int, rng, batch_si
 
     record_ll(0, model)
     make_run = getattr(objective, "in_place", None)
-    run = make_run(model, optimizer, x, batch_size) if make_run is not None else None
+    run = make_run(model, optimizer, x, batch_size) if make_run is not None and n_steps > 0 else None
     step = 0
     for step in range(1, n_steps + 1):
         if batch_size is None:

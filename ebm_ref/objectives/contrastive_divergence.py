@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from scipy.linalg.blas import dasum
 
 from .. import params as _params
 from .._validate import as_batch, as_generator, check_binary, check_positive, check_positive_int
@@ -419,8 +420,9 @@ class _RBMCDArrays:
     :math:`-g_W, -g_b, -g_c` (``grads()`` returns g; the corner is never read).  An optimizer
     steps Φ with this gradient: gradient descent on −θ with gradient −g is, entry by entry
     and with the same roundings, gradient descent on θ with gradient g.  Every entry of g
-    lies in [−2, 2], so the gradient is finite while the parameters are.  The caller fills
-    the batch rows of S (``batch``); the chain rows (``chains``, v) carry over for PCD.
+    lies in [−2, 2] while the fields are finite; a NaN reaches Φ in the same update.  The
+    caller fills the batch rows of S (``batch``); the chain rows (``chains``, v) carry over
+    for PCD.
     """
 
     def __init__(self, rbm, k: int, n: int, m: int, persistent: bool, with_loss: bool):
@@ -507,6 +509,7 @@ class _RBMCDRun:
         self.arrays = a = _RBMCDArrays(rbm, k, n, n_chains if persistent else n, persistent, with_loss)
         self._step_product = optimizer.step_product
         self._stepped = {"neg_theta": a.phi}                # what the optimizer steps, under its own name
+        self._phi_flat = a.phi.reshape(-1)
         self._data = x
         if batch_size is None:
             a.batch[:] = x
@@ -537,8 +540,13 @@ class _RBMCDRun:
         return value
 
     def nonfinite(self) -> str | None:
-        """The name of a parameter holding NaN or inf, else None (one sum over Θ when all is well)."""
-        if math.isfinite(np.add.reduce(self.arrays.phi, axis=None)):
+        r"""The name of a parameter holding NaN or inf, else None.
+
+        One BLAS sum :math:`\sum|\Phi_{ij}|` when all is well (finite only if every entry is;
+        a NaN propagates, and no floating-point warning is raised); every entry is looked at
+        only when it is not finite.
+        """
+        if math.isfinite(dasum(self._phi_flat)):
             return None
         return next((key for key, v in self.arrays.params.items() if not np.all(np.isfinite(v))), None)
 
