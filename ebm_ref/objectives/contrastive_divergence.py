@@ -453,7 +453,7 @@ class _RBMCDArrays:
         return {"W": -self.phi[:V, :H], "b": -self.phi[:V, H], "c": -self.phi[V, :H]}
 
     def grads(self) -> dict:
-        """g like ``params``: :math:`\\langle\\nabla F\\rangle_{\\text{data}} - \\langle\\nabla F\\rangle_{v_k}` (new arrays)."""
+        r"""g like ``params``, :math:`\langle\nabla F\rangle_{\text{data}} - \langle\nabla F\rangle_{v_k}` (new arrays)."""
         G = -(self.S.T @ self.T)
         V, H = G.shape[0] - 1, G.shape[1] - 1
         return {"W": G[:V, :H].copy(), "b": G[:V, H].copy(), "c": G[V, :H].copy()}
