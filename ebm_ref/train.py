@@ -17,11 +17,11 @@ A loss, a gradient or a parameter that becomes NaN or inf stops the run with a
 ``FloatingPointError`` naming the step; a parameter update that the model's
 constructor refuses stops it with a ``ValueError`` naming the step.
 
-An objective may offer an *in-place run* (``objective.in_place(model, optimizer, data, batch_size)``,
-see :func:`fit`): the parameters then live in arrays that the objective and the
-optimizer's :meth:`SGD.step_inplace` overwrite, and the model is built only where it is
-looked at (log-likelihood points, callbacks, the end).  The same numbers, without a new
-model, a copy of the parameters or a dict of fresh arrays per step.
+An objective may offer an *in-place run* (``objective.in_place(model, optimizer, data,
+batch_size)``, see :func:`fit`): the parameters then live in arrays that the objective
+and the optimizer's in-place step (:meth:`SGD.step_product`) overwrite, and the model is
+built only where it is looked at (log-likelihood points, callbacks, the end).  The same
+numbers, without a new model, a copy of the parameters or a dict of fresh arrays per step.
 """
 from __future__ import annotations
 
@@ -320,7 +320,8 @@ def fit(model, data, objective: Callable, optimizer, n_steps: int, rng, batch_si
     ``objective.in_place(model, optimizer, data, batch_size)`` returns a run (it returns None when it
     cannot serve this model and optimizer), the loop calls ``run.step(batch_index, rng)``
     instead of the objective and the optimizer: the run forms the gradient in its own
-    arrays and steps them in place with the optimizer's ``step_inplace``;
+    arrays and steps them in place with the optimizer (``SGD.step_product`` for the
+    CD/PCD runs of ``objectives.contrastive_divergence``);
     ``run.nonfinite()`` names a parameter holding NaN or inf (else None), and
     ``run.model()`` builds the model, only where it is needed (log-likelihood points,
     callbacks, the end).  The mini-batches and the random stream are the same as on the
@@ -423,7 +424,9 @@ def fit(model, data, objective: Callable, optimizer, n_steps: int, rng, batch_si
             except ValueError as exc:
                 raise ValueError(f"step {step}: the updated parameters are not a valid model: {exc}") from exc
         if step % ll_every == 0 and step != n_steps and exact_log_likelihood is not None:
-            record_ll(step, model if model is not None else run.model())
+            if model is None:
+                model = run.model()
+            record_ll(step, model)
         now = time.perf_counter()
         due = (step % log_every == 0) if log_every is not None else (now - t0 > 10.0 and now - t_last > 10.0)
         if due:

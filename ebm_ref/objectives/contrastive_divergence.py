@@ -420,7 +420,7 @@ class _RBMCDArrays:
     :math:`-g_W, -g_b, -g_c` (``grads()`` returns g; the corner is never read).  An optimizer
     steps Φ with this gradient: gradient descent on −θ with gradient −g is, entry by entry
     and with the same roundings, gradient descent on θ with gradient g.  Every entry of g
-    lies in [−2, 2] while the fields are finite; a NaN reaches Φ in the same update.  The
+    lies in [−1, 1] while the fields are finite; a NaN reaches Φ in the same update.  The
     caller fills the batch rows of S (``batch``); the chain rows (``chains``, v) carry over
     for PCD.
     """
