@@ -510,7 +510,7 @@ class _RBMCDRun:
         self._step_product = optimizer.step_product
         self._stepped = {"neg_theta": a.phi}                # what the optimizer steps, under its own name
         self._phi_flat = a.phi.reshape(-1)
-        self._data = x
+        self._data, self._xb = x, np.empty((n, rbm.dim))
         if batch_size is None:
             a.batch[:] = x
         if persistent and state["chains"] is not None:
@@ -529,8 +529,8 @@ class _RBMCDRun:
     def step(self, idx, rng):
         """One update from the batch rows ``idx`` (None: every row); returns the loss or None."""
         a = self.arrays
-        if idx is not None:
-            np.take(self._data, idx, axis=0, out=a.batch, mode="wrap")  # indices are in range: no bounds pass
+        if idx is not None:                                 # a contiguous take, then one copy into S
+            np.copyto(a.batch, np.take(self._data, idx, axis=0, out=self._xb, mode="wrap"))  # idx in range
         if self._state is not None and self._state["chains"] is None:
             self._state["chains"] = PersistentChains.init(self._model0, a.m, self._state["init_rng"],
                                                           self._state["x_init"])
