@@ -37,7 +37,9 @@ The functions above are the reference path, one step of the derivation each.  Fo
 :class:`~ebm_ref.models.BernoulliRBM` the training objectives (:func:`cd_objective`,
 :func:`pcd_objective`) take a fast path, :func:`rbm_cd_update`, that computes the same
 numbers from the same random stream with each matrix product formed once; a test holds
-the two paths equal to 1e-12.
+the two paths equal to 1e-12.  With :class:`ebm_ref.train.SGD`, :func:`ebm_ref.train.fit`
+runs the same arrays in place for the whole run (``objective.in_place``), with no model,
+parameter copy or gradient dict built per step.
 """
 from __future__ import annotations
 
@@ -702,7 +704,10 @@ def pcd_objective(k: int, n_chains: int, rng, x_init=None, *, path: str = "auto"
 
 def train_rbm_cd(data, n_hidden: int, rng, *, k: int = 1, persistent: bool = False, n_steps: int = 1000,
                  lr: float = 0.05, batch_size: int | None = None, weight_scale: float = 0.01):
-    """Train a BernoulliRBM by CD-k or PCD with SGD; returns the model (the DBN layer hook)."""
+    """Train a BernoulliRBM by CD-k or PCD with SGD; returns the model (the DBN layer hook).
+
+    ``fit`` runs the objective's arrays in place (the fast path; see :func:`ebm_ref.train.fit`).
+    """
     from ..models.rbm import BernoulliRBM
     from ..train import SGD, fit
 
