@@ -16,6 +16,12 @@ checks (a precision matrix must stay positive definite, ...) run at every step.
 A loss, a gradient or a parameter that becomes NaN or inf stops the run with a
 ``FloatingPointError`` naming the step; a parameter update that the model's
 constructor refuses stops it with a ``ValueError`` naming the step.
+
+An objective may offer an *in-place run* (``objective.in_place(model, optimizer, data,
+batch_size)``, see :func:`fit`): the parameters then live in arrays that the objective
+and the optimizer's in-place step (:meth:`SGD.step_product`) overwrite, and the model is
+built only where it is looked at (log-likelihood points, callbacks, the end).  The same
+numbers, without a new model, a copy of the parameters or a dict of fresh arrays per step.
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
+from scipy.linalg.blas import daxpy, dgemm
 
 from ._validate import as_batch, as_generator, check_positive, check_positive_int
 
@@ -76,6 +83,8 @@ class SGD:
     def reset(self) -> None:
         """Forget the velocity and the step count."""
         self._v = None
+        self._scratch = None
+        self._product_checked = None
         self._t = 0
 
     def current_lr(self) -> float:
@@ -83,21 +92,83 @@ class SGD:
         return self.lr if self.lr_decay is None else self.lr / (1.0 + self._t / self.lr_decay)
 
     def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> dict:
-        """Return the new parameter dict after one step along ``grads``."""
+        """Return the new parameter dict after one step along ``grads`` (``params`` is not modified)."""
+        new = {k: np.array(theta, dtype=np.float64) for k, theta in params.items()}   # the next θ, one copy each
+        self.step_inplace(new, grads)
+        return new
+
+    def step_inplace(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
+        r"""One step that overwrites the float64 arrays of ``params``:
+        :math:`v \leftarrow \mu v + g`, :math:`\theta \leftarrow \theta - \eta_t v`.
+
+        The velocity and a scratch array per parameter are the optimizer's own, allocated at
+        the first step, so a step allocates nothing.  ``params`` may hold views (e.g. blocks
+        of one larger array); ``grads`` needs the same keys and shapes.
+        """
         _check_grads(params, grads)
+        for k, theta in params.items():
+            if not (isinstance(theta, np.ndarray) and theta.dtype == np.float64 and theta.flags.writeable):
+                raise ValueError(f"params[{k!r}]: step_inplace needs a writeable float64 array, got "
+                                 f"{type(theta).__name__} {getattr(theta, 'dtype', '')}")
         if self._v is None:
             self._v = {k: np.zeros(np.shape(v)) for k, v in params.items()}
+            self._scratch = {k: np.empty(np.shape(v)) for k, v in params.items()}
+        elif list(self._v) != list(params) or any(self._v[k].shape != np.shape(params[k]) for k in params):
+            raise ValueError(f"params: this optimizer's velocity belongs to parameters "
+                             f"{ {k: v.shape for k, v in self._v.items()} }; call reset() to start a new run")
         lr = self.current_lr()
         self._t += 1
-        out = {}
         for k, theta in params.items():
             v = self._v[k]                                  # the optimizer's own buffer, updated in place
             v *= self.momentum
-            v += np.asarray(grads[k], dtype=np.float64)
-            new = np.multiply(v, -lr)                       # θ − η v, with one new array (the next θ)
-            new += np.asarray(theta, dtype=np.float64)
-            out[k] = new
-        return out
+            v += grads[k]
+            step = np.multiply(v, -lr, out=self._scratch[k])
+            theta += step                                   # θ + (−η v): the same rounding as θ − η v
+
+    def step_product(self, params: Mapping[str, np.ndarray], a: np.ndarray, b: np.ndarray) -> None:
+        r"""The step of :meth:`step_inplace` for one matrix θ whose gradient is a product, :math:`g = a^\top b`.
+
+        :math:`v \leftarrow \mu v + a^\top b` is one GEMM that writes the velocity (BLAS
+        ``dgemm`` with :math:`\beta = \mu`), and :math:`\theta \leftarrow \theta - \eta_t v` one
+        ``axpy``: the gradient is never stored and each array is passed over once.  The
+        same numbers as ``step_inplace(params, {name: a.T @ b})`` to rounding (the GEMM
+        sums in its own order).
+
+        Parameters
+        ----------
+        params : dict with one entry, a C-contiguous float64 array θ of shape (p, q)
+            Overwritten.
+        a, b : C-contiguous float64 arrays of shapes (N, p) and (N, q)
+        """
+        if len(params) != 1:
+            raise ValueError(f"params: step_product steps one matrix, got keys {list(params)}")
+        (k, theta), = params.items()
+        c = self._product_checked                           # the same arrays every step: checked once
+        if c is None or c[0] is not theta or c[1] is not a or c[2] is not b or c[3] is not self._v:
+            self._check_product(theta, a, b)
+            if self._v is None:
+                self._v = {k: np.zeros(theta.shape)}
+            elif list(self._v) != [k] or self._v[k].shape != theta.shape:
+                raise ValueError(f"params: this optimizer's velocity belongs to parameters "
+                                 f"{ {name: v.shape for name, v in self._v.items()} }; call reset() to start a new run")
+            v = self._v[k]
+            # C-order (p, q) is Fortran-order (q, p): the GEMM below is vᵀ ← 1·bᵀa + μ vᵀ on v's own memory
+            c = self._product_checked = (theta, a, b, self._v, v.T, b.T, a.T, v.reshape(-1), theta.reshape(-1))
+        lr = self.current_lr()
+        self._t += 1
+        dgemm(1.0, c[5], c[6], beta=self.momentum, c=c[4], trans_b=1, overwrite_c=1)   # v ← μ v + aᵀb
+        daxpy(c[7], c[8], a=-lr)                            # θ ← θ + (−η) v, in place
+
+    @staticmethod
+    def _check_product(theta, a, b) -> None:
+        for name, arr in (("params", theta), ("a", a), ("b", b)):
+            if not (isinstance(arr, np.ndarray) and arr.dtype == np.float64 and arr.ndim == 2
+                    and arr.flags.c_contiguous and (name != "params" or arr.flags.writeable)):
+                raise ValueError(f"{name}: step_product needs a C-contiguous float64 matrix, got "
+                                 f"{type(arr).__name__} {getattr(arr, 'dtype', '')} {np.shape(arr)}")
+        if a.shape[0] != b.shape[0] or (a.shape[1], b.shape[1]) != theta.shape:
+            raise ValueError(f"a, b: expected shapes (N, {theta.shape[0]}) and (N, {theta.shape[1]}), "
+                             f"got {a.shape} and {b.shape}")
 
 
 class Adam:
@@ -184,6 +255,8 @@ class History:
         Wall time of the run.
     stopped_at : int or None
         The step at which a callback stopped the run early, else None.
+    extra : dict
+        ``extra["in_place"]``: whether :func:`fit` ran the objective's in-place arrays.
     """
 
     loss: np.ndarray
@@ -241,6 +314,22 @@ def fit(model, data, objective: Callable, optimizer, n_steps: int, rng, batch_si
     log : callable or None
         Where progress lines go (default: print to stderr).
 
+    Notes
+    -----
+    **In-place runs.**  When ``objective`` has an attribute ``in_place`` and
+    ``objective.in_place(model, optimizer, data, batch_size)`` returns a run (it returns None when it
+    cannot serve this model and optimizer), the loop calls ``run.step(batch_index, rng)``
+    instead of the objective and the optimizer: the run forms the gradient in its own
+    arrays and steps them in place with the optimizer (``SGD.step_product`` for the
+    CD/PCD runs of ``objectives.contrastive_divergence``);
+    ``run.nonfinite()`` names a parameter holding NaN or inf (else None), and
+    ``run.model()`` builds the model, only where it is needed (log-likelihood points,
+    callbacks, the end).  The mini-batches and the random stream are the same as on the
+    generic path, and so are the numbers (to rounding; tested to 1e-12).  The parameters
+    are checked finite after every update — a NaN or inf gradient reaches them in the
+    same update — so the run stops with a ``FloatingPointError`` at the same step as on
+    the generic path.  ``History.extra["in_place"]`` says which path ran.
+
     Returns
     -------
     model : Energy
@@ -295,35 +384,48 @@ def fit(model, data, objective: Callable, optimizer, n_steps: int, rng, batch_si
             ll_steps.append(step)
 
     record_ll(0, model)
+    make_run = getattr(objective, "in_place", None)
+    run = make_run(model, optimizer, x, batch_size) if make_run is not None and n_steps > 0 else None
     step = 0
     for step in range(1, n_steps + 1):
         if batch_size is None:
-            xb = x
+            idx = None
         else:
-            xb = x[rng.choice(x.shape[0], size=batch_size, replace=False)]
-        loss, grads = objective(model, xb, rng)
+            idx = rng.choice(x.shape[0], size=batch_size, replace=False)
+        if run is not None:                                 # the objective's arrays, stepped in place
+            loss = run.step(idx, rng)
+        else:
+            loss, grads = objective(model, x if idx is None else x[idx], rng)
         if loss is None:                                    # the objective was told not to compute it
             loss = np.nan
         else:
             loss = float(loss)
             if not np.isfinite(loss):
                 raise FloatingPointError(f"step {step}: the loss is not finite ({loss})")
-        params = model.params
-        _check_grads(params, grads)
-        bad = _finite_params(grads)
-        if bad is not None:
-            raise FloatingPointError(f"step {step}: the gradient of parameter {bad!r} is not finite")
         losses[step - 1] = loss
-        with np.errstate(over="ignore", invalid="ignore"):  # checked just below, with the step named
-            new = optimizer.step(params, grads)
-        bad = _finite_params(new)
-        if bad is not None:
-            raise FloatingPointError(f"step {step}: parameter {bad!r} became NaN or inf after the update")
-        try:
-            model = model.with_params(new)
-        except ValueError as exc:
-            raise ValueError(f"step {step}: the updated parameters are not a valid model: {exc}") from exc
-        if step % ll_every == 0 and step != n_steps:
+        if run is not None:
+            bad = run.nonfinite()
+            if bad is not None:
+                raise FloatingPointError(f"step {step}: parameter {bad!r} became NaN or inf after the update")
+            model = None                                    # built below only where it is looked at
+        else:
+            params = model.params
+            _check_grads(params, grads)
+            bad = _finite_params(grads)
+            if bad is not None:
+                raise FloatingPointError(f"step {step}: the gradient of parameter {bad!r} is not finite")
+            with np.errstate(over="ignore", invalid="ignore"):  # checked just below, with the step named
+                new = optimizer.step(params, grads)
+            bad = _finite_params(new)
+            if bad is not None:
+                raise FloatingPointError(f"step {step}: parameter {bad!r} became NaN or inf after the update")
+            try:
+                model = model.with_params(new)
+            except ValueError as exc:
+                raise ValueError(f"step {step}: the updated parameters are not a valid model: {exc}") from exc
+        if step % ll_every == 0 and step != n_steps and exact_log_likelihood is not None:
+            if model is None:
+                model = run.model()
             record_ll(step, model)
         now = time.perf_counter()
         due = (step % log_every == 0) if log_every is not None else (now - t0 > 10.0 and now - t_last > 10.0)
@@ -331,10 +433,16 @@ def fit(model, data, objective: Callable, optimizer, n_steps: int, rng, batch_si
             t_last = now
             ll = f"  log-lik {lls[-1]:.6g}" if lls else ""
             log(f"step {step}/{n_steps}  loss {loss:.6g}{ll}  ({now - t0:.1f} s)")
-        if any(cb(step, model, loss) is True for cb in callbacks):
-            stopped = step
-            losses = losses[:step]
-            break
+        if callbacks:
+            if model is None:
+                model = run.model()
+            if any(cb(step, model, loss) is True for cb in callbacks):
+                stopped = step
+                losses = losses[:step]
+                break
+    if run is not None:
+        model = run.model()
     if n_steps > 0 and (not ll_steps or ll_steps[-1] != step):
         record_ll(step, model)
-    return model, History(losses, np.array(lls), np.array(ll_steps, dtype=int), time.perf_counter() - t0, stopped)
+    return model, History(losses, np.array(lls), np.array(ll_steps, dtype=int), time.perf_counter() - t0, stopped,
+                          extra={"in_place": run is not None})

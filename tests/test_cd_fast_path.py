@@ -59,21 +59,111 @@ def test_fast_pcd_equals_pcd_step(rng, k):
     _assert_grads_equal(grads2, grads)
 
 
+def _objectives(rng_seed, data, persistent, k, n_chains=15, with_loss=True):
+    """The same objective on the fast path and on the reference path."""
+    return {path: (cd.pcd_objective(k, n_chains, np.random.default_rng(rng_seed), data, path=path, with_loss=with_loss)
+                   if persistent else cd.cd_objective(k, path=path, with_loss=with_loss))
+            for path in ("fast", "reference")}
+
+
 @pytest.mark.exact
-@pytest.mark.parametrize("persistent", [False, True])
-def test_training_runs_fast_and_reference_are_the_same_run(rng, persistent):
+@pytest.mark.parametrize("persistent, k, with_loss, batch_size, momentum", [
+    (False, 2, True, 15, 0.5), (True, 2, True, 15, 0.5), (True, 1, False, 15, 0.0), (False, 1, False, None, 0.9),
+    (True, 3, True, None, 0.0)])
+def test_training_runs_fast_and_reference_are_the_same_run(rng, persistent, k, with_loss, batch_size, momentum):
     data = _binary(rng, 60, 12)
     rbm0 = _rbm(rng, scale=0.1)
     seed = int(rng.integers(2**32))
-    runs = {}
-    for path in ("fast", "reference"):
-        obj = (cd.pcd_objective(2, 15, np.random.default_rng(seed + 1), data, path=path) if persistent
-               else cd.cd_objective(2, path=path))
-        runs[path] = fit(rbm0, data, obj, SGD(0.3, momentum=0.5, lr_decay=10.0), 30, np.random.default_rng(seed),
-                         batch_size=15, log=lambda s: None)
+    objs = _objectives(seed + 1, data, persistent, k, with_loss=with_loss)
+    runs = {path: fit(rbm0, data, obj, SGD(0.3, momentum=momentum, lr_decay=10.0), 30, np.random.default_rng(seed),
+                      batch_size=batch_size, log=lambda s: None) for path, obj in objs.items()}
     (m_fast, h_fast), (m_ref, h_ref) = runs["fast"], runs["reference"]
+    assert h_fast.extra["in_place"] and not h_ref.extra["in_place"]     # fit ran the objective's arrays
+    assert type(m_fast) is BernoulliRBM
     _assert_grads_equal(m_fast.params, m_ref.params)
-    np.testing.assert_allclose(h_fast.loss, h_ref.loss, rtol=0, atol=TOL_PATHS)
+    if with_loss:                                                      # the reference path always has it
+        np.testing.assert_allclose(h_fast.loss, h_ref.loss, rtol=0, atol=TOL_PATHS)
+    else:
+        assert np.all(np.isnan(h_fast.loss))
+    if persistent:                                                     # the chains are the same binary states
+        np.testing.assert_array_equal(objs["fast"].state["chains"].x, objs["reference"].state["chains"].x)
+
+
+@pytest.mark.exact
+def test_in_place_runs_continue_like_the_reference(rng):
+    """Two fits in a row with one objective and one optimizer: the chains and the velocity carry over."""
+    data = _binary(rng, 40, 12)
+    rbm0 = _rbm(rng, scale=0.1)
+    seed = int(rng.integers(2**32))
+    out = {}
+    for path, obj in _objectives(seed, data, True, 1, n_chains=10).items():
+        opt, r = SGD(0.2, momentum=0.5), np.random.default_rng(seed + 1)
+        m, _ = fit(rbm0, data, obj, opt, 12, r, batch_size=10, log=lambda s: None)
+        out[path], _ = fit(m, data, obj, opt, 12, r, batch_size=10, log=lambda s: None)
+    _assert_grads_equal(out["fast"].params, out["reference"].params)
+
+
+@pytest.mark.exact
+def test_in_place_run_records_log_likelihood_and_calls_back_like_the_reference(rng):
+    data = _binary(rng, 40, 12)
+    rbm0 = _rbm(rng, scale=0.1)
+    seed = int(rng.integers(2**32))
+    hist, seen = {}, {}
+    for path, obj in _objectives(seed, data, True, 1, n_chains=10).items():
+        seen[path] = []
+
+        def cb(step, model, loss, path=path):
+            seen[path].append((step, model.params["W"].copy()))
+            return step == 9
+
+        _, hist[path] = fit(rbm0, data, obj, SGD(0.2, momentum=0.5), 20, np.random.default_rng(seed), batch_size=10,
+                            callbacks=[cb], exact_log_likelihood=lambda m, x: float(np.mean(m.log_prob(x))),
+                            ll_every=4, log=lambda s: None)
+    assert hist["fast"].stopped_at == hist["reference"].stopped_at == 9
+    np.testing.assert_array_equal(hist["fast"].ll_steps, [0, 4, 8, 9])
+    np.testing.assert_array_equal(hist["fast"].ll_steps, hist["reference"].ll_steps)
+    np.testing.assert_allclose(hist["fast"].log_likelihood, hist["reference"].log_likelihood, rtol=0, atol=TOL_PATHS)
+    assert [s for s, _ in seen["fast"]] == list(range(1, 10))
+    for (_, w_fast), (_, w_ref) in zip(seen["fast"], seen["reference"]):
+        np.testing.assert_allclose(w_fast, w_ref, rtol=0, atol=TOL_PATHS)
+
+
+def test_in_place_run_stops_at_the_same_step_when_the_parameters_overflow(rng):
+    data = _binary(rng, 20, 12)
+    rbm0 = _rbm(rng, scale=0.1)
+    steps = {}
+    for path, obj in _objectives(5, data, True, 1, n_chains=5).items():
+        # a step of 1e308 with momentum 0.99 (the velocity grows towards 100 g) takes the parameters, or
+        # the free energies of the loss before them, past 1.8e308 within a few steps
+        with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match=r"step \d+: ") as err:
+            fit(rbm0, data, obj, SGD(1e308, momentum=0.99), 20, np.random.default_rng(6), batch_size=5,
+                log=lambda s: None)
+        steps[path] = str(err.value).split(":")[0]
+    assert steps["fast"] == steps["reference"]
+    # without the loss it is the parameters that overflow: the in-place run's check finds it at the step
+    # the generic loop (the same objective called step by step) does
+    messages = []
+    for in_place in (True, False):
+        obj = cd.pcd_objective(1, 5, np.random.default_rng(5), data, with_loss=False)
+        if not in_place:
+            obj = (lambda o: lambda m, x, r: o(m, x, r))(obj)
+        with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match=r"step \d+: parameter") as err:
+            fit(rbm0, data, obj, SGD(1e308, momentum=0.99), 40, np.random.default_rng(6), batch_size=5,
+                log=lambda s: None)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.exact
+def test_an_optimizer_without_step_product_takes_the_generic_loop(rng):
+    from ebm_ref.train import Adam
+
+    data = _binary(rng, 30, 12)
+    rbm0 = _rbm(rng, scale=0.1)
+    runs = {path: fit(rbm0, data, obj, Adam(0.05), 10, np.random.default_rng(2), batch_size=10, log=lambda s: None)
+            for path, obj in _objectives(3, data, True, 2, n_chains=8).items()}
+    assert not runs["fast"][1].extra["in_place"]
+    _assert_grads_equal(runs["fast"][0].params, runs["reference"][0].params)
 
 
 @pytest.mark.exact
@@ -112,7 +202,7 @@ def test_pcd_bench_rows_run_in_quick_mode():
     from ebm_ref.benchmarks.cd import pcd_update
 
     rows = pcd_update(quick=True)
-    assert len(rows) == 6
+    assert len(rows) == 8
     for row in rows:
         assert row.name and row.goal
         assert np.isnan(row.ratio) or row.ratio > 0

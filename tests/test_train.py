@@ -132,6 +132,54 @@ def test_sgd_decaying_step_matches_hand_written_recursion():
     assert opt.current_lr() == lr
 
 
+@pytest.mark.exact
+def test_sgd_step_inplace_is_step_bit_for_bit():
+    rng = np.random.default_rng(4)
+    a, b = train.SGD(0.3, momentum=0.7, lr_decay=2.0), train.SGD(0.3, momentum=0.7, lr_decay=2.0)
+    p = {"w": rng.normal(size=(3, 2)), "c": np.array(0.5)}
+    q = {k: v.copy() for k, v in p.items()}
+    for _ in range(4):
+        g = {"w": rng.normal(size=(3, 2)), "c": np.array(rng.normal())}
+        p = a.step(p, g)
+        assert b.step_inplace(q, g) is None
+        for k in p:
+            np.testing.assert_array_equal(q[k], p[k])               # the same operations in the same order
+
+
+@pytest.mark.exact
+def test_sgd_step_product_is_step_inplace_with_the_gradient_formed_in_the_velocity():
+    rng = np.random.default_rng(5)
+    A, B = rng.normal(size=(7, 4)), rng.normal(size=(7, 3))
+    a, b = train.SGD(0.1, momentum=0.5, lr_decay=3.0), train.SGD(0.1, momentum=0.5, lr_decay=3.0)
+    theta = rng.normal(size=(4, 3))
+    p = {"theta": theta.copy()}
+    for _ in range(3):
+        A += 0.1                                                    # a new gradient each step, same arrays
+        a.step_product({"theta": theta}, A, B)
+        b.step_inplace(p, {"theta": A.T @ B})
+        # the GEMM sums 7 products of O(1) terms in its own order: a few ulps of O(1) values
+        np.testing.assert_allclose(theta, p["theta"], rtol=0, atol=TOL_FORMULA)
+    with pytest.raises(ValueError, match="reset"):                  # the velocity belongs to 'theta'
+        a.step_inplace({"w": np.zeros((4, 3))}, {"w": np.zeros((4, 3))})
+
+
+def test_sgd_step_product_and_step_inplace_bad_input():
+    opt = train.SGD(0.1)
+    good = np.zeros((4, 3))
+    with pytest.raises(ValueError, match="params"):
+        opt.step_product({"a": good, "b": good}, np.zeros((2, 4)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="params"):
+        opt.step_product({"a": np.asfortranarray(np.zeros((4, 3)))}, np.zeros((2, 4)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="b:"):
+        opt.step_product({"a": good}, np.zeros((2, 4)), np.zeros((2, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match="a, b"):
+        opt.step_product({"a": good}, np.zeros((2, 4)), np.zeros((3, 3)))
+    frozen = np.zeros(3)
+    frozen.setflags(write=False)
+    with pytest.raises(ValueError, match="writeable float64"):
+        train.SGD(0.1).step_inplace({"a": frozen}, {"a": np.ones(3)})
+
+
 @pytest.mark.parametrize("kwargs", [{"lr": 0.0}, {"lr": -1.0}, {"lr": np.nan}, {"lr": 0.1, "momentum": 1.0},
                                     {"lr": 0.1, "lr_decay": 0.0}, {"lr": 0.1, "lr_decay": -5.0},
                                     {"lr": 0.1, "lr_decay": np.inf}])

@@ -37,14 +37,18 @@ The functions above are the reference path, one step of the derivation each.  Fo
 :class:`~ebm_ref.models.BernoulliRBM` the training objectives (:func:`cd_objective`,
 :func:`pcd_objective`) take a fast path, :func:`rbm_cd_update`, that computes the same
 numbers from the same random stream with each matrix product formed once; a test holds
-the two paths equal to 1e-12.
+the two paths equal to 1e-12.  With :class:`ebm_ref.train.SGD`, :func:`ebm_ref.train.fit`
+runs the same arrays in place for the whole run (``objective.in_place``), with no model,
+parameter copy or gradient dict built per step.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from scipy.linalg.blas import dasum
 
 from .. import params as _params
 from .._validate import as_batch, as_generator, check_binary, check_positive, check_positive_int
@@ -397,58 +401,160 @@ def cd_bias_curve(rbm, v_data, ks) -> dict:
 
 
 # ------------------------------------------------ the fast path (BernoulliRBM)
-def _rbm_cd_core(W, b, c, x, v, k, rng, with_loss):
-    r"""One CD-k (``v`` None: chains start at ``x``) or PCD-k (``v`` the chains) update, on raw arrays.
+class _RBMCDArrays:
+    r"""The arrays of CD-k / PCD-k updates of a BernoulliRBM, allocated once (the fast path).
 
-    Fields are formed negated, :math:`-a = (-c) - vW`, so that
-    :func:`~ebm_ref.numerics.special.sigmoid_of_negated_inplace` turns them into
-    :math:`\sigma(a)` with one exp, one add and one reciprocal.  Products: :math:`xW`
-    (positive phase, reused as the first sweep's field in CD), :math:`vW` and
-    :math:`hW^\top` per further sweep, :math:`v_kW` (negative phase), and the two outer
-    products :math:`x^\top\sigma(a_x)`, :math:`v_k^\top\sigma(a_{v_k})`.  Random numbers in
-    the order of ``samplers.gibbs_k``: per sweep, uniforms (m, H) for h, then (m, V) for v.
+    The parameters sit, negated, in one augmented matrix
+    :math:`\Phi = -\begin{pmatrix} W & b\\ c^\top & 0\end{pmatrix}` of shape (V+1, H+1); ``params``
+    gives W, b, c.  With a column of ones appended to a state, each *negated* field — what
+    :func:`~ebm_ref.numerics.special.sigmoid_of_negated_inplace` takes — is one product:
+
+    .. math:: [v, 1]\,\Phi_{:, :H} = -(c + vW) = -a(v),\qquad [h, 1]\,\Phi_{:V, :}^\top = -(b + Wh).
+
+    The gradient :math:`g = \langle\nabla F\rangle_{\text{data}} - \langle\nabla F\rangle_{v_k}` (with
+    :math:`\nabla_W F = -v\sigma(a)^\top`, :math:`\nabla_b F = -v`, :math:`\nabla_c F = -\sigma(a)`) is
+    one product too: the gradient with respect to Φ is :math:`-g = S^\top T` over the stacked rows
+
+    .. math:: S = \begin{pmatrix} v_k & 1\\ x & 1\end{pmatrix},\qquad
+              T = \begin{pmatrix} -\sigma(a(v_k))/m & -1/m\\ \sigma(a(x))/n & 1/n\end{pmatrix},
+
+    whose blocks :math:`(S^\top T)_{:V,:H}, (S^\top T)_{:V,H}, (S^\top T)_{V,:H}` are
+    :math:`-g_W, -g_b, -g_c` (``grads()`` returns g; the corner is never read).  An optimizer
+    steps Φ with this gradient: gradient descent on −θ with gradient −g is, entry by entry
+    and with the same roundings, gradient descent on θ with gradient g.  Every entry of g
+    lies in [−1, 1] while the fields are finite; a NaN reaches Φ in the same update.  The
+    caller fills the batch rows of S (``batch``); the chain rows (``chains``, v) carry over
+    for PCD.
     """
-    n = x.shape[0]
-    H = W.shape[1]
-    neg_b, neg_c = -b, -c
-    P_data = np.matmul(x, W)
-    np.subtract(neg_c, P_data, out=P_data)                  # −a(x)
-    value = -float(np.mean(x @ b)) - float(np.mean(np.sum(softplus(-P_data), axis=1))) if with_loss else None
-    sigmoid_of_negated_inplace(P_data)                      # p(h = 1 | x), the positive phase
-    persistent = v is not None
-    m, V = (v if persistent else x).shape
-    A, U = np.empty((m, H)), np.empty((m, H))
-    B, UV, vk = np.empty((m, V)), np.empty((m, V)), np.empty((m, V))
-    v_cur = v if persistent else x
-    for t in range(k):
-        if t == 0 and not persistent:
-            ph = P_data                                     # CD: the chains start at x, the field is at hand
-        else:
-            np.matmul(v_cur, W, out=A)
-            np.subtract(neg_c, A, out=A)
-            ph = sigmoid_of_negated_inplace(A)              # p(h = 1 | v)
-        rng.random(out=U)
-        np.less(U, ph, out=U)                               # h ~ p(h | v), over its uniforms
-        np.matmul(U, W.T, out=B)
-        np.subtract(neg_b, B, out=B)
-        sigmoid_of_negated_inplace(B)                       # p(v = 1 | h) = σ(b + W h)
-        rng.random(out=UV)
-        np.less(UV, B, out=vk)                              # v ~ p(v | h)
-        v_cur = vk
-    np.matmul(vk, W, out=A)
-    np.subtract(neg_c, A, out=A)                            # −a(v_k)
-    if with_loss:                                           # ⟨F⟩_data − ⟨F⟩_model, F(v) = −bᵀv − Σ softplus(a)
-        value -= -float(np.mean(vk @ b)) - float(np.mean(np.sum(softplus(-A), axis=1)))
-    sigmoid_of_negated_inplace(A)                           # p(h = 1 | v_k), the negative phase
-    # grads = ⟨∇F⟩_data − ⟨∇F⟩_model with ∇_W F = −v σ(a)ᵀ, ∇_b F = −v, ∇_c F = −σ(a)
-    add = np.add.reduce                                     # column sums, without the wrappers of .mean
-    gW = np.matmul(vk.T, A)
-    gW *= 1.0 / m
-    gW -= np.matmul(x.T, P_data) * (1.0 / n)
-    grads = {"W": gW,
-             "b": add(vk, axis=0) / m - add(x, axis=0) / n,
-             "c": add(A, axis=0) / m - add(P_data, axis=0) / n}
-    return value, grads, vk
+
+    def __init__(self, rbm, k: int, n: int, m: int, persistent: bool, with_loss: bool):
+        p = rbm.params
+        V, H = p["W"].shape
+        self.k, self.n, self.m, self.persistent, self.with_loss = k, n, m, persistent, with_loss
+        self.phi = phi = np.zeros((V + 1, H + 1))
+        np.negative(p["W"], out=phi[:V, :H])
+        np.negative(p["b"], out=phi[:V, H])
+        np.negative(p["c"], out=phi[V, :H])
+        self._phi_h, self._phi_v = phi[:, :H], phi[:V, :].T   # −[W; cᵀ] and −[W, b]ᵀ
+        self.S = np.empty((m + n, V + 1))
+        self.T = np.empty((m + n, H + 1))
+        self.S[:, V], self.T[:m, H], self.T[m:, H] = 1.0, -1.0 / m, 1.0 / n
+        self.chains, self.batch = self.S[:m, :V], self.S[m:, :V]
+        self._hb = np.empty((m, H + 1))
+        self._hb[:, H] = 1.0
+        # the blocks used at every step, as views made once: [v, 1], [x, 1], h, and T's σ blocks
+        self._Sv, self._Sx, self._h = self.S[:m], self.S[m:], self._hb[:, :H]
+        self._Tv, self._Tx = self.T[:m, :H], self.T[m:, :H]
+        self._P, self._A, self._U = np.empty((n, H)), np.empty((m, H)), np.empty((m, H))
+        self._B, self._UV = np.empty((m, V)), np.empty((m, V))
+
+    @property
+    def params(self) -> dict:
+        """W, b, c (new arrays)."""
+        V, H = self.phi.shape[0] - 1, self.phi.shape[1] - 1
+        return {"W": -self.phi[:V, :H], "b": -self.phi[:V, H], "c": -self.phi[V, :H]}
+
+    def grads(self) -> dict:
+        r"""g like ``params``, :math:`\langle\nabla F\rangle_{\text{data}} - \langle\nabla F\rangle_{v_k}` (new arrays)."""
+        G = -(self.S.T @ self.T)
+        V, H = G.shape[0] - 1, G.shape[1] - 1
+        return {"W": G[:V, :H].copy(), "b": G[:V, H].copy(), "c": G[V, :H].copy()}
+
+    @staticmethod
+    def _free_energy_mean(v, b, neg_field) -> float:
+        """⟨F⟩ = −⟨bᵀv⟩ − ⟨Σ_j softplus(a_j)⟩ from v and the negated field −a."""
+        return -float(np.mean(v @ b)) - float(np.mean(np.sum(softplus(-neg_field), axis=1)))
+
+    def sample(self, rng) -> float | None:
+        r"""Fill S and T for one CD-k / PCD-k gradient; the chains advance k block-Gibbs sweeps.
+
+        Random numbers in the order of ``samplers.gibbs_k``: per sweep, uniforms (m, H) for
+        h, then (m, V) for v.  Returns the surrogate :math:`\langle F\rangle_{\text{data}} -
+        \langle F\rangle_{v_k}` when built ``with_loss``, else None.
+        """
+        P, A, U, B, UV, Sv, phi_h = self._P, self._A, self._U, self._B, self._UV, self._Sv, self._phi_h
+        sigma = sigmoid_of_negated_inplace
+        with np.errstate(over="ignore"):                    # e^{-a} may overflow: σ is then 0, correctly
+            np.matmul(self._Sx, phi_h, out=P)               # −a(x)
+            value = None
+            if self.with_loss:
+                value = self._free_energy_mean(self.batch, -self.phi[:-1, -1], P)
+            sigma(P, silence_overflow=False)                # p(h = 1 | x), the positive phase
+            np.multiply(P, 1.0 / self.n, out=self._Tx)
+            for t in range(self.k):
+                if t == 0 and not self.persistent:
+                    ph = P                                  # CD: the chains start at x, the field is at hand
+                else:
+                    ph = sigma(np.matmul(Sv, phi_h, out=A), silence_overflow=False)   # p(h = 1 | v)
+                rng.random(out=U)
+                np.less(U, ph, out=self._h)                 # h ~ p(h | v), over its uniforms
+                sigma(np.matmul(self._hb, self._phi_v, out=B), silence_overflow=False)   # p(v = 1 | h)
+                rng.random(out=UV)
+                np.less(UV, B, out=self.chains)             # v ~ p(v | h)
+            np.matmul(Sv, phi_h, out=A)                     # −a(v_k)
+            if self.with_loss:
+                value -= self._free_energy_mean(self.chains, -self.phi[:-1, -1], A)
+            sigma(A, silence_overflow=False)                # p(h = 1 | v_k), the negative phase
+        np.multiply(A, -1.0 / self.m, out=self._Tv)
+        return value
+
+
+class _RBMCDRun:
+    """An in-place training run for :func:`ebm_ref.train.fit` (see its Notes): the arrays of
+    :class:`_RBMCDArrays`, stepped by the optimizer's ``step_product`` (``train.SGD``)."""
+
+    def __init__(self, rbm, optimizer, data, k, n_chains, state, with_loss, batch_size):
+        x = check_binary(as_batch(data, rbm.dim, "x"), "x")
+        self._model0, self._state = rbm, state
+        n = x.shape[0] if batch_size is None else batch_size
+        persistent = state is not None
+        self.arrays = a = _RBMCDArrays(rbm, k, n, n_chains if persistent else n, persistent, with_loss)
+        self._step_product = optimizer.step_product
+        self._stepped = {"neg_theta": a.phi}                # what the optimizer steps, under its own name
+        self._phi_flat = a.phi.reshape(-1)
+        self._data, self._xb = x, np.empty((n, rbm.dim))
+        if batch_size is None:
+            a.batch[:] = x
+        if persistent and state["chains"] is not None:
+            self._take_chains()
+
+    def _take_chains(self) -> None:
+        v = self._state["chains"].x
+        if not self._state.get("checked"):
+            check_binary(as_batch(v, self._model0.dim, "chains"), "chains")
+            self._state["checked"] = True
+        if np.shape(v) != self.arrays.chains.shape:
+            raise ValueError(f"chains: expected shape {self.arrays.chains.shape}, got {np.shape(v)}")
+        self.arrays.chains[:] = v
+        self._state["chains"] = PersistentChains(self.arrays.chains)   # the objective sees the chains move
+
+    def step(self, idx, rng):
+        """One update from the batch rows ``idx`` (None: every row); returns the loss or None."""
+        a = self.arrays
+        if idx is not None:                                 # a contiguous take, then one copy into S
+            np.copyto(a.batch, np.take(self._data, idx, axis=0, out=self._xb, mode="wrap"))  # idx in range
+        if self._state is not None and self._state["chains"] is None:
+            self._state["chains"] = PersistentChains.init(self._model0, a.m, self._state["init_rng"],
+                                                          self._state["x_init"])
+            self._take_chains()
+        value = a.sample(rng)
+        self._step_product(self._stepped, a.S, a.T)        # Φ ← Φ − η_t(μ v + SᵀT), the gradient as a product
+        return value
+
+    def nonfinite(self) -> str | None:
+        r"""The name of a parameter holding NaN or inf, else None.
+
+        One BLAS sum :math:`\sum|\Phi_{ij}|` when all is well (finite only if every entry is;
+        a NaN propagates, and no floating-point warning is raised); every entry is looked at
+        only when it is not finite.
+        """
+        if math.isfinite(dasum(self._phi_flat)):
+            return None
+        return next((key for key, v in self.arrays.params.items() if not np.all(np.isfinite(v))), None)
+
+    def model(self):
+        """The model at the current parameters (a new immutable value)."""
+        return self._model0.with_params(self.arrays.params)
 
 
 def rbm_cd_update(rbm, x_data, k: int, rng, *, chains=None, with_loss: bool = True):
@@ -474,7 +580,13 @@ def rbm_cd_update(rbm, x_data, k: int, rng, *, chains=None, with_loss: bool = Tr
     loss : float or None
     grads : dict like ``rbm.params``
         :math:`\langle\nabla_\theta F\rangle_{\text{data}} - \langle\nabla_\theta F\rangle_{v_k}`,
-        the negative phase Rao–Blackwellised over h (:math:`\sigma(a(v_k))`, not a sample).
+        the negative phase Rao–Blackwellised over h (:math:`\sigma(a(v_k))`, not a sample):
+
+        .. math:: g_W = \tfrac1m v_k^\top\sigma(a(v_k)) - \tfrac1n x^\top\sigma(a(x)),\quad
+                  g_b = \langle v_k\rangle - \langle x\rangle,\quad
+                  g_c = \langle\sigma(a(v_k))\rangle - \langle\sigma(a(x))\rangle,
+
+        with :math:`a(v) = c + W^\top v`.
     v_k : ndarray (m, V)
 
     Notes
@@ -484,7 +596,9 @@ def rbm_cd_update(rbm, x_data, k: int, rng, *, chains=None, with_loss: bool = Tr
     the uniforms for h and then those for v.  The reference path forms the field
     :math:`c + vW` about eight times per PCD step; here :math:`xW` once (and, for CD, it
     is the first sweep's field too), :math:`vW` and :math:`hW^\top` once per sweep,
-    :math:`v_kW` once, plus the two gradient outer products.
+    :math:`v_kW` once, and the two gradient outer products as one product over the
+    stacked data and chains.  The biases ride in the products (a column of ones), and
+    the arrays are the ones :func:`ebm_ref.train.fit` steps in place on its fast path.
     """
 
     if not isinstance(rbm, BernoulliRBM):
@@ -498,8 +612,13 @@ def rbm_cd_update(rbm, x_data, k: int, rng, *, chains=None, with_loss: bool = Tr
         v = check_binary(as_batch(chains, rbm.dim, "chains"), "chains")
         if v.shape[0] == 0:
             raise ValueError("chains: needs at least one chain")
-    p = rbm.params
-    return _rbm_cd_core(p["W"], p["b"], p["c"], x, v, k, as_generator(rng), bool(with_loss))
+    arrays = _RBMCDArrays(rbm, k, x.shape[0], x.shape[0] if v is None else v.shape[0], v is not None,
+                          bool(with_loss))
+    arrays.batch[:] = x
+    if v is not None:
+        arrays.chains[:] = v
+    value = arrays.sample(as_generator(rng))
+    return value, arrays.grads(), arrays.chains.copy()
 
 
 # ------------------------------------------------------------------- training
@@ -518,12 +637,25 @@ def _fast_path(model, path: str, kw: dict) -> bool:
     return fast and path != "reference"
 
 
+def _in_place(path, kw, k, with_loss, state=None, n_chains=None):
+    """``objective.in_place`` (see ``train.fit``): a run on the fast path, or None."""
+
+    def in_place(model, optimizer, data, batch_size=None):
+        if not (_fast_path(model, path, kw) and callable(getattr(optimizer, "step_product", None))):
+            return None
+        return _RBMCDRun(model, optimizer, data, k, n_chains, state, with_loss, batch_size)
+
+    return in_place
+
+
 def cd_objective(k: int, *, path: str = "auto", with_loss: bool = True, **kw) -> Callable:
     """``objective(model, x, rng) -> (loss, grads)`` for :func:`ebm_ref.train.fit`, by CD-k.
 
     ``path="auto"`` takes :func:`rbm_cd_update` for a BernoulliRBM and :func:`cd_k` (the
     reference path, also ``path="reference"``) otherwise.  ``with_loss=False`` skips the
-    surrogate loss on the fast path (it returns None, recorded as NaN by ``fit``).
+    surrogate loss on the fast path (it returns None, recorded as NaN by ``fit``).  On the
+    fast path with an optimizer that steps in place (``train.SGD``), ``fit`` runs the
+    objective's ``in_place`` arrays instead of calling it step by step.
     """
     k = check_positive_int(k, "k", 1)
     path = _check_path(path)
@@ -535,6 +667,7 @@ def cd_objective(k: int, *, path: str = "auto", with_loss: bool = True, **kw) ->
         value, grads, _ = cd_k(model, x, k, rng, **kw)
         return value, grads
 
+    objective.in_place = _in_place(path, kw, k, bool(with_loss))
     return objective
 
 
@@ -543,11 +676,13 @@ def pcd_objective(k: int, n_chains: int, rng, x_init=None, *, path: str = "auto"
     """A PCD objective for :func:`ebm_ref.train.fit`; the chains live inside the closure.
 
     ``path`` and ``with_loss`` as in :func:`cd_objective` (fast path :func:`rbm_cd_update`
-    with ``chains``, reference path :func:`pcd_step`).
+    with ``chains``, reference path :func:`pcd_step`); the in-place run of ``fit`` keeps the
+    chains in its arrays and ``objective.state["chains"]`` shows them.
     """
     k = check_positive_int(k, "k", 1)
+    n_chains = check_positive_int(n_chains, "n_chains")
     path = _check_path(path)
-    state = {"chains": None, "init_rng": as_generator(rng)}
+    state = {"chains": None, "init_rng": as_generator(rng), "x_init": x_init}
 
     def objective(model, x, rng_step):
         if state["chains"] is None:
@@ -556,21 +691,23 @@ def pcd_objective(k: int, n_chains: int, rng, x_init=None, *, path: str = "auto"
             if "checked" not in state:                      # checked once: the sweeps keep them binary
                 check_binary(as_batch(state["chains"].x, model.dim, "chains"), "chains")
                 state["checked"] = True
-            p = model.params
-            value, grads, vk = _rbm_cd_core(p["W"], p["b"], p["c"], check_binary(as_batch(x, model.dim, "x"), "x"),
-                                            state["chains"].x, k, rng_step, with_loss)
+            value, grads, vk = rbm_cd_update(model, x, k, rng_step, chains=state["chains"].x, with_loss=with_loss)
             state["chains"] = PersistentChains(vk)
             return value, grads
         value, grads, state["chains"] = pcd_step(model, x, state["chains"], k, rng_step, **kw)
         return value, grads
 
     objective.state = state
+    objective.in_place = _in_place(path, kw, k, bool(with_loss), state, n_chains)
     return objective
 
 
 def train_rbm_cd(data, n_hidden: int, rng, *, k: int = 1, persistent: bool = False, n_steps: int = 1000,
                  lr: float = 0.05, batch_size: int | None = None, weight_scale: float = 0.01):
-    """Train a BernoulliRBM by CD-k or PCD with SGD; returns the model (the DBN layer hook)."""
+    """Train a BernoulliRBM by CD-k or PCD with SGD; returns the model (the DBN layer hook).
+
+    ``fit`` runs the objective's arrays in place (the fast path; see :func:`ebm_ref.train.fit`).
+    """
     from ..models.rbm import BernoulliRBM
     from ..train import SGD, fit
 
