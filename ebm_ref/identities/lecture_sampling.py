@@ -80,7 +80,8 @@ def _(rng):
     T = 1.0
     for stage in range(7):
         T = 0.5**stage
-        x = samplers.metropolis(Tempered(g, T), x, n_steps=400, step_size=0.8 * np.sqrt(T), rng=rng).samples[-1]
+        x = samplers.metropolis(Tempered(g, T), x, n_steps=400, step_size=0.8 * np.sqrt(T), rng=rng,
+                                thin=400).samples[-1]
     excess = g.energy(x) - g.energy(g.mean[None])[0]
     d = g.dim
     z = (np.mean(excess) - d * T / 2) / (T * np.sqrt(d / 2) / np.sqrt(_N_CHAINS))
