@@ -61,7 +61,8 @@ _N_CHAINS = 4000
           tol=4.0, reason="|z| ≤ 4 for a binomial proportion: false-positive rate 6e-5 (burn-in bias < 1e-6: the "
                           "chain mixes between modes in tens of steps)")
 def _(rng):
-    x = samplers.metropolis(_MIX_1D, np.zeros((_N_CHAINS, 1)), n_steps=600, step_size=1.5, rng=rng).samples[-1, :, 0]
+    x = samplers.metropolis(_MIX_1D, np.zeros((_N_CHAINS, 1)), n_steps=600, step_size=1.5, rng=rng,
+                            thin=600).samples[-1, :, 0]
     p0 = 0.3 * stats.norm.cdf(0.0, -1.5, 0.7) + 0.7 * stats.norm.cdf(0.0, 1.5, 0.7)
     z = (np.mean(x < 0) - p0) / np.sqrt(p0 * (1 - p0) / _N_CHAINS)
     return float(z), 0.0
@@ -148,7 +149,8 @@ def _(rng):
     for d in (2, 8, 32):
         h = _ELL / np.sqrt(d)
         x0 = rng.standard_normal((n, d))
-        ch = samplers.metropolis(Gaussian(np.zeros(d), np.eye(d)), x0, n_steps=1, step_size=h, rng=rng)
+        ch = samplers.metropolis(Gaussian(np.zeros(d), np.eye(d)), x0, n_steps=1, step_size=h, rng=rng,
+                                 backend="numpy")    # one step: the NumPy step, no kernel to compile
         x1 = ch.samples[-1]
         prod = np.mean(x0 * x1, axis=1)
         moved = np.any(x1 != x0, axis=1).astype(float)
@@ -251,7 +253,8 @@ def _(rng):
     g = Gaussian([0.5, -0.2], [[1.5, 0.4], [0.4, 0.8]])
     n, k, h = 20000, 5, 0.2
     x0 = np.array([2.0, -1.0])
-    x = samplers.ula(g, np.tile(x0, (n, 1)), n_steps=k, step_size=h, rng=rng).samples[-1]
+    x = samplers.ula(g, np.tile(x0, (n, 1)), n_steps=k, step_size=h, rng=rng,
+                     backend="numpy").samples[-1]                  # 5 steps: no kernel to compile
     A = np.eye(2) - h * g.precision
     m, S = x0 - g.mean, np.zeros((2, 2))
     for _ in range(k):
