@@ -204,7 +204,7 @@ def run(only: str | None = None, out=None, verbose: bool = False, as_json: bool 
     progress = sys.stderr if progress is None else progress
     t0 = time.perf_counter()
     print("ebm-ref verify: loading the identities; the first run also compiles the numba kernels "
-          "(about half a minute)...", file=progress, flush=True)
+          "(several seconds)...", file=progress, flush=True)
     broken = load_errors()
     idents = [i for i in broken + registry() if only is None or only in i.name]
     if not idents:
