@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 
@@ -98,12 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run a command; ``argv`` None means the process is the command (``ebm-ref``, ``python -m ebm_ref``)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ValueError as exc:
         print(f"ebm-ref: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if argv is None:
+            # the process ends next: move every object to the collector's permanent generation, so
+            # that interpreter shutdown does not scan the ~1200 loaded modules' objects (~0.3 s);
+            # atexit handlers and stream flushing still run.  Never for an in-process call (tests).
+            gc.disable()
+            gc.freeze()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -85,8 +85,18 @@ def registry() -> list[Identity]:
 
 
 def evaluate(ident: Identity) -> Result:
-    """Evaluate one identity; exceptions become a failed result with the message."""
+    """Evaluate one identity; exceptions become a failed result with the message.
+
+    The identity runs with one numba thread: the samplers then run their chunks in turn
+    (``samplers._common.run_chunk_segment``; the same chains as under ``prange``), so no
+    ``parallel=True`` wrapper is compiled for a first run — on two cores the wrappers cost
+    more compile time (a cold run: ~9 s CPU) than the few large identities gain from a second thread.
+    """
+    from numba import get_num_threads, set_num_threads
+
     t0 = time.perf_counter()
+    threads = get_num_threads()
+    set_num_threads(1)
     try:
         left, right = ident.fn(np.random.default_rng(ident.seed))
         left = np.asarray(left, dtype=np.float64)
@@ -103,6 +113,8 @@ def evaluate(ident: Identity) -> Result:
     except Exception as exc:  # reported as a failure, never hidden
         return Result(ident, np.array(np.nan), np.array(np.nan), np.inf, False,
                       time.perf_counter() - t0, f"{type(exc).__name__}: {exc}")
+    finally:
+        set_num_threads(threads)
 
 
 def _fmt(a: np.ndarray) -> str:
@@ -192,7 +204,7 @@ def run(only: str | None = None, out=None, verbose: bool = False, as_json: bool 
     progress = sys.stderr if progress is None else progress
     t0 = time.perf_counter()
     print("ebm-ref verify: loading the identities; the first run also compiles the numba kernels "
-          "(about half a minute)...", file=progress, flush=True)
+          "(several seconds)...", file=progress, flush=True)
     broken = load_errors()
     idents = [i for i in broken + registry() if only is None or only in i.name]
     if not idents:

@@ -260,3 +260,58 @@ def test_fit_with_other_noise_models(rng, kind):
                  batch_size=256, stderr=False)
     assert np.isnan(rb.log_z_stderr) and np.isfinite(rb.log_z)
     assert abs(rb.log_z - truth.log_partition()) < 0.2      # mini-batch Adam: loose, just the path
+
+
+# ---------------------------------------------------------------- fit(method="lbfgs")
+def _max_grad(r, x, noise, nu):
+    _, g = nce.loss(r.model, r.log_z, x, r.x_noise, noise=noise, nu=nu)
+    return max(float(np.max(np.abs(v))) for v in g.values())
+
+
+def test_lbfgs_reaches_the_minimizer_adam_reaches():
+    """Both methods minimize the same full-batch J on the same noise sample (same seed), so they must
+    return the same (θ̂, ĉ) and standard error.  Adam's gradient ends ≤ 1e-6 and L-BFGS's ≤ gtol; with
+    J's curvature ≳ 0.05 here the two minimizers differ by ≲ 1e-6/0.05, far below 1e-4 ≪ SE ≈ 0.03."""
+    truth = Gaussian([0.3], [[1.0 / 0.7**2]])
+    x = truth.sample(1500, np.random.default_rng(3))
+    ra = nce.fit(Gaussian([0.0], [[1.0]]), x, NOISE_1D, 2.0, np.random.default_rng(4), n_steps=2500)
+    rl = nce.fit(Gaussian([0.0], [[1.0]]), x, NOISE_1D, 2.0, np.random.default_rng(4), method="lbfgs", gtol=1e-10)
+    np.testing.assert_array_equal(ra.x_noise, rl.x_noise)
+    assert _max_grad(ra, x, NOISE_1D, 2.0) < 1e-6 and _max_grad(rl, x, NOISE_1D, 2.0) <= 1e-10
+    assert abs(ra.log_z - rl.log_z) < 1e-4 < 1e-2 * rl.log_z_stderr
+    np.testing.assert_allclose(rl.model.mean, ra.model.mean, atol=1e-4)
+    np.testing.assert_allclose(rl.model.precision, ra.model.precision, atol=1e-4)
+    assert abs(ra.log_z_stderr - rl.log_z_stderr) < 1e-3 * rl.log_z_stderr
+    assert rl.loss.shape == rl.log_z_trace.shape and rl.loss.size < 100
+    assert np.all(np.diff(rl.loss) <= 1e-15)                 # the line search never lets J rise
+
+
+def test_lbfgs_steps_back_from_refused_parameters():
+    """From P = 0.3 I, μ = (1, 1), c = 3 the first full quasi-Newton steps leave the positive-definite
+    cone (Adam with lr 0.05 is refused at step 8); the line search halves the step there and the fit
+    converges to max |∇J| ≤ gtol with a valid model, ĉ within 4 SE of the exact log Z (FPR 6.3e-5)."""
+    truth = Gaussian([0.5, -1.0], [[2.0, 0.6], [0.6, 1.0]])
+    noise = Gaussian.from_covariance([0.0, -0.5], 2.0 * np.eye(2))
+    x = truth.sample(2000, np.random.default_rng(5))
+    with pytest.raises(ValueError, match="positive definite"):
+        nce.fit(Gaussian([1.0, 1.0], 0.3 * np.eye(2)), x, noise, 1.0, 0, log_z0=3.0)
+    r = nce.fit(Gaussian([1.0, 1.0], 0.3 * np.eye(2)), x, noise, 1.0, 0, log_z0=3.0, method="lbfgs")
+    assert _max_grad(r, x, noise, 1.0) <= 1e-9
+    assert np.all(np.linalg.eigvalsh(r.model.precision) > 0)
+    assert abs(r.log_z - truth.log_partition()) < 4.0 * r.log_z_stderr
+
+
+def test_lbfgs_bad_input_and_stopping(rng):
+    x = rng.standard_normal((200, 1))
+    model = Gaussian([0.0], [[1.0]])
+    with pytest.raises(ValueError, match="method"):
+        nce.fit(model, x, NOISE_1D, 1.0, rng, method="newton")
+    with pytest.raises(ValueError, match="batch_size"):
+        nce.fit(model, x, NOISE_1D, 1.0, rng, method="lbfgs", batch_size=50)
+    with pytest.raises(ValueError, match="gtol"):
+        nce.fit(model, x, NOISE_1D, 1.0, rng, method="lbfgs", gtol=0.0)
+    with pytest.raises(RuntimeError, match="iterations"):
+        nce.fit(model, x, NOISE_1D, 1.0, rng, method="lbfgs", n_steps=2)
+    seen = []
+    r = nce.fit(model, x, NOISE_1D, 1.0, rng, method="lbfgs", callbacks=(lambda i, m, v: seen.append(i) or i == 3,))
+    assert seen == [1, 2, 3] and r.loss.shape == (3,) and r.log_z_trace.shape == (3,)

@@ -18,6 +18,7 @@ from scipy import linalg, stats
 
 from ebm_ref import samplers
 from ebm_ref.energy import Energy, has_capability
+from ebm_ref.models.compose import Tempered
 from ebm_ref.models.gaussian import Gaussian, GaussianMixture, WarpedGaussian
 from ebm_ref.models.mlp import MLPEnergy
 from ebm_ref.models.rbm import GaussianBernoulliRBM
@@ -177,6 +178,7 @@ def test_hmc_with_one_leapfrog_step_is_mala():
 MODELS = {
     "gaussian": _dense_gaussian,
     "diag_gaussian": lambda: Gaussian(np.array([0.5, -1.0]), np.diag([2.0, 0.5])),
+    "tempered_gaussian": lambda: Tempered(_dense_gaussian(), 0.3),    # E/T runs the Gaussian form, P/T
     "mixture": _mixture,
     "banana": _banana,
     "gbrbm": _gbrbm,

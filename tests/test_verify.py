@@ -51,6 +51,28 @@ def test_exceptions_and_nan_are_failures():
         assert not verify.evaluate(ident).passed
 
 
+def test_an_identity_runs_with_one_numba_thread_and_the_count_is_restored():
+    """verify runs each identity with one numba thread, so no parallel wrapper is compiled; the
+    caller's thread count is restored afterwards, also when the identity raises."""
+    from numba import get_num_threads
+
+    seen = []
+
+    def record(rng):
+        seen.append(get_num_threads())
+        return 1.0, 1.0
+
+    def boom(rng):
+        seen.append(get_num_threads())
+        raise RuntimeError("broken")
+
+    before = get_num_threads()
+    for fn in (record, boom):
+        verify.evaluate(registry.Identity("x", "s", "c", fn, 1.0, "r", "abs", "t"))
+        assert get_num_threads() == before
+    assert seen == [1, 1]
+
+
 def test_bad_registration():
     with pytest.raises(ValueError, match="kind"):
         registry.identity("x", step="s", case="c", tol=1.0, reason="r", kind="weird")

@@ -94,4 +94,5 @@ def _(rng):
     m = _mixture()
     x0 = m.sample(40, rng)
     seed = int(rng.integers(2**31))
-    return hmc(m, x0, 30, seed, step_size=0.4, n_leapfrog=1).samples, mala(m, x0, 30, seed, step_size=0.08).samples
+    return (hmc(m, x0, 30, seed, step_size=0.4, n_leapfrog=1, backend="numpy").samples,
+            mala(m, x0, 30, seed, step_size=0.08, backend="numpy").samples)

@@ -78,7 +78,8 @@ def _half_quadratic_form(r, P):
     Those rows are recomputed from :math:`u = r/c`, :math:`c = \max_i|r_i|`, as
     :math:`c^2\,u^\top P u`; every other row is the plain sum, unchanged.
     """
-    q = 0.5 * np.einsum("...i,...ij,...j->...", r, P, r)
+    # one P: (r P)·r row by row, the product by BLAS (einsum's three-operand loop is ~10× slower at n·d² ~ 1e7)
+    q = 0.5 * (np.einsum("...i,...i->...", r @ P, r) if P.ndim == 2 else np.einsum("...i,...ij,...j->...", r, P, r))
     bad = ~np.isfinite(q)
     if np.any(bad):
         c = np.max(np.abs(r), axis=-1, keepdims=True)

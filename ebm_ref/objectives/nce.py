@@ -422,8 +422,9 @@ class NCEResult:
 
 def fit(model, data, noise, nu=1.0, rng=0, *, log_z0: float = 0.0, n_steps: int = 3000, lr: float = 0.05,
         lr_final: float = 1e-4, batch_size: int | None = None, n_noise: int | None = None,
-        callbacks=(), log_every=None, stderr: bool = True) -> NCEResult:
-    r"""Fit (θ, c) by minimizing the NCE loss with Adam (``ebm_ref.train``).
+        callbacks=(), log_every=None, stderr: bool = True, method: str = "adam",
+        gtol: float = 1e-9) -> NCEResult:
+    r"""Fit (θ, c) by minimizing the NCE loss with Adam (``ebm_ref.train``) or full-batch L-BFGS.
 
     Parameters
     ----------
@@ -439,21 +440,37 @@ def fit(model, data, noise, nu=1.0, rng=0, *, log_z0: float = 0.0, n_steps: int 
     n_steps, lr, lr_final : int, float, float
         Adam steps; the step size decays geometrically from ``lr`` to ``lr_final`` so the
         last iterates settle at the empirical minimizer (optimization error far below the
-        statistical one).
+        statistical one).  With ``method="lbfgs"``, ``n_steps`` bounds the L-BFGS iterations
+        and ``lr``, ``lr_final`` are not used.
     batch_size : int or None
-        None: full batch (the estimator whose standard error is reported).
+        None: full batch (the estimator whose standard error is reported).  ``method="lbfgs"``
+        is full batch only.
     n_noise : int or None
         Override the number of noise points.
     stderr : bool
         Compute the sandwich standard errors (costs O(N p² + p³) for p parameters; for an
         over-parameterized energy such as an MLP they are not meaningful — the parameters are
         not identifiable — and ``False`` skips them, leaving NaN).
+    method : {"adam", "lbfgs"}
+        ``"adam"``: the stochastic-optimizer path above (mini-batches allowed, callbacks run by
+        ``ebm_ref.train.fit``).  ``"lbfgs"``: deterministic full-batch L-BFGS
+        (``scipy.optimize.minimize(method="L-BFGS-B")``) on J and its analytic gradient
+        (:func:`loss`) over the flattened (θ, c), symmetric parameters (``model.symmetric_params``)
+        kept symmetric.  Both minimize the same full-batch J, so at convergence they return the same
+        estimator — the minimizer — and the same standard error; for an exponential family J is
+        convex in (θ, c) and L-BFGS reaches it in tens of evaluations instead of thousands of steps.
+        Callbacks are called as ``cb(iteration, model, loss)`` after every L-BFGS iteration.
+    gtol : float
+        ``method="lbfgs"`` only: stop when every component of ∇J is ≤ ``gtol`` in absolute value;
+        a run that ends with a larger gradient (``n_steps`` iterations exhausted, line search stalled)
+        raises ``RuntimeError`` rather than return an unconverged estimate.
 
     Returns
     -------
     NCEResult
         ``model``, ``log_z`` (:math:`\hat c`), ``log_z_stderr`` (sandwich standard error,
-        :func:`asymptotic_covariance`), ``stderr`` for every parameter, the loss and c traces.
+        :func:`asymptotic_covariance`), ``stderr`` for every parameter, the loss and c traces
+        (one entry per Adam step or per L-BFGS iteration).
     """
     from ..train import Adam, fit as _fit
 
@@ -466,22 +483,137 @@ def fit(model, data, noise, nu=1.0, rng=0, *, log_z0: float = 0.0, n_steps: int 
     n_steps = check_positive_int(n_steps, "n_steps")
     m = int(round(nu * data.shape[0])) if n_noise is None else check_positive_int(n_noise, "n_noise")
     m = max(m, 1)
+    if method not in ("adam", "lbfgs"):
+        raise ValueError(f"method: expected 'adam' or 'lbfgs', got {method!r}")
+    if method == "lbfgs" and batch_size is not None:
+        raise ValueError(f"batch_size: method='lbfgs' is full batch only, got batch_size={batch_size}")
     x_noise = as_batch(noise.sample(m, rng), model.dim, "noise.sample(...)")
-    opt = Adam(lr=lr)
-    decay = (lr_final / lr) ** (1.0 / max(n_steps - 1, 1))
-    trace = []
+    start = _WithLogZ(model, _log_z(log_z0))
+    if method == "lbfgs":
+        aug, losses, trace = _fit_lbfgs(start, data, x_noise, noise, nu, n_steps,
+                                        check_positive(gtol, "gtol"), tuple(callbacks))
+    else:
+        opt = Adam(lr=lr)
+        decay = (lr_final / lr) ** (1.0 / max(n_steps - 1, 1))
+        trace = []
 
-    def schedule(step, aug, value):
-        opt.lr = lr * decay**step
-        trace.append(aug.log_z)
+        def schedule(step, aug, value):
+            opt.lr = lr * decay**step
+            trace.append(aug.log_z)
 
-    aug, hist = _fit(_WithLogZ(model, _log_z(log_z0)), data, objective(x_noise, noise, nu), opt, n_steps, rng,
-                     batch_size=batch_size, callbacks=(schedule, *callbacks), log_every=log_every)
+        aug, hist = _fit(start, data, objective(x_noise, noise, nu), opt, n_steps, rng,
+                         batch_size=batch_size, callbacks=(schedule, *callbacks), log_every=log_every)
+        losses = hist.loss
     if stderr:
         _, se = asymptotic_covariance(aug.model, aug.log_z, data, x_noise, noise, nu)
     else:
         se = {k: np.full(np.shape(v), np.nan) for k, v in aug.params.items()}
-    return NCEResult(aug.model, aug.log_z, float(se["log_z"]), se, hist.loss, np.array(trace), x_noise)
+    return NCEResult(aug.model, aug.log_z, float(se["log_z"]), se, losses, np.array(trace), x_noise)
+
+
+def _fit_lbfgs(start: _WithLogZ, data, x_noise, noise, nu, max_iter, gtol, callbacks):
+    r"""Minimize the full-batch J(θ, c) of :func:`loss` by L-BFGS; returns (the fit, J and c per iteration).
+
+    The vector is ``params.flatten`` of (θ, c); a symmetric parameter is symmetrized on the way in
+    (its gradient is symmetric, so this only removes rounding).  A point the model's constructor
+    refuses (a precision that is not positive definite, say) is a failed trial of the line search,
+    which halves the step (:func:`_lbfgs`).
+    """
+    template = start.params
+    symmetric = tuple(start.model.symmetric_params)
+
+    def unpack(v):
+        p = _params.unflatten(v, template)
+        for k in symmetric:
+            p[k] = 0.5 * (p[k] + np.swapaxes(p[k], -1, -2))
+        return start.with_params(p)
+
+    def J(v):
+        try:
+            aug = unpack(v)
+        except ValueError:
+            return None
+        value, grads = loss(aug.model, aug.log_z, data, x_noise, noise=noise, nu=nu)
+        return value, _params.flatten({k: grads[k] for k in template})
+
+    losses, trace = [], []
+
+    def on_iteration(v, value):
+        aug = unpack(v)
+        losses.append(value)
+        trace.append(aug.log_z)
+        return any(cb(len(losses), aug, value) is True for cb in callbacks)
+
+    v = _lbfgs(J, _params.flatten(template), max_iter, gtol, on_iteration)
+    return unpack(v), np.array(losses), trace
+
+
+def _lbfgs(f, v, max_iter: int, gtol: float, on_iteration, memory: int = 20):
+    r"""L-BFGS with a backtracking (Armijo) line search that also backs off from refused points.
+
+    ``f(v) -> (value, gradient)``, or None where v is outside the domain.  Direction
+    :math:`p = -H_k
+abla f` by the two-loop recursion over the last ``memory`` pairs
+    :math:`(s, y) = (\Delta v, \Delta
+abla f)` with :math:`s^	op y > 0`, scaled by
+    :math:`s^	op y / y^	op y`; the first direction is the steepest descent of unit length.  The step
+    t = 1, ½, ¼, … is the first with :math:`f(v + tp) \le f(v) + 10^{-4} t\,
+abla f^	op p + 8\epsilon|f(v)|`
+    (the last term: near the minimum the decrease is below the rounding of f, and the quasi-Newton
+    step is then taken as it is).  Stops when :math:`\max_i|\partial_i f| \le` ``gtol`` or
+    ``on_iteration(v, value)`` returns True; raises ``RuntimeError`` when ``max_iter`` iterations
+    pass first or the line search cannot move.
+    """
+    first = f(v)
+    if first is None:
+        raise ValueError("L-BFGS: the starting point is outside the model's domain")
+    value, g = first
+    pairs: list[tuple[np.ndarray, np.ndarray, float]] = []
+    for it in range(max_iter + 1):
+        if not (np.isfinite(value) and np.all(np.isfinite(g))):
+            raise FloatingPointError(f"L-BFGS: J or its gradient is not finite at iteration {it}")
+        if np.max(np.abs(g)) <= gtol:
+            return v
+        if it == max_iter:
+            break
+        q, alphas = g.copy(), []
+        for s, y, rho in reversed(pairs):
+            a = rho * (s @ q)
+            q -= a * y
+            alphas.append(a)
+        if pairs:
+            s, y, rho = pairs[-1]
+            q *= (s @ y) / (y @ y)
+        else:
+            q /= max(1.0, float(np.linalg.norm(q)))
+        for (s, y, rho), a in zip(pairs, reversed(alphas)):
+            q += (a - rho * (y @ q)) * s
+        p = -q
+        slope = float(g @ p)
+        t = 1.0
+        while True:
+            trial = f(v + t * p)
+            if trial is not None and trial[0] <= value + 1e-4 * t * slope + 8 * np.finfo(float).eps * abs(value):
+                break
+            t *= 0.5
+            if t < 1e-12:
+                break
+        if t < 1e-12:
+            if not pairs:
+                raise RuntimeError(f"L-BFGS: the line search cannot decrease J at iteration {it} "
+                                   f"(max |∇J| = {np.max(np.abs(g)):.3g} > gtol = {gtol:g})")
+            pairs = []                              # the curvature memory misleads: restart from steepest descent
+            continue
+        s = t * p
+        v = v + s
+        y = trial[1] - g
+        value, g = trial
+        if s @ y > 1e-12 * np.linalg.norm(s) * np.linalg.norm(y):
+            pairs = (pairs + [(s, y, 1.0 / (s @ y))])[-memory:]
+        if on_iteration(v, float(value)):
+            return v
+    raise RuntimeError(f"L-BFGS: {max_iter} iterations without max |∇J| ≤ gtol = {gtol:g} "
+                       f"(now {np.max(np.abs(g)):.3g}); raise n_steps or gtol")
 
 
 # -------------------------------- the population covariance (no samples)

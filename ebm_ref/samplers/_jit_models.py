@@ -24,9 +24,9 @@ changes, so after editing a formula here touch ``metropolis_hastings.py``, ``lan
 jitted-vs-NumPy tests catch a stale kernel.
 
 :func:`jit_form` decides the family by ``isinstance`` and reads the model's arrays only
-through its public ``evaluation_arrays()``; it returns ``None`` for any other model (and
-for a subclass of a built-in one that overrides the energy): the samplers then run their
-NumPy path.
+through its public ``evaluation_arrays()``; a ``models.Tempered`` Gaussian (E/T) is the Gaussian
+form with precision P/T.  It returns ``None`` for any other model (and for a subclass of a
+built-in one that overrides the energy): the samplers then run their NumPy path.
 """
 from __future__ import annotations
 
@@ -75,10 +75,14 @@ def jit_form(model):
     ``evaluation_arrays()`` (arrays for vectorised/compiled evaluation).  A subclass that
     overrides the energy or its gradient gets no form: its energy is not the family's.
     """
+    from ..models.compose import Tempered
     from ..models.gaussian import Gaussian, GaussianMixture, WarpedGaussian
     from ..models.mlp import MLPEnergy
     from ..models.rbm import GaussianBernoulliRBM
 
+    if type(model) is Tempered and type(model.model) is Gaussian:   # E/T = ½ rᵀ(P/T)r: the Gaussian form
+        form = _gaussian_form(model.model.evaluation_arrays())
+        return form._replace(**{form._fields[1]: form[1] / model.T})
     builders = (
         (Gaussian, _gaussian_form),
         (GaussianMixture, lambda a: MixtureForm(_c(a["means"]), _c(a["precisions"]), _c(a["consts"]))),
