@@ -14,7 +14,8 @@ _SEED_ID = pytest.StashKey[str]()
 def _group(item):
     """The pytest-xdist group of a test that shares a per-process cached result, or None.
 
-    * a figure's tests (tests/test_figures.py, parametrized by ``name``) share its one render;
+    * a figure's tests share its one render (``rendered``): tests/test_figures.py, parametrized by
+      ``name``, and the tests of tests/test_figure_numbers.py, marked ``xdist_group("figure:<name>")``;
     * the tests that read an identity's result through the ``evaluated`` fixture share one
       evaluation of it (tests/test_verify.py, test_notes.py, test_lecture_map.py).
     Under ``--dist loadgroup`` each group runs on one worker, so nothing is computed twice;
@@ -61,5 +62,28 @@ def evaluated():
         if ident.name not in cache:
             cache[ident.name] = verify.evaluate(ident)
         return cache[ident.name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory):
+    """``rendered(name) -> (Saved, last_results)``: figure ``name`` made once per session (per xdist
+    worker), small, with the Generator ``make_figures`` gives it, its PNG and PDF written.
+
+    The figure tests read the figure and the number tests read ``make.last_results`` (the
+    numbers the figure plots); a figure's tests share one xdist group (see ``_group``).
+    """
+    from ebm_ref.plots import all_figures, figure_rng
+
+    out_dir = tmp_path_factory.mktemp("figures")
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            make = all_figures()[name]
+            saved = make(out_dir, figure_rng(name), small=True)
+            cache[name] = (saved, getattr(make, "last_results", None))
+        return cache[name]
 
     return get
