@@ -1,5 +1,7 @@
 """The numbers the figures assert, each checked against an exact answer (closed form, enumeration,
 or a hand count), and the statistical claims of the figures at their small size."""
+import math
+
 import numpy as np
 import pytest
 
@@ -186,24 +188,30 @@ def test_diffusion_tweedie_denoiser_is_the_posterior_mean_by_hand(rendered):
 @pytest.mark.exact
 def test_is_weight_chi_square_against_quadrature():
     """χ²(p‖q) = ∫ p²/q − 1 by adaptive quadrature at d = 1 and d = 2 (the product rule), for
-    N(0, I) from N(s·1, σ² I).  Tolerance: quad/dblquad at epsabs 1e-12 over ±15 (the integrand's
+    N(0, I) from N(s·1, σ² I), the densities written as scalar functions (quad calls them one point
+    at a time).  Tolerance: quad/dblquad at epsabs 1e-12 over ±15 (the integrand's
     tails beyond are below 1e-20); the 2-D integral also checks Var log w by quadrature."""
     from scipy import integrate
 
     from ebm_ref.partition import is_chi_square_gaussian, is_log_weight_variance_gaussian
 
+    def log_n(sq, var, d):          # log N(x; m, var I_d) from sq = ‖x − m‖², in scalar float arithmetic
+        return -0.5 * sq / var - 0.5 * d * math.log(2.0 * math.pi * var)
+
     for sc, sh in ((1.5, 0.3), (0.9, 0.0), (2.0, -1.0)):
         p, q = Gaussian([0.0], [[1.0]]), Gaussian([sh], [[1.0 / sc**2]])
-        f = lambda x: np.exp(2 * p.log_prob(np.array([[x]]))[0] - q.log_prob(np.array([[x]]))[0])
+        x0 = np.array([[0.37]])                 # the densities below are the models' (checked at a point)
+        assert log_n((0.37 - sh) ** 2, sc**2, 1) == pytest.approx(q.log_prob(x0)[0], rel=1e-13)
+        assert log_n(0.37**2, 1.0, 1) == pytest.approx(p.log_prob(x0)[0], rel=1e-13)
+        f = lambda x: math.exp(2 * log_n(x * x, 1.0, 1) - log_n((x - sh) ** 2, sc**2, 1))
         rho = integrate.quad(f, -15, 15, epsabs=1e-12, epsrel=1e-12)[0]
         assert is_chi_square_gaussian(1, sc, sh) == pytest.approx(rho - 1.0, rel=1e-9)
-        p2, q2 = Gaussian([0.0, 0.0], np.eye(2)), Gaussian([sh, sh], np.eye(2) / sc**2)
-        g = lambda y, x: np.exp(2 * p2.log_prob(np.array([[x, y]]))[0] - q2.log_prob(np.array([[x, y]]))[0])
+        g = lambda y, x: math.exp(2 * log_n(x * x + y * y, 1.0, 2) - log_n((x - sh) ** 2 + (y - sh) ** 2, sc**2, 2))
         rho2 = integrate.dblquad(g, -15, 15, -15, 15, epsabs=1e-12, epsrel=1e-10)[0]
         assert is_chi_square_gaussian(2, sc, sh) == pytest.approx(rho2 - 1.0, rel=1e-8)
         # Var log w, 1-D, by quadrature of (ℓ − E ℓ)² under q; ℓ = log p − log q up to log Z
-        lw = lambda x: p.log_prob(np.array([[x]]))[0] - q.log_prob(np.array([[x]]))[0]
-        qd = lambda x: np.exp(q.log_prob(np.array([[x]]))[0])
+        lw = lambda x: log_n(x * x, 1.0, 1) - log_n((x - sh) ** 2, sc**2, 1)
+        qd = lambda x: math.exp(log_n((x - sh) ** 2, sc**2, 1))
         m = integrate.quad(lambda x: qd(x) * lw(x), -30, 30, epsabs=1e-12)[0]
         v = integrate.quad(lambda x: qd(x) * (lw(x) - m) ** 2, -30, 30, epsabs=1e-12)[0]
         assert is_log_weight_variance_gaussian(3, sc, sh) == pytest.approx(3 * v, rel=1e-8)
