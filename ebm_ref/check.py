@@ -600,11 +600,14 @@ def numerical_param_gradient(fun: Callable, model, *, h: float = 1e-2, symmetric
     return out
 
 
-def _try(fn):
+def _try(name, fn, skipped):
+    """``fn()``, or None with ``"name: why"`` appended to ``skipped`` when the model does not
+    provide the method (it raises ``NotImplementedError``)."""
     try:
-        return fn(), None
+        return fn()
     except NotImplementedError as exc:
-        return None, str(exc) or "not provided"
+        skipped.append(f"{name}: {str(exc) or 'not provided'}")
+        return None
 
 
 def _param_dict(method, value, params, shape_of):
@@ -695,16 +698,12 @@ def check_energy(model, x, *, rng=0, max_param_entries: int = MAX_PARAM_ENTRIES,
     num, T, R = _x_columns(model.energy, x, xmethod, h)
     reports.append(compare("grad_x vs dE/dx", G, num, xmethod, xr, trunc=T, rounding=R))
 
-    H, why = _try(lambda: np.asarray(model.hessian_x(x)))
-    if H is None:
-        skipped.append(f"hessian_x: {why}")
-    else:
+    H = _try("hessian_x", lambda: np.asarray(model.hessian_x(x)), skipped)
+    if H is not None:
         num, T, R = _x_columns(model.grad_x, x, xmethod, h)
         reports.append(compare("hessian_x vs d(grad_x)/dx", H, num, xmethod, xr, trunc=T, rounding=R))
-        L, why = _try(lambda: np.asarray(model.laplacian_x(x)))
-        if L is None:
-            skipped.append(f"laplacian_x: {why}")
-        else:
+        L = _try("laplacian_x", lambda: np.asarray(model.laplacian_x(x)), skipped)
+        if L is not None:
             diag = np.diagonal(H, axis1=1, axis2=2)
             reports.append(compare("laplacian_x vs tr hessian_x", L, np.sum(diag, axis=-1), "exact", 1e-12,
                                    rounding=ROUND_SAFETY * EPS * np.sum(np.abs(diag), axis=-1)))
@@ -715,10 +714,8 @@ def check_energy(model, x, *, rng=0, max_param_entries: int = MAX_PARAM_ENTRIES,
     u = rng.standard_normal(x.shape)
     v = rng.standard_normal(x.shape)
     w = rng.standard_normal(n)
-    gp, why = _try(lambda: model.grad_params(x))
-    if gp is None:
-        skipped.append(f"grad_params: {why}")
-    else:
+    gp = _try("grad_params", lambda: model.grad_params(x), skipped)
+    if gp is not None:
         gp = _param_dict("grad_params", gp, params, lambda k: (n,) + np.shape(params[k]))
 
     second = {
@@ -734,17 +731,13 @@ def check_energy(model, x, *, rng=0, max_param_entries: int = MAX_PARAM_ENTRIES,
         if not hasattr(model, name):
             skipped.append(f"{name}: not provided")
             continue
-        val, why = _try(lambda: ana(model))
-        if val is None:
-            skipped.append(f"{name}: {why}")
-        else:
+        val = _try(name, lambda: ana(model), skipped)
+        if val is not None:
             analytic_second[name] = _param_dict(name, val, params, lambda k: np.shape(params[k]))
 
     if gp is not None and hasattr(model, "grad_params_sum"):
-        gs, why = _try(lambda: model.grad_params_sum(x, w))
-        if gs is None:
-            skipped.append(f"grad_params_sum: {why}")
-        else:
+        gs = _try("grad_params_sum", lambda: model.grad_params_sum(x, w), skipped)
+        if gs is not None:
             gs = _param_dict("grad_params_sum", gs, params, lambda k: np.shape(params[k]))
             for key in params:
                 reports.append(compare(f"grad_params_sum[{key}]", gs[key], np.tensordot(w, gp[key], axes=(0, 0)),

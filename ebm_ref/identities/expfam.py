@@ -47,30 +47,32 @@ TOL_MLE = 1e-10
 N_MLE = 500
 
 
+#: the three moment identities of every family: (label, step, kind, reason, closed form, by integration)
+_MOMENT_IDENTITIES = [
+    ("A = log {sum} h e^(ηT)", "A(η) = log ∫ h(x) exp(ηᵀT(x)) dx", "abs",
+     "the closed form (gammaln, softplus, ...) against the integral of h·exp(ηᵀT); both ~1e-14",
+     lambda fam: fam.log_partition(), lambda fam: fam.log_partition_numerical()),
+    ("∇A = E T", "∇A(η) = ∫ T(x) p(x|η) dx", "rel",
+     "closed-form ∇A against ∫T·h·e^(ηT) / ∫h·e^(ηT), never using A; agreement ~1e-13",
+     lambda fam: fam.grad_A(), lambda fam: fam.moments_numerical()[0]),
+    ("∇²A = Cov T", "∇²A(η) = E[(T − E T)(T − E T)ᵀ]", "rel",
+     "closed-form ∇²A (trigamma, ...) against the centred second moment by integration",
+     lambda fam: fam.hess_A(), lambda fam: fam.moments_numerical()[1]),
+]
+
+
 def _register(name: str) -> None:
     make, case = CASES[name]
     how = HOW[name]
+    for label, step, kind, reason, closed, integrated in _MOMENT_IDENTITIES:
+        label = label.format(sum="Σ" if name in DISCRETE else "∫")
 
-    @identity(f"expfam: {name}: A = log {'Σ' if name in DISCRETE else '∫'} h e^(ηT), {how}", step="A(η) = log ∫ h(x) exp(ηᵀT(x)) dx",
-              case=case, tol=TOL_MOMENTS, kind="abs",
-              reason="the closed form (gammaln, softplus, ...) against the integral of h·exp(ηᵀT); both ~1e-14")
-    def _a(rng, make=make):
-        fam = make()
-        return fam.log_partition(), fam.log_partition_numerical()
+        def moments(rng, closed=closed, integrated=integrated):
+            fam = make()
+            return closed(fam), integrated(fam)
 
-    @identity(f"expfam: {name}: ∇A = E T, {how}", step="∇A(η) = ∫ T(x) p(x|η) dx",
-              case=case, tol=TOL_MOMENTS, kind="rel",
-              reason="closed-form ∇A against ∫T·h·e^(ηT) / ∫h·e^(ηT), never using A; agreement ~1e-13")
-    def _g(rng, make=make):
-        fam = make()
-        return fam.grad_A(), fam.moments_numerical()[0]
-
-    @identity(f"expfam: {name}: ∇²A = Cov T, {how}", step="∇²A(η) = E[(T − E T)(T − E T)ᵀ]",
-              case=case, tol=TOL_MOMENTS, kind="rel",
-              reason="closed-form ∇²A (trigamma, ...) against the centred second moment by integration")
-    def _h(rng, make=make):
-        fam = make()
-        return fam.hess_A(), fam.moments_numerical()[1]
+        identity(f"expfam: {name}: {label}, {how}", step=step, case=case, tol=TOL_MOMENTS, kind=kind,
+                 reason=reason)(moments)
 
     @identity(f"expfam: {name}: MLE = moment matching", step="∇A(η̂) = (1/n) Σᵢ T(xᵢ)",
               case=f"{case}, fitted to {N_MLE} exact samples", tol=TOL_MLE, kind="rel",

@@ -30,14 +30,24 @@ def _bm(rng, d, spins, scale=0.8):
     return BoltzmannMachine(J, rng.normal(0, 0.5, d), spins=spins)
 
 
+def _stationarity(pi, P):
+    """The two sides of πP = π: the distribution after one step of the chain, and before it."""
+    return pi @ P, pi
+
+
+def _detailed_balance(pi, P):
+    """The two sides of π_x P_xy = π_y P_yx: the probability flow F_xy = π_x P_xy and its transpose."""
+    F = pi[:, None] * P
+    return F, F.T
+
+
 @identity("mcmc: RBM block Gibbs leaves p(v) invariant, πP = π",
           step="P(v,v') = Σ_h p(h|v) p(v'|h); π(v) = e^{-F(v)}/Z",
           case="Bernoulli RBM 4 visible × 3 hidden, W ~ N(0, 1.5²); P from ratios of the enumerated joint, π from the free energy",
           tol=_TOL, reason=_REASON)
 def _(rng):
     m = _rbm(rng, 4, 3)
-    P, pi = tm.transition_matrix_block_gibbs(m), tm.stationary_distribution(m)
-    return pi @ P, pi
+    return _stationarity(tm.stationary_distribution(m), tm.transition_matrix_block_gibbs(m))
 
 
 @identity("mcmc: RBM block Gibbs on (v, h) leaves p(v, h) invariant",
@@ -46,8 +56,7 @@ def _(rng):
           tol=_TOL, reason=_REASON)
 def _(rng):
     m = _rbm(rng, 4, 3)
-    P, pi = tm.transition_matrix_block_gibbs(m, joint=True), tm.stationary_distribution(m, joint=True)
-    return pi @ P, pi
+    return _stationarity(tm.stationary_distribution(m, joint=True), tm.transition_matrix_block_gibbs(m, joint=True))
 
 
 @identity("mcmc: Boltzmann machine single-site Gibbs sweep, πP = π",
@@ -56,7 +65,7 @@ def _(rng):
           tol=_TOL, reason=_REASON)
 def _(rng):
     m = _bm(rng, 8, "ising")
-    return tm.stationary_distribution(m) @ tm.transition_matrix_site_gibbs(m), tm.stationary_distribution(m)
+    return _stationarity(tm.stationary_distribution(m), tm.transition_matrix_site_gibbs(m))
 
 
 @identity("mcmc: spin-flip Metropolis detailed balance π_x P_xy = π_y P_yx",
@@ -65,8 +74,7 @@ def _(rng):
           tol=_TOL, reason=_REASON)
 def _(rng):
     m = _bm(rng, 8, "binary")
-    F = tm.stationary_distribution(m)[:, None] * tm.transition_matrix_spin_flip(m, scan="random")
-    return F, F.T
+    return _detailed_balance(tm.stationary_distribution(m), tm.transition_matrix_spin_flip(m, scan="random"))
 
 
 @identity("mcmc: spin-flip Metropolis systematic sweep, πP = π",
@@ -75,8 +83,7 @@ def _(rng):
           tol=_TOL, reason=_REASON)
 def _(rng):
     m = _bm(rng, 8, "binary")
-    pi = tm.stationary_distribution(m)
-    return pi @ tm.transition_matrix_spin_flip(m, scan="systematic"), pi
+    return _stationarity(tm.stationary_distribution(m), tm.transition_matrix_spin_flip(m, scan="systematic"))
 
 
 @identity("mcmc: RBM p(h_j=1|v) = σ(c_j + vᵀW_j) equals a ratio of the joint",
@@ -135,8 +142,7 @@ def _(rng):
 def _(rng):
     m = _rbm(rng, 3, 2)
     betas = np.array([0.25, 0.5, 1.0])
-    F = tm.tempered_product_distribution(m, betas)[:, None] * tm.swap_transition_matrix(m, betas, 0)
-    return F, F.T
+    return _detailed_balance(tm.tempered_product_distribution(m, betas), tm.swap_transition_matrix(m, betas, 0))
 
 
 @identity("mcmc: a parallel-tempering round keeps ∏_r π_β_r (πP = π)",
@@ -149,5 +155,4 @@ def _(rng):
     Ps = [tm.transition_matrix_block_gibbs(BernoulliRBM(*(b * m.params[k] for k in "Wbc"))) for b in betas]
     K = np.kron(np.kron(Ps[0], Ps[1]), Ps[2])
     P = K @ tm.swap_transition_matrix(m, betas, 0) @ K @ tm.swap_transition_matrix(m, betas, 1)
-    pi = tm.tempered_product_distribution(m, betas)
-    return pi @ P, pi
+    return _stationarity(tm.tempered_product_distribution(m, betas), P)

@@ -6,7 +6,7 @@ from .expfam import (Bernoulli, Beta, Categorical, ConvergenceError, Dirichlet, 
                      ExponentialFamily, Gamma, Normal, Poisson)
 from .flow import AffineFlow, CouplingFlow, Flow
 from .gaussian import Gaussian, GaussianMixture, WarpedGaussian, check_spd
-from .mlp import ACTIVATIONS, Activation, MLPEnergy, MLPMap, activation, init_layers
+from .mlp import ACTIVATIONS, Activation, FromParamDict, MLPEnergy, MLPMap, activation, init_layers
 from .rbm import BernoulliRBM, DeepBeliefNet, GaussianBernoulliRBM
 from .score_network import ScoreNetwork
 
@@ -19,7 +19,7 @@ __all__ = [
     # rbm.py, boltzmann.py
     "BernoulliRBM", "GaussianBernoulliRBM", "DeepBeliefNet", "BoltzmannMachine", "ising_as_binary",
     # mlp.py
-    "MLPEnergy", "MLPMap", "Activation", "ACTIVATIONS", "activation", "init_layers",
+    "MLPEnergy", "MLPMap", "FromParamDict", "Activation", "ACTIVATIONS", "activation", "init_layers",
     # score_network.py: a score with no energy behind it (not an Energy)
     "ScoreNetwork",
     # flow.py

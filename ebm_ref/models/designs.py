@@ -27,7 +27,7 @@ import numpy as np
 from .._validate import as_generator, check_positive_int
 from ..energy import Energy
 from ..numerics.special import sigmoid, softplus
-from .mlp import Activation, MLPMap, _layers_from_params
+from .mlp import Activation, FromParamDict, MLPMap, _layers_from_params
 
 __all__ = ["ReconstructionEnergy", "DiscriminatorEnergy"]
 
@@ -46,7 +46,7 @@ def _random_layers(sizes, rng, bias_scale, prefix):
     return out
 
 
-class ReconstructionEnergy(Energy):
+class ReconstructionEnergy(FromParamDict, Energy):
     r"""Autoencoder reconstruction energy :math:`E(x) = \lVert x - g(h(x))\rVert^2`.
 
     Parameters
@@ -111,13 +111,6 @@ class ReconstructionEnergy(Energy):
         acts = [act] * (self._Le - 1) + ["identity"] + [act] * (self._Ld - 1)
         self._net = MLPMap(enc_net.weights + dec_net.weights, enc_net.biases + dec_net.biases, acts)
         self._enc, self._dec = enc_net, dec_net
-
-    @classmethod
-    def from_params(cls, params: dict, activation="tanh") -> "ReconstructionEnergy":
-        """Build from a dict with keys ``enc.W1, enc.b1, ..., dec.W1, dec.b1, ...``."""
-        if not isinstance(params, dict):
-            raise ValueError(f"params: expected a dict of arrays, got {type(params).__name__}")
-        return cls(activation=activation, **params)
 
     @classmethod
     def init(cls, d, encoder_hidden, code_dim, decoder_hidden, rng, activation="tanh",
@@ -210,7 +203,7 @@ class ReconstructionEnergy(Energy):
                                                          -2.0 * (x - f)))
 
 
-class DiscriminatorEnergy(Energy):
+class DiscriminatorEnergy(FromParamDict, Energy):
     r"""Energy from a discriminator :math:`D(x) = \operatorname{sigmoid}(s(x))`, s a scalar MLP.
 
     Parameters
@@ -263,12 +256,6 @@ class DiscriminatorEnergy(Energy):
             ordered[f"W{i}"], ordered[f"b{i}"] = W, b
         super().__init__(net.dim_in, ordered, form=form, activation=_act_name(activation))
         self._net = net
-
-    @classmethod
-    def from_params(cls, params: dict, form="neg_log", activation="tanh") -> "DiscriminatorEnergy":
-        if not isinstance(params, dict):
-            raise ValueError(f"params: expected a dict of arrays, got {type(params).__name__}")
-        return cls(form=form, activation=activation, **params)
 
     @classmethod
     def init(cls, sizes, rng, form="neg_log", activation="tanh", bias_scale: float = 0.1) -> "DiscriminatorEnergy":

@@ -909,6 +909,22 @@ def _dirichlet_start(m) -> np.ndarray:
     return s * p
 
 
+def _dirichlet_A(eta):
+    r""":math:`A(\alpha) = \sum_k \log\Gamma(\alpha_k) - \log\Gamma(\alpha_0)`, :math:`\alpha_0 = \sum_k\alpha_k`
+    (the log of the multivariate Beta function; Beta is the case K = 2)."""
+    return np.sum(gammaln(eta)) - gammaln(eta.sum())
+
+
+def _dirichlet_grad_A(eta):
+    r""":math:`\partial A/\partial\alpha_k = \psi(\alpha_k) - \psi(\alpha_0)` = E[log x_k]."""
+    return digamma(eta) - digamma(eta.sum())
+
+
+def _dirichlet_hess_A(eta):
+    r""":math:`\nabla^2 A = \operatorname{diag}\psi'(\alpha_k) - \psi'(\alpha_0)` = Cov(log x)."""
+    return np.diag(_trigamma(eta)) - _trigamma(eta.sum())
+
+
 def _newton_alpha_eta(cls, m, **options):
     return cls._newton(m, _dirichlet_start(m), **options)
 
@@ -950,17 +966,9 @@ class Beta(ExponentialFamily):
     def _default(cls):
         return cls(1.0, 1.0)
 
-    @staticmethod
-    def _A(eta):
-        return gammaln(eta[0]) + gammaln(eta[1]) - gammaln(eta[0] + eta[1])
-
-    @staticmethod
-    def _grad_A(eta):
-        return digamma(eta) - digamma(eta.sum())
-
-    @staticmethod
-    def _hess_A(eta):
-        return np.diag(_trigamma(eta)) - _trigamma(eta.sum())
+    _A = staticmethod(_dirichlet_A)
+    _grad_A = staticmethod(_dirichlet_grad_A)
+    _hess_A = staticmethod(_dirichlet_hess_A)
 
     @classmethod
     def _check_eta(cls, eta):
@@ -1200,17 +1208,9 @@ class Dirichlet(ExponentialFamily):
             raise ValueError(f"x: expected Dirichlet data of shape (n, K) with K >= 2, got shape {x.shape}")
         return cls(np.ones(x.shape[1]))
 
-    @staticmethod
-    def _A(eta):
-        return np.sum(gammaln(eta)) - gammaln(eta.sum())
-
-    @staticmethod
-    def _grad_A(eta):
-        return digamma(eta) - digamma(eta.sum())
-
-    @staticmethod
-    def _hess_A(eta):
-        return np.diag(_trigamma(eta)) - _trigamma(eta.sum())
+    _A = staticmethod(_dirichlet_A)
+    _grad_A = staticmethod(_dirichlet_grad_A)
+    _hess_A = staticmethod(_dirichlet_hess_A)
 
     @classmethod
     def _check_eta(cls, eta):

@@ -56,7 +56,7 @@ from .._validate import as_float_array, as_generator
 from ..energy import Energy
 from ..numerics.special import sigmoid, softplus
 
-__all__ = ["ACTIVATIONS", "Activation", "MLPMap", "MLPEnergy", "activation", "init_layers"]
+__all__ = ["ACTIVATIONS", "Activation", "FromParamDict", "MLPMap", "MLPEnergy", "activation", "init_layers"]
 
 
 # --------------------------------------------------------------- activations
@@ -362,7 +362,6 @@ class MLPMap:
         :math:`\dot z_0 = T_0`, :math:`\ddot z_0 = 0`.  With :math:`T_0 = I` this is the
         forward Laplacian; with one direction v, :math:`S_f = v^\top\nabla^2 f\,v`.
         """
-        n = x.shape[0]
         z, T, S = x, T0, np.zeros_like(x)
         cache = []
         for W, b, act in zip(self.weights[:-1], self.biases[:-1], self.acts):
@@ -465,7 +464,20 @@ def _layers_from_params(params: dict, name: str = "params"):
     return [found[("W", i)] for i in range(1, L + 1)], [found[("b", i)] for i in range(1, L + 1)]
 
 
-class MLPEnergy(Energy):
+class FromParamDict:
+    """Mixin of the network energies (:class:`MLPEnergy` and those of :mod:`~ebm_ref.models.designs`),
+    whose constructor takes the layer arrays as keywords: ``from_params(params, **settings)`` is
+    ``cls(**settings, **params)`` — ``{"W1": ..., "b1": ..., ..., "WL": ..., "bL": ...}`` for an
+    MLP, ``{"enc.W1": ..., "dec.W1": ..., ...}`` for an autoencoder — after checking the dict."""
+
+    @classmethod
+    def from_params(cls, params: dict, **settings):
+        if not isinstance(params, dict):
+            raise ValueError(f"params: expected a dict of arrays, got {type(params).__name__}")
+        return cls(**settings, **params)
+
+
+class MLPEnergy(FromParamDict, Energy):
     r"""An MLP energy :math:`E_\theta(x)` with manual backprop and a forward Laplacian.
 
     Parameters
@@ -518,13 +530,6 @@ class MLPEnergy(Energy):
         super().__init__(net.dim_in, ordered, activation=name)
         self._net = MLPMap([self._params[f"W{i}"] for i in range(1, net.n_layers + 1)],
                            [self._params[f"b{i}"] for i in range(1, net.n_layers + 1)], name)
-
-    @classmethod
-    def from_params(cls, params: dict, activation="tanh") -> "MLPEnergy":
-        """Build from a dict ``{"W1": ..., "b1": ..., ..., "WL": ..., "bL": ...}``."""
-        if not isinstance(params, dict):
-            raise ValueError(f"params: expected a dict of arrays, got {type(params).__name__}")
-        return cls(activation=activation, **params)
 
     @classmethod
     def init(cls, sizes, rng, activation="tanh", bias_scale: float = 0.1) -> "MLPEnergy":

@@ -236,6 +236,23 @@ def minimax_step(model, q, x_data, rng, opt_model, opt_q, n_q: int = 256, q_step
     return model, q, value
 
 
+def _alternate(step, data, n_steps: int, batch_size, rng, what: str) -> np.ndarray:
+    """Run ``step(x_batch) -> value`` ``n_steps`` times, each on a mini-batch drawn without
+    replacement (all the data when ``batch_size`` is None); the values, each checked finite.
+    A ``ValueError`` inside a step is re-raised naming the step."""
+    values = np.empty(n_steps)
+    for t in range(n_steps):
+        xb = data if batch_size is None else data[rng.choice(data.shape[0], size=min(batch_size, data.shape[0]),
+                                                             replace=False)]
+        try:
+            values[t] = step(xb)
+        except ValueError as exc:
+            raise ValueError(f"step {t + 1}: {exc}") from exc
+        if not np.isfinite(values[t]):
+            raise FloatingPointError(f"step {t + 1}: the {what} is not finite")
+    return values
+
+
 def fit_minimax(model, q, data, rng, n_steps: int = 1000, lr_model: float = 0.01, lr_q: float = 0.01,
                 n_q: int = 256, q_steps: int = 1, batch_size: int | None = None):
     """Alternate :func:`minimax_step` with Adam for both players.
@@ -249,15 +266,13 @@ def fit_minimax(model, q, data, rng, n_steps: int = 1000, lr_model: float = 0.01
     n_steps = check_positive_int(n_steps, "n_steps")
     rng = as_generator(rng)
     om, oq = Adam(lr=check_positive(lr_model, "lr_model")), Adam(lr=check_positive(lr_q, "lr_q"))
-    values = np.empty(n_steps)
-    for t in range(n_steps):
-        xb = data if batch_size is None else data[rng.choice(data.shape[0], size=batch_size, replace=False)]
-        try:
-            model, q, values[t] = minimax_step(model, q, xb, rng, om, oq, n_q, q_steps)
-        except ValueError as exc:
-            raise ValueError(f"step {t + 1}: {exc}") from exc
-        if not np.isfinite(values[t]):
-            raise FloatingPointError(f"step {t + 1}: the minimax value is not finite")
+
+    def step(xb):
+        nonlocal model, q
+        model, q, value = minimax_step(model, q, xb, rng, om, oq, n_q, q_steps)
+        return value
+
+    values = _alternate(step, data, n_steps, batch_size, rng, "minimax value")
     return model, q, values
 
 
@@ -329,14 +344,11 @@ def fit_fce(model, flow, data, rng, n_steps: int = 1000, nu: float = 1.0, log_z0
     rng = as_generator(rng)
     oe, of = Adam(lr=check_positive(lr_ebm, "lr_ebm")), Adam(lr=check_positive(lr_flow, "lr_flow"))
     log_z = _nce._log_z(log_z0)
-    losses = np.empty(n_steps)
-    for t in range(n_steps):
-        xb = data if batch_size is None else data[rng.choice(data.shape[0], size=min(batch_size, data.shape[0]),
-                                                             replace=False)]
-        try:
-            model, log_z, flow, losses[t] = fce_step(model, log_z, flow, xb, rng, oe, of, nu)
-        except ValueError as exc:
-            raise ValueError(f"step {t + 1}: {exc}") from exc
-        if not np.isfinite(losses[t]):
-            raise FloatingPointError(f"step {t + 1}: the FCE loss is not finite")
+
+    def step(xb):
+        nonlocal model, log_z, flow
+        model, log_z, flow, loss = fce_step(model, log_z, flow, xb, rng, oe, of, nu)
+        return loss
+
+    losses = _alternate(step, data, n_steps, batch_size, rng, "FCE loss")
     return model, log_z, flow, losses

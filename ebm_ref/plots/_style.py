@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 __all__ = ["plt", "save", "Saved", "subplots", "WIDTH", "DPI", "DENSITY_CMAP", "DIVERGING_CMAP", "color",
-           "METHOD_COLORS", "grid", "density_panel", "shared_norm", "colorbar", "score_field", "set_box",
+           "METHOD_COLORS", "grid", "density_panel", "compared_densities", "shared_norm", "colorbar", "score_field", "set_box",
            "scatter_points", "figure_data"]
 
 #: width of a note figure in inches (the text width of the printed notes)
@@ -148,6 +148,16 @@ def density_panel(ax, X, Y, Z, *, norm=None, cmap=DENSITY_CMAP, label=None, fig=
                    interpolation="bilinear", aspect="equal")
     if label is not None:
         colorbar(fig or ax.figure, im, ax, label, shrink=shrink)
+    return im
+
+
+def compared_densities(axes, X, Y, panels, *, log: bool = False, decades: float = 3.0):
+    """Draw each ``(title, Z)`` of ``panels`` on its axis, all on one colour scale (:func:`shared_norm`);
+    returns the last image, for the one colour bar the panels share."""
+    norm = shared_norm(*[Z for _, Z in panels], log=log, decades=decades)
+    for ax, (title, Z) in zip(axes, panels):
+        im = density_panel(ax, X, Y, Z, norm=norm)
+        ax.set_title(title)
     return im
 
 

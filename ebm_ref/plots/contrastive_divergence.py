@@ -5,7 +5,7 @@ import numpy as np
 
 from ..objectives.contrastive_divergence import cd_bias_curve, cd_energy_change
 from . import figure
-from ._style import color, colorbar, density_panel, grid, save, scatter_points, set_box, shared_norm, subplots
+from ._style import color, colorbar, compared_densities, grid, save, scatter_points, set_box, subplots
 
 
 def bas_curves(rng, methods, n_steps=1500, n_hidden=8, lr=0.2, decay_steps=None, momentum=0.0, every=25):
@@ -113,10 +113,8 @@ def make_2d(out_dir, rng, small=False):
     fig, axes = subplots(1, 3, height=2.4, sharey=True)
     scatter_points(axes[0], x[:n_shown])
     axes[0].set_title(f"two moons\n({n_shown} of {n_train} points)" if n_shown < n_train else f"two moons\n({n_train} points)")
-    norm = shared_norm(*dens, log=True, decades=3)
-    for ax, (title, ll, ks), d in zip(axes[1:], results, dens):
-        im = density_panel(ax, X, Y, d, norm=norm)
-        ax.set_title(f"{title}\n$\\ell$ = {ll:.2f}, KSD² = {ks:.2g}")
+    panels = [(f"{title}\n$\\ell$ = {ll:.2f}, KSD² = {ks:.2g}", d) for (title, ll, ks), d in zip(results, dens)]
+    im = compared_densities(axes[1:], X, Y, panels, log=True, decades=3)
     colorbar(fig, im, list(axes), r"$p_\theta(x)$ (log scale)", shrink=0.85)
     for ax in axes:
         set_box(ax, BOX, ylabel=r"$x_2$" if ax is axes[0] else "")

@@ -6,7 +6,7 @@ import numpy as np
 from ..models import Gaussian
 from ..objectives import nce
 from . import figure
-from ._style import color, colorbar, density_panel, grid, save, scatter_points, set_box, shared_norm, subplots
+from ._style import color, colorbar, compared_densities, density_panel, grid, save, scatter_points, set_box, shared_norm, subplots
 
 TRUTH = Gaussian([0.5, -1.0], [[2.0, 0.6], [0.6, 1.0]])
 NOISE = Gaussian.from_covariance([0.0, -0.5], 2.0 * np.eye(2))
@@ -88,16 +88,13 @@ def make_2d(out_dir, rng, small=False):
     ll_noise = float(np.mean(noise.log_prob(x_test)))
     X, Y, pts = grid(box, 120 if small else 200)
     dens = [np.exp(noise.log_prob(pts)), np.exp(-r.model.energy(pts) - r.log_z), np.exp(truth.log_prob(pts))]
-    norm = shared_norm(*dens)
     fig, ax = subplots(2, 2, height=5.6, sharex=True, sharey=True)
     ax = ax.ravel()
     scatter_points(ax[0], x)
     ax[0].set_title(f"data: eight Gaussians ($n$ = {n})")
     titles = [f"noise $p_n$: $\\ell$ {ll_noise:.2f}", f"NCE ($\\nu$ = {nu:g}): $e^{{-E - c}}$, $\\ell$ {ll_model:.2f}",
               f"true density: $\\ell$ {ll_truth:.2f}"]
-    for a, d, t in zip(ax[1:], dens, titles):
-        im = density_panel(a, X, Y, d, norm=norm)
-        a.set_title(t)
+    im = compared_densities(ax[1:], X, Y, list(zip(titles, dens)))
     colorbar(fig, im, list(ax), "density", shrink=0.6)
     for a in ax:
         set_box(a, box, xlabel=r"$x_1$" if a in ax[2:] else "", ylabel=r"$x_2$" if a in ax[::2] else "")

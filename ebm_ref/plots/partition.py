@@ -27,8 +27,11 @@ def _cases(rng):
     ]
 
 
-def _temperatures(small):
-    return [3, 10, 30] if small else [3, 10, 30, 100, 300, 1000, 3000, 10000]
+def _sizes(small):
+    """Chains per run, runs per K, and the numbers of temperatures K of both AIS figures."""
+    if small:
+        return 20, 2, [3, 10, 30]
+    return 100, 5, [3, 10, 30, 100, 300, 1000, 3000, 10000]
 
 
 def _log_ticks(ax, Ks):
@@ -41,9 +44,7 @@ def _log_ticks(ax, Ks):
 
 @figure("ais_vs_temperatures")
 def make_ais_vs_temperatures(out_dir, rng, small=False):
-    n_chains = 20 if small else 100
-    n_runs = 2 if small else 5
-    Ks = _temperatures(small)
+    n_chains, n_runs, Ks = _sizes(small)
     fig, axes = subplots(1, 2, height=3.0)
     for ax, (title, model, base, kw) in zip(axes, _cases(rng)):
         lz = model.log_partition()
@@ -64,9 +65,7 @@ def make_ais_vs_temperatures(out_dir, rng, small=False):
 
 @figure("ais_sandwich")
 def make_ais_sandwich(out_dir, rng, small=False):
-    n_chains = 20 if small else 100
-    n_runs = 2 if small else 5
-    Ks = _temperatures(small)
+    n_chains, n_runs, Ks = _sizes(small)
     fig, axes = subplots(1, 2, height=3.9)
     results = {}
     for ax, (title, model, base, kw) in zip(axes, _cases(rng)):

@@ -19,7 +19,7 @@ import numpy as np
 from ..datasets import two_mode_mixture
 from ..objectives.score_matching import kl_divergence_1d, tangent_multiply_adds
 from . import figure
-from ._style import DENSITY_CMAP, color, colorbar, density_panel, grid, save, scatter_points, set_box, shared_norm, subplots
+from ._style import DENSITY_CMAP, color, colorbar, compared_densities, grid, save, scatter_points, set_box, subplots
 
 __all__ = ["make_diffusion_tweedie", "tweedie_mixture", "TWEEDIE_SIGMAS", "make_cost", "make_2d", "make_annealed", "train_2d", "train_noise_conditional", "log_partition_quadrature", "log_likelihood_quadrature",
            "make_blind_weights", "CONFINE_PRECISION"]
@@ -156,10 +156,8 @@ def make_2d(out_dir, rng, small=False):
             k = ksd(x_test[:500], model)
             summary[(name, kind)] = (ll, k)
             dens.append((title, np.exp(-model.energy(pts) - lz), ll, k))
-        norm = shared_norm(*[d for _, d, _, _ in dens], log=True, decades=4)
-        for ax, (title, d, ll, k) in zip(row[1:], dens):
-            im = density_panel(ax, X, Y, d, norm=norm)
-            ax.set_title(f"{title}\n$\\ell$ = {ll:.2f}\nKSD² = {k:.2f}")
+        panels = [(f"{title}\n$\\ell$ = {ll:.2f}\nKSD² = {k:.2f}", d) for title, d, ll, k in dens]
+        im = compared_densities(row[1:], X, Y, panels, log=True, decades=4)
         colorbar(fig, im, list(row), r"$p_\theta(x)$ (log scale)", shrink=0.85)
         for ax in row:
             set_box(ax, box, ylabel=r"$x_2$" if ax is row[0] else "")
