@@ -1,4 +1,5 @@
 """RBMs on binarised digits: the split, the start, the exact objective and log-likelihoods, AIS vs exact log Z."""
+import zlib
 from dataclasses import replace
 
 import numpy as np
@@ -112,10 +113,18 @@ AIS_MAX_SE = 0.025
 SANDWICH_Z = 4.0
 
 
+#: The four models are drawn as ``D.run`` draws them, from this test's Generator before it was split
+#: into one test per method (its node id seeded it); each method's test recomputes the same start
+#: and takes its own stream (``D.streams``), so the models and AIS runs are the ones checked before.
+AIS_SEED_ID = "tests/test_digits_rbm.py::test_ais_matches_exact_log_z_of_trained_models"
+AIS_SETTINGS = replace(D.DEFAULT, n_steps=100, record_every=100, ais_chains=100, ais_chains_uniform=400)
+
+
 @pytest.mark.slow
 @pytest.mark.statistical
-def test_ais_matches_exact_log_z_of_trained_models(rng):
-    r"""Forward and reverse AIS, uniform and base-rate bases, on the four trained RBMs.
+@pytest.mark.parametrize("method", D.METHODS)
+def test_ais_matches_exact_log_z_of_trained_models(method):
+    r"""Forward and reverse AIS, uniform and base-rate bases, on each of the four trained RBMs.
 
     False positives.  Each of the 16 estimates (4 models × 2 bases × 2 directions) is,
     for AIS that works, close to normal around log Z with s.d. se (delta method over
@@ -124,20 +133,21 @@ def test_ais_matches_exact_log_z_of_trained_models(rng):
     so a check fails with probability <= 2Φ(−4) = 6.3e-5, and the 16 checks together
     with <= 1.0e-3 (union bound).  (2) Sandwich: lower − 4 se_f <= log Z <= upper + 4 se_r
     fails with probability <= Φ(−4) = 3.2e-5 per side, <= 5.1e-4 over 8 sandwiches.
-    Total <= 1.6e-3.  (Markov's inequality gives P(forward > log Z + t) <= e^{-t} without
-    normality, but is too loose to size a test at this precision.)
+    Total over the four tests <= 1.6e-3.  (Markov's inequality gives P(forward > log Z + t)
+    <= e^{-t} without normality, but is too loose to size a test at this precision.)
     The models are trained for 100 steps of each method (the figure uses 600): enough for
     the weights to grow far from the start (W ~ 0.1) into a multimodal landscape.
+    One test per method, so that the four can run on different workers.
     """
-    settings = replace(D.DEFAULT, n_steps=100, record_every=100, ais_chains=100, ais_chains_uniform=400)
-    _, runs, checks = D.run(rng, settings)
-    for m, check in checks.items():
-        assert check.log_z == pytest.approx(runs[m].log_z, abs=1e-9)
-        assert np.abs(runs[m].model.params["W"]).max() > 1.0            # trained, not the start
-        for base in ("uniform", "base_rate"):
-            fwd, rev = check.estimates[base, "forward"], check.estimates[base, "reverse"]
-            for e in (fwd, rev):
-                assert e.stderr <= AIS_MAX_SE, (m, base, e.stderr)
-                assert abs(e.log_z - check.log_z) <= max(AIS_Z * e.stderr, AIS_FLOOR), (m, base, e.log_z, check.log_z)
-            assert fwd.log_z - SANDWICH_Z * fwd.stderr <= check.log_z <= rev.log_z + SANDWICH_Z * rev.stderr, \
-                (m, base, fwd.log_z, check.log_z, rev.log_z)
+    data, start, rngs = D.streams(np.random.default_rng(zlib.crc32(AIS_SEED_ID.encode())), AIS_SETTINGS)
+    run = D.train(method, data, rngs[method], AIS_SETTINGS, start=start)
+    check = D.ais_check(run.model, data.train, rngs[method], AIS_SETTINGS)
+    assert check.log_z == pytest.approx(run.log_z, abs=1e-9)
+    assert np.abs(run.model.params["W"]).max() > 1.0            # trained, not the start
+    for base in ("uniform", "base_rate"):
+        fwd, rev = check.estimates[base, "forward"], check.estimates[base, "reverse"]
+        for e in (fwd, rev):
+            assert e.stderr <= AIS_MAX_SE, (method, base, e.stderr)
+            assert abs(e.log_z - check.log_z) <= max(AIS_Z * e.stderr, AIS_FLOOR), (method, base, e.log_z, check.log_z)
+        assert fwd.log_z - SANDWICH_Z * fwd.stderr <= check.log_z <= rev.log_z + SANDWICH_Z * rev.stderr, \
+            (method, base, fwd.log_z, check.log_z, rev.log_z)

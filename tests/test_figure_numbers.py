@@ -1,5 +1,7 @@
 """The numbers the figures assert, each checked against an exact answer (closed form, enumeration,
 or a hand count), and the statistical claims of the figures at their small size."""
+import math
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,6 @@ from ebm_ref.diagnostics import count_crossings, mode_indicator
 from ebm_ref.objectives.contrastive_divergence import cd_bias_curve
 from ebm_ref.objectives.score_matching import kl_divergence_1d, tangent_multiply_adds
 from ebm_ref.partition import sandwich_violations
-from ebm_ref.plots import all_figures, figure_rng
 from ebm_ref.plots.mcmc import landscape
 
 
@@ -36,10 +37,9 @@ def test_mode_indicator_at_means_and_between():
 
 
 @pytest.mark.exact
-def test_trajectory_figure_reports_the_counts_of_count_crossings(tmp_path):
-    make = all_figures()["mcmc_trajectories"]
-    saved = make(tmp_path, figure_rng("mcmc_trajectories"), small=True)
-    counts = make.last_results
+@pytest.mark.xdist_group("figure:mcmc_trajectories")
+def test_trajectory_figure_reports_the_counts_of_count_crossings(rendered):
+    saved, counts = rendered("mcmc_trajectories")
     assert set(counts) == {"MH", "ULA", "MALA", "HMC"}
     legend = [t.get_text() for t in saved.figure.axes[-1].get_legend().get_texts()]
     for name, c in counts.items():
@@ -65,11 +65,11 @@ def test_kl_divergence_1d_against_closed_form():
 
 
 @pytest.mark.exact
-def test_blind_weights_fisher_far_below_kl(tmp_path):
+@pytest.mark.xdist_group("figure:score_matching_blind_weights")
+def test_blind_weights_fisher_far_below_kl(rendered):
     """The figure's message: for separated modes the Fisher divergence is orders of magnitude below KL."""
-    make = all_figures()["score_matching_blind_weights"]
-    make(tmp_path, figure_rng("score_matching_blind_weights"), small=True)
-    for mu, (ws, F, KL) in make.last_results.items():
+    _, results = rendered("score_matching_blind_weights")
+    for mu, (ws, F, KL) in results.items():
         assert np.all(F < KL), mu
         if mu >= 3.0:
             assert np.all(F < 1e-2 * KL), mu
@@ -90,10 +90,10 @@ def test_cd_bias_below_its_chi_square_bound_and_chi_square_decreasing(rng):
 
 
 @pytest.mark.exact
-def test_cd_k_bias_decreases_in_k_in_the_figure(tmp_path):
-    make = all_figures()["cd_k_bias"]
-    make(tmp_path, figure_rng("cd_k_bias"), small=True)
-    for scale, r in make.last_results.items():
+@pytest.mark.xdist_group("figure:cd_k_bias")
+def test_cd_k_bias_decreases_in_k_in_the_figure(rendered):
+    _, results = rendered("cd_k_bias")
+    for scale, r in results.items():
         rel = r["bias"] / r["grad"]
         seen = rel[rel > 1e-12]                                        # above float64 round-off
         assert np.all(np.diff(seen) < 0), scale
@@ -108,28 +108,27 @@ def test_sandwich_violations_hand_cases():
 
 
 @pytest.mark.statistical
-def test_ais_sandwich_ordering_within_error_bars(tmp_path):
+@pytest.mark.xdist_group("figure:ais_sandwich")
+def test_ais_sandwich_ordering_within_error_bars(rendered):
     """Mean lower bound ≤ log Z ≤ mean upper bound within 3.5 SE at every schedule length.
 
     False-positive rate: one-sided normal tail at 3.5 SE is 2.3e-4 per point, 12 points → < 0.3 %
     (if the delta-method standard errors are right)."""
-    make = all_figures()["ais_sandwich"]
-    make(tmp_path, figure_rng("ais_sandwich"), small=True)
-    for title, r in make.last_results.items():
+    _, results = rendered("ais_sandwich")
+    for title, r in results.items():
         assert r["violations"] == [], (title, r)
 
 
 # ------------------------------------------------------------------ variational bound
 @pytest.mark.exact
-def test_variational_bound_gap_equals_kl_by_quadrature(tmp_path):
+@pytest.mark.xdist_group("figure:variational_bound")
+def test_variational_bound_gap_equals_kl_by_quadrature(rendered):
     """The plotted gap log Z − (E_q[−E] + H(q)) (closed form) is KL(q‖p) by adaptive quadrature,
     an independent computation.  Tolerance: quadrature at epsrel 1e-10 over ±12, plus an absolute
     1e-9 for the gap near 0 (where the closed form cancels O(1) terms)."""
     from ebm_ref.plots.nce import BOUND_P
 
-    make = all_figures()["variational_bound"]
-    saved = make(tmp_path, figure_rng("variational_bound"), small=True)
-    r = make.last_results
+    saved, r = rendered("variational_bound")
     plotted = {ln.get_linestyle(): ln.get_ydata() for ln in saved.figure.axes[1].lines}
     for s, ls in zip(r["gap"], ("-", "--")):
         np.testing.assert_array_equal(plotted[ls], r["gap"][s])
@@ -140,7 +139,8 @@ def test_variational_bound_gap_equals_kl_by_quadrature(tmp_path):
 
 # ------------------------------------------------------------------ langevin_paths
 @pytest.mark.exact
-def test_langevin_paths_score_field_is_minus_grad_energy_by_hand(tmp_path):
+@pytest.mark.xdist_group("figure:langevin_paths")
+def test_langevin_paths_score_field_is_minus_grad_energy_by_hand(rendered):
     """The arrows drawn are s(x) = −∇E(x) = Σ_k r_k(x) Σ_k⁻¹(μ_k − x), r_k ∝ w_k N(x; μ_k, Σ_k),
     computed here from the mixture's parameters with scipy (no call to the model).
     Tolerance 1e-10: O(1)–O(10) numbers from two float64 routes."""
@@ -149,8 +149,7 @@ def test_langevin_paths_score_field_is_minus_grad_energy_by_hand(tmp_path):
 
     from ebm_ref.plots.mcmc import langevin_target
 
-    make = all_figures()["langevin_paths"]
-    saved = make(tmp_path, figure_rng("langevin_paths"), small=True)
+    saved = rendered("langevin_paths")[0]
     (q,) = [c for c in saved.figure.axes[0].collections if isinstance(c, Quiver)]
     x = np.asarray(q.get_offsets(), dtype=float)
     p = langevin_target().params
@@ -164,7 +163,8 @@ def test_langevin_paths_score_field_is_minus_grad_energy_by_hand(tmp_path):
 
 # ------------------------------------------------------------------ diffusion_tweedie
 @pytest.mark.exact
-def test_diffusion_tweedie_denoiser_is_the_posterior_mean_by_hand(tmp_path):
+@pytest.mark.xdist_group("figure:diffusion_tweedie")
+def test_diffusion_tweedie_denoiser_is_the_posterior_mean_by_hand(rendered):
     """The plotted x̃ + σ²∇log p_σ(x̃) equals E[x | x̃] by Gaussian conditioning component by
     component (no derivative taken): r_k ∝ w_k N(x̃; μ_k, v_k + σ²), E[x | x̃, k] = μ_k + v_k/(v_k + σ²)(x̃ − μ_k).
     Tolerance 1e-10: O(1) numbers from two float64 routes."""
@@ -172,8 +172,7 @@ def test_diffusion_tweedie_denoiser_is_the_posterior_mean_by_hand(tmp_path):
 
     from ebm_ref.plots.score_matching import TWEEDIE_SIGMAS, tweedie_mixture
 
-    make = all_figures()["diffusion_tweedie"]
-    saved = make(tmp_path, figure_rng("diffusion_tweedie"), small=True)
+    saved = rendered("diffusion_tweedie")[0]
     lines = saved.figure.axes[2].lines[:len(TWEEDIE_SIGMAS)]
     p = tweedie_mixture().params
     w, mu, v = p["weights"], p["means"][:, 0], p["covariances"][:, 0, 0]
@@ -189,24 +188,30 @@ def test_diffusion_tweedie_denoiser_is_the_posterior_mean_by_hand(tmp_path):
 @pytest.mark.exact
 def test_is_weight_chi_square_against_quadrature():
     """χ²(p‖q) = ∫ p²/q − 1 by adaptive quadrature at d = 1 and d = 2 (the product rule), for
-    N(0, I) from N(s·1, σ² I).  Tolerance: quad/dblquad at epsabs 1e-12 over ±15 (the integrand's
+    N(0, I) from N(s·1, σ² I), the densities written as scalar functions (quad calls them one point
+    at a time).  Tolerance: quad/dblquad at epsabs 1e-12 over ±15 (the integrand's
     tails beyond are below 1e-20); the 2-D integral also checks Var log w by quadrature."""
     from scipy import integrate
 
     from ebm_ref.partition import is_chi_square_gaussian, is_log_weight_variance_gaussian
 
+    def log_n(sq, var, d):          # log N(x; m, var I_d) from sq = ‖x − m‖², in scalar float arithmetic
+        return -0.5 * sq / var - 0.5 * d * math.log(2.0 * math.pi * var)
+
     for sc, sh in ((1.5, 0.3), (0.9, 0.0), (2.0, -1.0)):
         p, q = Gaussian([0.0], [[1.0]]), Gaussian([sh], [[1.0 / sc**2]])
-        f = lambda x: np.exp(2 * p.log_prob(np.array([[x]]))[0] - q.log_prob(np.array([[x]]))[0])
+        x0 = np.array([[0.37]])                 # the densities below are the models' (checked at a point)
+        assert log_n((0.37 - sh) ** 2, sc**2, 1) == pytest.approx(q.log_prob(x0)[0], rel=1e-13)
+        assert log_n(0.37**2, 1.0, 1) == pytest.approx(p.log_prob(x0)[0], rel=1e-13)
+        f = lambda x: math.exp(2 * log_n(x * x, 1.0, 1) - log_n((x - sh) ** 2, sc**2, 1))
         rho = integrate.quad(f, -15, 15, epsabs=1e-12, epsrel=1e-12)[0]
         assert is_chi_square_gaussian(1, sc, sh) == pytest.approx(rho - 1.0, rel=1e-9)
-        p2, q2 = Gaussian([0.0, 0.0], np.eye(2)), Gaussian([sh, sh], np.eye(2) / sc**2)
-        g = lambda y, x: np.exp(2 * p2.log_prob(np.array([[x, y]]))[0] - q2.log_prob(np.array([[x, y]]))[0])
+        g = lambda y, x: math.exp(2 * log_n(x * x + y * y, 1.0, 2) - log_n((x - sh) ** 2 + (y - sh) ** 2, sc**2, 2))
         rho2 = integrate.dblquad(g, -15, 15, -15, 15, epsabs=1e-12, epsrel=1e-10)[0]
         assert is_chi_square_gaussian(2, sc, sh) == pytest.approx(rho2 - 1.0, rel=1e-8)
         # Var log w, 1-D, by quadrature of (ℓ − E ℓ)² under q; ℓ = log p − log q up to log Z
-        lw = lambda x: p.log_prob(np.array([[x]]))[0] - q.log_prob(np.array([[x]]))[0]
-        qd = lambda x: np.exp(q.log_prob(np.array([[x]]))[0])
+        lw = lambda x: log_n(x * x, 1.0, 1) - log_n((x - sh) ** 2, sc**2, 1)
+        qd = lambda x: math.exp(log_n((x - sh) ** 2, sc**2, 1))
         m = integrate.quad(lambda x: qd(x) * lw(x), -30, 30, epsabs=1e-12)[0]
         v = integrate.quad(lambda x: qd(x) * (lw(x) - m) ** 2, -30, 30, epsabs=1e-12)[0]
         assert is_log_weight_variance_gaussian(3, sc, sh) == pytest.approx(3 * v, rel=1e-8)
@@ -215,13 +220,12 @@ def test_is_weight_chi_square_against_quadrature():
 
 
 @pytest.mark.exact
-def test_is_figure_plots_the_closed_form(tmp_path):
+@pytest.mark.xdist_group("figure:importance_sampling_dimension")
+def test_is_figure_plots_the_closed_form(rendered):
     from ebm_ref.partition import is_chi_square_gaussian
     from ebm_ref.plots.partition import IS_SCALE, IS_SHIFT
 
-    make = all_figures()["importance_sampling_dimension"]
-    saved = make(tmp_path, figure_rng("importance_sampling_dimension"), small=True)
-    r = make.last_results
+    saved, r = rendered("importance_sampling_dimension")
     line = saved.figure.axes[0].lines[0]
     np.testing.assert_array_equal(line.get_xdata(), r["d"])
     np.testing.assert_array_equal(line.get_ydata(), [is_chi_square_gaussian(d, IS_SCALE, IS_SHIFT) for d in r["d"]])
@@ -229,15 +233,14 @@ def test_is_figure_plots_the_closed_form(tmp_path):
 
 # ------------------------------------------------------------------ the push of one CD update
 @pytest.mark.exact
-def test_cd_energy_push_is_minus_eta_phase_difference_dot_grad(tmp_path):
+@pytest.mark.xdist_group("figure:cd_energy_push")
+def test_cd_energy_push_is_minus_eta_phase_difference_dot_grad(rendered):
     """The plotted ΔE is −η ∇θE(x)·(pos − neg) over the trained (MLP) parameters, computed here
     from model.grad_params and phases directly (float64 round-off: rtol 1e-12); the negatives rise
     above the data, on average, by exactly η‖pos − neg‖² > 0; the exact E_θ' − E_θ agrees to O(η²)."""
     from ebm_ref.objectives.contrastive_divergence import phases
 
-    make = all_figures()["cd_energy_push"]
-    saved = make(tmp_path, figure_rng("cd_energy_push"), small=True)
-    r = make.last_results
+    saved, r = rendered("cd_energy_push")
     model, xd, xn, eta, keys = r["model"], r["x_data"], r["x_neg"], r["lr"], r["keys"]
     pos, neg = phases(model, xd, xn)
     diff = np.concatenate([(pos[k] - neg[k]).ravel() for k in keys])

@@ -1,6 +1,5 @@
 """Every figure runs (small version) through the public registry, as ``ebm-ref figures --small`` does,
 and meets the house style of ``ebm_ref.plots._style`` — checked on the figure object itself."""
-import functools
 import re
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import QuadMesh
 from matplotlib.contour import ContourSet
+from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from ebm_ref.plots import _style, all_figures, figure_rng, make_figures
@@ -21,38 +21,38 @@ MIN_PT = 8.0
 EDGE_PX = 1.0
 
 
-@functools.lru_cache(maxsize=None)
-def render(name, out_dir, seed=0):
-    """Render ``name`` (small) once per (directory, seed) with the Generator ``make_figures`` gives it;
-    return the Saved paths with their figure."""
-    return all_figures()[name](Path(out_dir), figure_rng(name, seed), small=True)
-
-
-@pytest.fixture(scope="module")
-def out_dir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("figures"))
-
-
-def _fig(name, out_dir):
-    saved = render(name, out_dir)
+def _fig(name, rendered):
+    """The figure of ``name`` (small), rendered once per session by the ``rendered`` fixture (conftest)."""
+    saved = rendered(name)[0]
     assert isinstance(saved, _style.Saved), f"{name}: make must return _style.save(...)"
     return saved.figure
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_figure_writes_png_and_pdf(name, out_dir):
-    saved = render(name, out_dir)
+def test_figure_writes_png_and_pdf(name, rendered):
+    saved = rendered(name)[0]
     suffixes = sorted(p.suffix for p in saved)
     assert suffixes == [".pdf", ".png"], f"{name} wrote {suffixes}"
     for p in saved:
         assert p.exists() and p.stat().st_size > 1000
 
 
+def _drawn_not_written(fig, fname, **kwargs):
+    """Stands in for ``Figure.savefig`` in a second run: draws the figure once on an Agg canvas
+    (so its tick labels and texts are laid out, as saving does) and writes no file."""
+    if Path(fname).suffix == ".png":
+        FigureCanvasAgg(fig).draw()
+
+
 @pytest.mark.parametrize("name", FIGURES)
-def test_same_seed_same_figure(name, out_dir, tmp_path):
-    """Two runs with the same seed draw the same arrays and strings (not the same bytes)."""
-    a = _style.figure_data(_fig(name, out_dir))
-    b = _style.figure_data(render(name, str(tmp_path)).figure)
+def test_same_seed_same_figure(name, rendered, tmp_path, monkeypatch):
+    """Two runs with the same seed draw the same arrays and strings (not the same bytes).
+
+    The second run draws its figure without encoding PNG and PDF (most of a figure's time;
+    ``test_figure_writes_png_and_pdf`` checks the files of the first run)."""
+    a = _style.figure_data(_fig(name, rendered))
+    monkeypatch.setattr(Figure, "savefig", _drawn_not_written)
+    b = _style.figure_data(all_figures()[name](tmp_path, figure_rng(name), small=True).figure)
     assert len(a) == len(b), f"{name}: {len(a)} vs {len(b)} artists"
     for i, (u, v) in enumerate(zip(a, b)):
         if isinstance(u, str) or u is None:
@@ -62,8 +62,8 @@ def test_same_seed_same_figure(name, out_dir, tmp_path):
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_figure_is_note_width(name, out_dir):
-    w, h = _fig(name, out_dir).get_size_inches()
+def test_figure_is_note_width(name, rendered):
+    w, h = _fig(name, rendered).get_size_inches()
     assert w <= _style.WIDTH + 1e-9, f"{name} is {w:.2f} in wide; a note figure is {_style.WIDTH} in"
 
 
@@ -72,15 +72,15 @@ def _texts(fig):
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_no_text_below_8pt(name, out_dir):
-    fig = _fig(name, out_dir)
+def test_no_text_below_8pt(name, rendered):
+    fig = _fig(name, rendered)
     small = [(t.get_text()[:30], t.get_fontsize()) for t in _texts(fig) if t.get_fontsize() < MIN_PT]
     assert not small, f"{name}: text below {MIN_PT} pt: {small[:5]}"
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_no_text_outside_canvas(name, out_dir):
-    fig = _fig(name, out_dir)
+def test_no_text_outside_canvas(name, rendered):
+    fig = _fig(name, rendered)
     FigureCanvasAgg(fig)                       # a closed figure has lost its canvas: draw it again
     fig.canvas.draw()
     r = fig.canvas.get_renderer()
@@ -110,8 +110,8 @@ def _image_mappables(ax):
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_image_panels_have_labelled_colorbars(name, out_dir):
-    fig = _fig(name, out_dir)
+def test_image_panels_have_labelled_colorbars(name, rendered):
+    fig = _fig(name, rendered)
     cbs = _colorbars(fig)
     cb_axes = {id(cb.ax) for cb in cbs}
     missing = []
@@ -134,8 +134,8 @@ def _label(ax, which):
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_axis_labels_present(name, out_dir):
-    fig = _fig(name, out_dir)
+def test_axis_labels_present(name, rendered):
+    fig = _fig(name, rendered)
     cb_axes = {id(cb.ax) for cb in _colorbars(fig)}
     bare = [f"axes {i} ({ax.get_title()[:40]!r}): {w}" for i, ax in enumerate(fig.axes)
             if ax.axison and id(ax) not in cb_axes for w in "xy" if not _label(ax, w)]

@@ -30,7 +30,8 @@ The steps, one function each:
 6. :func:`ais_check` — forward and reverse AIS from the uniform and the base-rate base,
    Salakhutdinov–Murray schedule, against the exact log Z;
 7. :func:`run` — all of it, for the figure and the tests (:data:`SMALL` settings for a
-   quick run).
+   quick run); :func:`streams` gives its start and each method's Generator, so one method
+   can be run alone with the same result.
 
 References
 ----------
@@ -70,6 +71,7 @@ __all__ = [
     "exact_log_likelihoods",
     "AISResult",
     "ais_check",
+    "streams",
     "run",
 ]
 
@@ -314,11 +316,30 @@ def ais_check(model: BernoulliRBM, v_train, rng, settings: Settings = DEFAULT) -
     return AISResult(model.log_partition(), est)
 
 
-def run(rng, settings: Settings = DEFAULT, methods=METHODS, ais: bool = True):
-    """Train every method from the same start; AIS on each trained model.
+def streams(rng, settings: Settings = DEFAULT, methods=METHODS):
+    """The split, the common start and one Generator per method, drawn as :func:`run` draws them.
 
     One start (:func:`initial_rbm`, drawn from ``rng``) for all methods; then each method
     has its own stream, seeded from ``rng``, for its batches, its sampling and its AIS.
+    A caller that trains one method alone (a test, say) gets the same model as :func:`run`.
+
+    Returns
+    -------
+    data : Split
+    start : BernoulliRBM
+    rngs : dict ``method -> Generator``
+    """
+    rng = as_generator(rng)
+    data = split(settings.threshold)
+    start = initial_rbm(data.train, settings.n_hidden, rng, settings.weight_scale)
+    seeds = rng.integers(2**63, size=len(methods))
+    return data, start, {m: np.random.default_rng(seed) for m, seed in zip(methods, seeds)}
+
+
+def run(rng, settings: Settings = DEFAULT, methods=METHODS, ais: bool = True):
+    """Train every method from the same start; AIS on each trained model.
+
+    The start and the methods' streams are those of :func:`streams`.
 
     Returns
     -------
@@ -326,14 +347,10 @@ def run(rng, settings: Settings = DEFAULT, methods=METHODS, ais: bool = True):
     runs : dict ``method -> TrainedRBM``
     ais : dict ``method -> AISResult`` (empty when ``ais`` is False)
     """
-    rng = as_generator(rng)
-    data = split(settings.threshold)
-    start = initial_rbm(data.train, settings.n_hidden, rng, settings.weight_scale)
-    seeds = rng.integers(2**63, size=len(methods))
+    data, start, rngs = streams(rng, settings, methods)
     runs, checks = {}, {}
-    for m, seed in zip(methods, seeds):
-        method_rng = np.random.default_rng(seed)
-        runs[m] = train(m, data, method_rng, settings, start=start)
+    for m in methods:
+        runs[m] = train(m, data, rngs[m], settings, start=start)
         if ais:
-            checks[m] = ais_check(runs[m].model, data.train, method_rng, settings)
+            checks[m] = ais_check(runs[m].model, data.train, rngs[m], settings)
     return data, runs, checks

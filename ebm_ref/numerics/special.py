@@ -28,6 +28,12 @@ def softplus(z):
     :math:`\log(1 + e^{z})`.
     """
     z = np.asarray(z)
+    if z.dtype == np.float64 and z.ndim:     # the same two branches, without masks: max(z, 0) + log(1 + e^{-|z|})
+        out = np.abs(z)
+        np.negative(out, out=out)
+        np.exp(out, out=out)
+        np.log1p(out, out=out)
+        return np.add(np.maximum(z, 0.0), out, out=out)
     out = _out_like(z)
     pos = z.real > 0
     zp, zn = z[pos], z[~pos]
@@ -42,6 +48,12 @@ def sigmoid(z):
     For Re z > 0 it is :math:`1/(1+e^{-z})`, otherwise :math:`e^{z}/(1+e^{z})`.
     """
     z = np.asarray(z)
+    if z.dtype == np.float64 and z.ndim:     # the same two branches, without masks: (1 or e^{z}) / (1 + e^{-|z|})
+        e = np.abs(z)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        out = np.add(e, 1.0)
+        return np.divide(np.where(z > 0, 1.0, e), out, out=out)
     out = _out_like(z)
     pos = z.real > 0
     zp, zn = z[pos], z[~pos]
