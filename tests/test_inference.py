@@ -30,17 +30,21 @@ def test_minimizer_of_gaussian_is_mean(gauss, rng, method):
 
 
 @pytest.mark.exact
-@pytest.mark.parametrize("method", ["gd", "lbfgs"])
-def test_denoise_equals_posterior_mode(gauss, rng, method):
+@pytest.mark.parametrize("method, gtol", [("gd", GTOL), ("lbfgs", 1e-8)])
+def test_denoise_equals_posterior_mode(gauss, rng, method, gtol):
+    # L-BFGS-B's line search needs the summed energy to decrease; here that sum stays O(1) at the
+    # optimum (one ulp ~ 1e-15), so gradients far below 1e-8 are not reliably resolvable by it.
+    # Gradient descent needs no decrease test and reaches GTOL.  The Hessian is P + 2*lam*I, so a
+    # row whose gradient norm is <= gtol lies within gtol / lambda_min of the exact posterior mode.
     sigma = 0.7
     lam = 1.0 / (2 * sigma**2)
     y = gauss.sample(6, rng) + sigma * rng.standard_normal((6, 3))
     P = gauss.precision
     exact = np.linalg.solve(P + 2 * lam * np.eye(3), (P @ gauss.mean)[:, None] + 2 * lam * y.T).T
-    step = 1.0 / (np.linalg.eigvalsh(P).max() + 2 * lam)
-    res = denoise(gauss, y, lam=lam, method=method, step_size=step, max_steps=20000, gtol=GTOL)
+    eig = np.linalg.eigvalsh(P) + 2 * lam
+    res = denoise(gauss, y, lam=lam, method=method, step_size=1.0 / eig.max(), max_steps=20000, gtol=gtol)
     assert res.converged
-    np.testing.assert_allclose(res.x, exact, atol=TOL_X)
+    assert np.all(np.linalg.norm(res.x - exact, axis=1) <= gtol / eig.min() * (1 + 1e-6))
 
 
 @pytest.mark.exact
