@@ -493,7 +493,7 @@ def test_mh_accepts_takes_the_decision_of_the_exponential(rng):
     # at random (u, log α) and at u one ulp either side of the computed α, where a bound without
     # its margin (or a wrong Taylor bound) would decide differently
     from ebm_ref.samplers._common import acceptance_from_log
-    from ebm_ref.samplers.metropolis_hastings import mh_accepts
+    from ebm_ref.samplers._common import mh_accepts
 
     log_alpha = np.concatenate([-rng.exponential(1.0, 3000), -rng.exponential(1e-6, 500), -rng.uniform(1.5, 1.7, 500),
                                 rng.uniform(0.0, 3.0, 200), [0.0, -0.0, -1e-300, -1e-16, -1e-8, -40.0, -745.0, -800.0,

@@ -30,9 +30,11 @@ thin ``@njit(cache=True, parallel=True)`` wrapper that runs the chunks with ``pr
 :func:`run_chunk_segment` calls the wrapper only for work large enough to gain from threads
 (:data:`PARALLEL_MIN_WORK`) and otherwise runs the chunk function chunk by chunk, so a small
 run never compiles the parallel wrapper (~6 s per sampler and model family).  The fused
-kernels call the jitted pieces below
-(:func:`chunk_buffers`, :func:`draw_chunk`, :func:`store_kept`, :func:`flag_nonfinite`,
-:func:`acceptance_from_log`); they are called, never passed as arguments, because numba
+kernels call the jitted pieces below (:func:`chunk_buffers` and :func:`draw_chunk` for the
+MALA and HMC kernels, which draw a step's normals before its proposals; the random-walk
+kernel draws each normal as it forms the proposal, the same stream; :func:`store_kept`,
+:func:`flag_nonfinite`, :func:`take_proposal`, and the accept test :func:`mh_accepts`
+shared by all three); they are called, never passed as arguments, because numba
 does not cache a function that takes a function argument (numba #9237).  numba's cache
 of a kernel is invalidated only when the kernel's own file changes: after editing a
 jitted piece here, touch the kernels' modules (or delete their ``__pycache__/*.nbi``).
@@ -68,6 +70,8 @@ __all__ = [
     "take_proposal",
     "flag_nonfinite",
     "acceptance_from_log",
+    "mh_accepts",
+    "SQUEEZE_MARGIN",
     "PARALLEL_MIN_WORK",
     "run_chunk_segment",
     "run_chains",
@@ -337,6 +341,41 @@ def acceptance_from_log(log_alpha):
     :func:`ebm_ref.samplers.metropolis_hastings.mh_acceptance`.
     """
     return 1.0 if log_alpha >= 0.0 else np.exp(log_alpha)
+
+
+#: Margin of the two bounds in :func:`mh_accepts` (absolute below, relative above): far above the
+#: rounding of the bounds' Horner sums (a few ulp of numbers <= 1.6 where the lower bound is > 0,
+#: ~1e-15) and of ``exp`` (< 1 ulp), so a decision taken on a bound is the decision
+#: ``u < exp(log α)`` of the computed exponential.
+SQUEEZE_MARGIN = 1e-13
+
+
+@njit(cache=True, inline="always")
+def mh_accepts(u, log_alpha):
+    r"""The Metropolis–Hastings test :math:`u < \min(1, e^{\log\alpha})`, the exponential taken only when needed.
+
+    With :math:`a = \max(0, -\log\alpha)`, the Taylor series of :math:`e^{\mp a}` give
+
+    .. math::  1 - a + \tfrac{a^2}{2} - \tfrac{a^3}{6} \;\le\; e^{-a} \;\le\;
+               \frac{1}{1 + a + \tfrac{a^2}{2} + \tfrac{a^3}{6}}
+
+    (left: the alternating series stops after a negative term, its remainder
+    :math:`e^{-\xi} a^4/24 \ge 0`; right: every term of :math:`e^{a}` is >= 0).  A uniform
+    below the lower bound accepts, one above the upper bound rejects, and only a u between
+    them (a few per cent of the steps of a tuned chain) needs :math:`e^{-a}`; the bounds carry
+    the margin :data:`SQUEEZE_MARGIN`, so the decision is always the one ``u <
+    acceptance_from_log(log_alpha)`` takes (a test checks it at the boundary).  The
+    exponential is the dearest part of a random-walk step at small d; every fused kernel
+    (random-walk MH, MALA, HMC) takes its test here.  The acceptance probability itself,
+    when wanted (warm-up adaptation), is :func:`acceptance_from_log`.  NaN rejects, as ``u < NaN`` does.
+    """
+    a = max(-log_alpha, 0.0)
+    b = a * (1.0 / 6.0)
+    if u < 1.0 - a * (1.0 - a * (0.5 - b)) - SQUEEZE_MARGIN:      # below the lower bound: accept
+        return True
+    if u * (1.0 + a * (1.0 + a * (0.5 + b))) >= 1.0 + SQUEEZE_MARGIN:  # above the upper bound: reject
+        return False
+    return u < acceptance_from_log(log_alpha)
 
 
 def run_chunk_segment(kernel, chunk, head: tuple, gens, bounds, tail: tuple, work: int) -> None:

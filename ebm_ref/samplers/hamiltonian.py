@@ -37,12 +37,12 @@ from numba import njit, prange
 
 from .._validate import as_batch, check_positive_int
 from ._common import (
-    chunk_buffers,
-    acceptance_from_log,
     check_step,
+    chunk_buffers,
     draw_chunk,
     finish_run,
     flag_nonfinite,
+    mh_accepts,
     prepare_run,
     run_chains,
     run_chunk_segment,
@@ -177,7 +177,7 @@ def _hmc_chunk(form, x, e, gr, eps, n_leapfrog, g, bounds, k, t0, t1, burn_in, t
                 flag_nonfinite(bad_step, bad_chain, k, t + 1, c)
                 return
             # accept with min(1, e^{−(H1 − H0)})
-            if u[i] < acceptance_from_log((e[c] + kin0) - (eq + kin1)):
+            if mh_accepts(u[i], (e[c] + kin0) - (eq + kin1)):
                 take_proposal(x, gr, e, n_acc, c, q, gq, eq, t >= burn_in)
         store_kept(out, x, lo, m, t + 1, burn_in, thin)
 

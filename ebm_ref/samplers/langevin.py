@@ -47,18 +47,18 @@ from numba import njit, prange
 
 from .._validate import as_float_array, check_positive_int
 from ._common import (
-    chunk_buffers,
     N_CHUNKS,
-    acceptance_from_log,
     as_generator,
     check_step,
     check_x0,
     chunk_bounds,
+    chunk_buffers,
     draw_chunk,
     draw_normals,
     finish_run,
     flag_nonfinite,
     make_chains,
+    mh_accepts,
     prepare_run,
     raise_if_nonfinite,
     run_chains,
@@ -185,7 +185,7 @@ def _langevin_chunk(form, x, e, gr, h, g, bounds, k, t0, t1, burn_in, thin, adju
                     b = x[c, j] - y[j] + hc * gy[j]
                     fwd += a * a
                     rev += b * b
-                accept = u[i] < acceptance_from_log(e[c] - ey - (rev - fwd) / (4.0 * hc))
+                accept = mh_accepts(u[i], e[c] - ey - (rev - fwd) / (4.0 * hc))
             if accept:
                 take_proposal(x, gr, e, n_acc, c, y, gy, ey, t >= burn_in)
         store_kept(out, x, lo, m, t + 1, burn_in, thin)

@@ -30,7 +30,8 @@ Where the arithmetic lives: the NumPy step :func:`rwmh_step` (pure, vectorised o
 chains, usable with a tempered target and caller-supplied draws; see
 :mod:`ebm_ref.samplers.state`), the accept/reject :func:`mh_accept` shared with MALA and
 HMC, and the fused numba kernel ``_rwmh_kernel`` (the fast path for built-in models).  The
-kernel takes the test :math:`u < \alpha` through :func:`mh_accepts`, which brackets
+kernel takes the test :math:`u < \alpha` through :func:`~ebm_ref.samplers._common.mh_accepts`
+(shared by the MALA and HMC kernels), which brackets
 :math:`e^{\log\alpha}` between two cheap bounds and computes the exponential only when u
 falls between them: the same decisions, without the exponential that otherwise costs about
 as much as the step's random numbers at d = 2.
@@ -46,6 +47,7 @@ from ._common import (
     check_step,
     finish_run,
     flag_nonfinite,
+    mh_accepts,
     prepare_run,
     run_chains,
     run_chunk_segment,
@@ -127,41 +129,6 @@ def rwmh_step(rng_or_draws, state: State, target, step_size) -> tuple[State, Inf
     ey, _, inside = evaluate_in_support(target, y, grad=False)     # E(y) = +∞ outside the support
     new, info = mh_accept(state, State(y, ey, None), state.energy - ey, u)
     return new, info._replace(in_support=inside)
-
-
-#: Margin of the two bounds in :func:`mh_accepts` (absolute below, relative above): far above the
-#: rounding of the bounds' Horner sums (a few ulp of numbers <= 1.6 where the lower bound is > 0,
-#: ~1e-15) and of ``exp`` (< 1 ulp), so a decision taken on a bound is the decision
-#: ``u < exp(log α)`` of the computed exponential.
-SQUEEZE_MARGIN = 1e-13
-
-
-@njit(cache=True, inline="always")
-def mh_accepts(u, log_alpha):
-    r"""The Metropolis–Hastings test :math:`u < \min(1, e^{\log\alpha})`, the exponential taken only when needed.
-
-    With :math:`a = \max(0, -\log\alpha)`, the Taylor series of :math:`e^{\mp a}` give
-
-    .. math::  1 - a + \tfrac{a^2}{2} - \tfrac{a^3}{6} \;\le\; e^{-a} \;\le\;
-               \frac{1}{1 + a + \tfrac{a^2}{2} + \tfrac{a^3}{6}}
-
-    (left: the alternating series stops after a negative term, its remainder
-    :math:`e^{-\xi} a^4/24 \ge 0`; right: every term of :math:`e^{a}` is >= 0).  A uniform
-    below the lower bound accepts, one above the upper bound rejects, and only a u between
-    them (a few per cent of the steps of a tuned chain) needs :math:`e^{-a}`; the bounds carry
-    the margin :data:`SQUEEZE_MARGIN`, so the decision is always the one ``u <
-    acceptance_from_log(log_alpha)`` takes (a test checks it at the boundary).  The
-    exponential is the dearest part of a random-walk step at small d; the acceptance
-    probability itself, when wanted (warm-up adaptation), is
-    :func:`ebm_ref.samplers._common.acceptance_from_log`.  NaN rejects, as ``u < NaN`` does.
-    """
-    a = max(-log_alpha, 0.0)
-    b = a * (1.0 / 6.0)
-    if u < 1.0 - a * (1.0 - a * (0.5 - b)) - SQUEEZE_MARGIN:      # below the lower bound: accept
-        return True
-    if u * (1.0 + a * (1.0 + a * (0.5 + b))) >= 1.0 + SQUEEZE_MARGIN:  # above the upper bound: reject
-        return False
-    return u < acceptance_from_log(log_alpha)
 
 
 @njit(cache=True)
