@@ -30,6 +30,21 @@ def _group(item):
     return None
 
 
+def pytest_configure(config):
+    """The tests run numba on one thread (each pytest-xdist worker, or the one process).
+
+    The fused samplers take their ``parallel=True`` wrapper only with more than one numba thread
+    (``samplers._common.run_chunk_segment``), and the chains are the same either way.  With one
+    thread no test compiles a wrapper by the size of its run alone (several seconds each on a
+    cold cache, while the other xdist worker already keeps the second core busy); the tests of
+    the wrappers set two threads themselves (``test_same_chains_on_one_and_two_threads*``, the
+    fresh-process cache tests, the benchmark's test).
+    """
+    import numba
+
+    numba.set_num_threads(1)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
