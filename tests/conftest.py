@@ -1,8 +1,15 @@
 import os
 import zlib
 
-import numpy as np
-import pytest
+# One BLAS thread per test process, set before NumPy loads OpenBLAS (a caller's own setting wins).
+# Under ``-n auto`` every core already runs a pytest-xdist worker; OpenBLAS's threads on top (it
+# splits a product such as the 2^16-state enumeration of an RBM over all cores) take a core from
+# the other worker and spin on it: the exact RBM gradient then costs twice its CPU time for no
+# gain in wall time.  (numba's threads: see ``pytest_configure``.)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
