@@ -100,7 +100,7 @@ def sigmoid_of_negated_inplace(m: np.ndarray, *, silence_overflow: bool = True) 
     r"""m ← σ(−m) = 1/(1 + e^{m}) in place, for a real float64 array holding a *negated* field.
 
     The fast paths (block Gibbs, CD updates) form −a = (−c) − vW in one pass after a
-    product, so σ(a) then costs one ``exp``, one add and one reciprocal over the buffer.
+    product, so σ(a) then costs one ``exp``, one add and one division over the buffer.
     Where e^{m} overflows (m > 709) the result is 1/(1 + inf) = 0, the correctly rounded
     σ (below 1e-308); the overflow flag is silenced here only (``silence_overflow=False``:
     the caller has silenced it once around several calls).  Not complex-step safe:
