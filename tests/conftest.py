@@ -1,8 +1,15 @@
 import os
 import zlib
 
-import numpy as np
-import pytest
+# One BLAS thread per test process, set before NumPy loads OpenBLAS (a caller's own setting wins).
+# Under ``-n auto`` every core already runs a pytest-xdist worker; OpenBLAS's threads on top (it
+# splits a product such as the 2^16-state enumeration of an RBM over all cores) take a core from
+# the other worker and spin on it: the exact RBM gradient then costs twice its CPU time for no
+# gain in wall time.  (numba's threads: see ``pytest_configure``.)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -28,6 +35,21 @@ def _group(item):
         ident = params.get("ident", params.get("name"))
         return f"identity:{getattr(ident, 'name', ident)}"
     return None
+
+
+def pytest_configure(config):
+    """The tests run numba on one thread (each pytest-xdist worker, or the one process).
+
+    The fused samplers take their ``parallel=True`` wrapper only with more than one numba thread
+    (``samplers._common.run_chunk_segment``), and the chains are the same either way.  With one
+    thread no test compiles a wrapper by the size of its run alone (several seconds each on a
+    cold cache, while the other xdist worker already keeps the second core busy); the tests of
+    the wrappers set two threads themselves (``test_same_chains_on_one_and_two_threads*``, the
+    fresh-process cache tests, the benchmark's test).
+    """
+    import numba
+
+    numba.set_num_threads(1)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -253,21 +253,27 @@ def test_user_energy_runs_the_numpy_path_and_matches_the_builtin():
 @pytest.mark.exact
 def test_same_chains_on_one_and_two_threads_and_with_progress(monkeypatch):
     # with the work threshold at 0 the 2-thread run takes the prange kernel; on 1 thread the
-    # chunks run one after another through the serial chunk function: the same chains
+    # chunks run one after another through the serial chunk function: the same chains.  This is
+    # the test of the three prange kernels (the rest of the suite runs on one numba thread, see
+    # tests/conftest.py)
     from ebm_ref.samplers import _common
 
     monkeypatch.setattr(_common, "PARALLEL_MIN_WORK", 0)
     m = _mixture()
     x0 = m.sample(100, 2)
+    runs = {"metropolis": lambda: samplers.metropolis(m, x0, 20, 9, step_size=0.5),
+            "mala": lambda: samplers.mala(m, x0, 20, 9, step_size=0.2),
+            "hmc": lambda: samplers.hmc(m, x0, 20, 9, step_size=0.3, n_leapfrog=3)}
     old = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = samplers.hmc(m, x0, 20, 9, step_size=0.3, n_leapfrog=3)
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        two = samplers.hmc(m, x0, 20, 9, step_size=0.3, n_leapfrog=3)
-    finally:
-        numba.set_num_threads(old)
-    np.testing.assert_array_equal(one.samples, two.samples)
+    for name, run in runs.items():
+        try:
+            numba.set_num_threads(1)
+            one = run()
+            numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+            two = run()
+        finally:
+            numba.set_num_threads(old)
+        np.testing.assert_array_equal(one.samples, two.samples, err_msg=name)
     calls = []
     seg = samplers.metropolis(m, x0, 2500, 4, step_size=0.5, progress=lambda t, n: calls.append(t))
     whole = samplers.metropolis(m, x0, 2500, 4, step_size=0.5)

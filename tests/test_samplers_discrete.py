@@ -248,21 +248,23 @@ def test_user_energy_gives_the_same_chains_as_the_jitted_bm(rng):
 
 @pytest.mark.exact
 def test_same_chains_on_one_and_two_threads(rng, monkeypatch):
-    # threshold 0: 2 threads take the prange kernel, 1 thread the serial chunk function
+    # threshold 0: 2 threads take the prange kernel, 1 thread the serial chunk function; the test of
+    # both Boltzmann-machine prange kernels (the rest of the suite runs on one numba thread)
     from ebm_ref.samplers import _common
 
     monkeypatch.setattr(_common, "PARALLEL_MIN_WORK", 0)
     m = bm(rng, 6)
     x0 = (rng.random((50, 6)) < 0.5).astype(float)
     old = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        a = samplers.spin_flip_metropolis(m, x0, 10, 2)
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        b = samplers.spin_flip_metropolis(m, x0, 10, 2)
-    finally:
-        numba.set_num_threads(old)
-    assert np.array_equal(a.samples, b.samples)
+    for run in (samplers.spin_flip_metropolis, samplers.gibbs):
+        try:
+            numba.set_num_threads(1)
+            a = run(m, x0, 10, 2)
+            numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+            b = run(m, x0, 10, 2)
+        finally:
+            numba.set_num_threads(old)
+        assert np.array_equal(a.samples, b.samples), run.__name__
 
 
 @pytest.mark.exact

@@ -58,9 +58,8 @@ import numpy as np
 
 from .._validate import as_batch, as_float_array, as_generator, check_binary, check_positive_int
 from ..energy import Energy
-from ..numerics.enumeration import (MAX_ENUMERATE_DIM, enumerate_states, expectation_by_enumeration,
-                                    log_partition_enumerate)
-from ..numerics.special import logsumexp, sigmoid, softplus
+from ..numerics.enumeration import MAX_ENUMERATE_DIM, enumerate_states, expectation_of_terms, log_partition_enumerate
+from ..numerics.special import logsumexp, sigmoid, softplus, softplus_and_sigmoid
 
 __all__ = [
     "BernoulliRBM",
@@ -402,19 +401,33 @@ class BernoulliRBM(_TwoLayers, Energy):
         return log_partition_enumerate(fn, d)
 
     def _model_stats(self):
-        """log Z and exact ⟨v hᵀ⟩, ⟨v⟩, ⟨h⟩ under the model, by the smaller layer."""
-        if self.n_hidden <= self.n_visible:
-            def stats(h, w):
-                pv = self._prob_v(h) * w[:, None]           # p(h) E[v | h]
-                return {"vh": pv.T @ h, "v": pv.sum(axis=0), "h": w @ h}
-            return expectation_by_enumeration(lambda h: -self._free_energy_hidden(h), stats,
-                                              self.n_hidden, what="model_expectations")
+        r"""log Z and exact ⟨v hᵀ⟩, ⟨v⟩, ⟨h⟩ under the model, by the smaller layer.
 
-        def stats(v, w):
-            ph = self._prob_h(v) * w[:, None]               # p(v) E[h | v]
-            return {"vh": v.T @ ph, "v": w @ v, "h": ph.sum(axis=0)}
-        return expectation_by_enumeration(lambda v: -self._energy(v), stats,
-                                          self.n_visible, what="model_expectations")
+        Enumerating h: with :math:`z = b + Wh` (the visible logits), one exponential gives both
+        :math:`-F_h(h) = c^\top h + \sum_i \operatorname{softplus}(z_i)` and
+        :math:`E[v\mid h] = \sigma(z)` (``softplus_and_sigmoid``); enumerating v, likewise with
+        :math:`a = c + W^\top v`, :math:`-F(v) = b^\top v + \sum_j \operatorname{softplus}(a_j)` and
+        :math:`E[h\mid v] = \sigma(a)`.
+        """
+        W, b, c = self._params["W"], self._params["b"], self._params["c"]
+        if self.n_hidden <= self.n_visible:
+            def terms(h):
+                sp, pv = softplus_and_sigmoid(b + h @ W.T)
+
+                def sums(w):
+                    pv_w = pv * w[:, None]                  # p(h) E[v | h], unnormalized
+                    return {"vh": pv_w.T @ h, "v": pv_w.sum(axis=0), "h": w @ h}
+                return h @ c + np.sum(sp, axis=1), sums
+            return expectation_of_terms(terms, self.n_hidden, what="model_expectations")
+
+        def terms(v):
+            sp, ph = softplus_and_sigmoid(c + v @ W)
+
+            def sums(w):
+                ph_w = ph * w[:, None]                      # p(v) E[h | v], unnormalized
+                return {"vh": v.T @ ph_w, "v": w @ v, "h": ph_w.sum(axis=0)}
+            return v @ b + np.sum(sp, axis=1), sums
+        return expectation_of_terms(terms, self.n_visible, what="model_expectations")
 
     def model_expectations(self) -> dict:
         r"""Exact model moments ``{"vh": ⟨v hᵀ⟩ (V, H), "v": ⟨v⟩ (V,), "h": ⟨h⟩ (H,)}``.

@@ -1,7 +1,7 @@
 """Numerical building blocks, each written once and used by every layer above.
 
 * :mod:`~ebm_ref.numerics.special` — stable, complex-step-safe special functions
-  (``sigmoid``, ``softplus``, ``logsumexp``, ``log_mean_exp``);
+  (``sigmoid``, ``softplus``, ``softplus_and_sigmoid``, ``logsumexp``, ``log_mean_exp``);
 * :mod:`~ebm_ref.numerics.enumeration` — the states of {0,1}^d or {−1,+1}^d, their
   indices, and log Z and expectations by exhaustive summation;
 * :mod:`~ebm_ref.numerics.quadrature` — quadrature rules (Gauss–Legendre, Gauss–Hermite,

@@ -28,6 +28,7 @@ __all__ = [
     "state_index",
     "log_partition_enumerate",
     "expectation_by_enumeration",
+    "expectation_of_terms",
 ]
 
 #: 2^24 ≈ 1.7e7 states: about a second of work and a 0.1 GB chunk budget at most.
@@ -145,9 +146,10 @@ def expectation_by_enumeration(neg_energy: Callable, statistics: Callable, d: in
     neg_energy : callable
         ``(m, d) -> (m,)``, the negative energy f(x) = −E(x).
     statistics : callable
-        ``(x, w) -> dict``: for a chunk of states x ``(m, d)`` and their probabilities
-        w ``(m,)``, the weighted sums :math:`\sum_k w_k T(x_k)` (written by the caller
-        as matrix products, so no ``(m, ...)`` array of outer products is formed).
+        ``(x, w) -> dict``: for a chunk of states x ``(m, d)`` and their weights
+        w ``(m,)`` (:math:`\propto p(x_k)`), the weighted sums :math:`\sum_k w_k T(x_k)`, linear
+        in w (written by the caller as matrix products, so no ``(m, ...)`` array of outer
+        products is formed).
     d : int
         Number of binary units; refused above :data:`MAX_ENUMERATE_DIM`.
     what : str
@@ -161,22 +163,67 @@ def expectation_by_enumeration(neg_energy: Callable, statistics: Callable, d: in
 
     Notes
     -----
-    Two passes over the states in chunks: the first computes log Z
-    (:func:`log_partition_enumerate`), the second accumulates
-    :math:`\sum_x e^{-E(x)-\log Z} T(x)`.
+    :func:`expectation_of_terms` with ``terms(x) = (neg_energy(x), lambda w: statistics(x, w))``.
+    """
+    return expectation_of_terms(lambda x: (neg_energy(x), lambda w: statistics(x, w)), d, chunk=chunk, what=what)
+
+
+def expectation_of_terms(terms: Callable, d: int, *, chunk: int = 1 << 14, what: str = "d") -> tuple[float, dict]:
+    r"""log Z and :math:`\mathbb E_p[T(x)]` over x ∈ {0,1}^d in one pass, from one call per chunk.
+
+    Parameters
+    ----------
+    terms : callable
+        ``x (m, d) -> (f, sums)``: the negative energies f(x) = −E(x) of a chunk of states,
+        shape ``(m,)``, and a function ``sums(w) -> dict`` of the weighted sums
+        :math:`\sum_k w_k T(x_k)`.  One callable, so that f and T can share work (an RBM's
+        free energy and conditional means both come from one product and one exponential).
+    d, chunk, what
+        As in :func:`expectation_by_enumeration`.
+
+    Notes
+    -----
+    One pass over the states in chunks with a running maximum, as in
+    :func:`log_partition_enumerate`: with :math:`m` the largest f seen so far,
+    :math:`s = \sum_x e^{f(x)-m}` and :math:`A = \sum_x e^{f(x)-m}T(x)`, each chunk (maximum
+    :math:`m_c`, :math:`m' = \max(m, m_c)`) updates
+
+    .. math::  s' = s\,e^{m-m'} + \sum_{x\in c} e^{f(x)-m'},\qquad
+               A' = A\,e^{m-m'} + \sum_{x\in c} e^{f(x)-m'}\,T(x),
+
+    and at the end :math:`\log Z = m + \log s`, :math:`\mathbb E_p[T] = A/s`.  Memory stays
+    O(chunk · d).  A NaN energy raises ``FloatingPointError``; E = −∞ at a state (Z = ∞) or
+    E = +∞ at every state (Z = 0) raises ``ValueError``: p(x) = e^{−E(x)}/Z is then not a
+    distribution.
     """
     if d > MAX_ENUMERATE_DIM:
         raise ValueError(f"{what}: exact enumeration of 2^{d} states is refused "
                          f"(limit {MAX_ENUMERATE_DIM} units); use a sampler or partition.ais")
-    log_z = log_partition_enumerate(lambda x: -neg_energy(x), d)
-    if not np.isfinite(log_z):
-        raise ValueError(f"neg_energy: log Z = {log_z} (the energy is {'+inf at every state' if log_z < 0 else '-inf at a state'}); "
-                         "p(x) = e^{-E(x)}/Z is not a distribution, so it has no expectations")
-    acc: dict = {}
+    d = check_positive_int(d, "d", 1)
+    chunk = check_positive_int(chunk, "chunk", 1)
+    m, s, acc = -np.inf, 0.0, {}
     total = 2**d
     for start in range(0, total, chunk):
         x = enumerate_states(d, start=start, stop=min(total, start + chunk))
-        w = np.exp(neg_energy(x) - log_z)
-        for k, t in statistics(x, w).items():
-            acc[k] = acc.get(k, 0.0) + t
-    return log_z, acc
+        f, sums = terms(x)
+        f = np.asarray(f, dtype=np.float64)
+        if f.shape != (x.shape[0],):
+            raise ValueError(f"neg_energy: expected shape ({x.shape[0]},), got {f.shape}")
+        if np.isnan(f).any():
+            raise FloatingPointError("neg_energy returned NaN during enumeration")
+        mc = float(f.max())
+        if mc == np.inf:
+            raise ValueError("neg_energy: log Z = inf (the energy is -inf at a state); "
+                             "p(x) = e^{-E(x)}/Z is not a distribution, so it has no expectations")
+        if mc == -np.inf:                    # E = +∞ at every state of the chunk: it adds nothing
+            continue
+        mn = max(m, mc)
+        scale = np.exp(m - mn)               # e^{m − m'}: 0 before the first chunk, 1 when m' = m
+        w = np.exp(f - mn)
+        s = s * scale + float(np.sum(w))
+        acc = {k: acc.get(k, 0.0) * scale + t for k, t in sums(w).items()}
+        m = mn
+    if m == -np.inf:
+        raise ValueError("neg_energy: log Z = -inf (the energy is +inf at every state); "
+                         "p(x) = e^{-E(x)}/Z is not a distribution, so it has no expectations")
+    return float(m + np.log(s)), {k: t / s for k, t in acc.items()}

@@ -6,7 +6,8 @@ Each function is written once here; models, samplers, objectives and estimators 
   :math:`\sigma(z) = 1/(1+e^{-z})`.  The branch is chosen by the real part of z and each
   branch is an analytic function of z, so a complex step (which never changes the
   branch) differentiates them exactly; no exponential of a large positive number is
-  ever formed, so neither overflows.
+  ever formed, so neither overflows.  :func:`softplus_and_sigmoid` returns both from one
+  :math:`e^{-|z|}` (the exact sums over an RBM's hidden states need the two together).
 * :func:`logsumexp` :math:`\log\sum_i e^{a_i}` with the maximum subtracted first, and
   :func:`log_mean_exp` :math:`\log\frac1n\sum_i e^{a_i}`.
 """
@@ -14,11 +15,21 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sigmoid", "softplus", "logsumexp", "log_mean_exp", "sigmoid_of_negated_inplace"]
+__all__ = ["sigmoid", "softplus", "softplus_and_sigmoid", "logsumexp", "log_mean_exp", "sigmoid_of_negated_inplace"]
 
 
 def _out_like(z):
     return np.empty_like(z, dtype=np.complex128 if np.iscomplexobj(z) else np.float64)
+
+
+def _exp_of_negative_part(z: np.ndarray) -> np.ndarray:
+    r""":math:`e^{\min(z, 0)}`: 1 where z > 0, :math:`e^{z} = e^{-|z|}` elsewhere — the numerator of σ(z).
+
+    The same numbers as ``np.where(z > 0, 1.0, np.exp(-np.abs(z)))`` (for z ≤ 0, −|z| is z exactly),
+    for a real float64 array; an exponential costs less than a select on an unpredictable mask.
+    """
+    m = np.minimum(z, 0.0)
+    return np.exp(m, out=m)
 
 
 def softplus(z):
@@ -53,7 +64,7 @@ def sigmoid(z):
         np.negative(e, out=e)
         np.exp(e, out=e)
         out = np.add(e, 1.0)
-        return np.divide(np.where(z > 0, 1.0, e), out, out=out)
+        return np.divide(_exp_of_negative_part(z), out, out=out)
     out = _out_like(z)
     pos = z.real > 0
     zp, zn = z[pos], z[~pos]
@@ -63,11 +74,33 @@ def sigmoid(z):
     return out
 
 
+def softplus_and_sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""``(softplus(z), sigmoid(z))`` of a real float64 array from one exponential, :math:`e = e^{-|z|}`.
+
+    .. math::  \operatorname{softplus}(z) = \max(z, 0) + \log(1 + e),\qquad
+               \sigma(z) = \frac{1 \text{ if } z > 0 \text{ else } e}{1 + e},
+
+    the float64 branches of :func:`softplus` and :func:`sigmoid`, operation for operation, so
+    each result equals theirs to the last bit; the exponential, the costly part, is taken once.
+    Not complex-step safe: use the two functions wherever a derivative is checked.
+    """
+    z = np.asarray(z)
+    if z.dtype != np.float64 or not z.ndim:
+        raise ValueError(f"z: expected a real float64 array, got dtype {z.dtype} and shape {z.shape}")
+    e = np.abs(z)
+    np.negative(e, out=e)
+    np.exp(e, out=e)                                   # e = e^{-|z|}
+    sig = np.add(e, 1.0)
+    np.divide(_exp_of_negative_part(z), sig, out=sig)
+    np.log1p(e, out=e)
+    return np.add(np.maximum(z, 0.0), e, out=e), sig
+
+
 def sigmoid_of_negated_inplace(m: np.ndarray, *, silence_overflow: bool = True) -> np.ndarray:
     r"""m ← σ(−m) = 1/(1 + e^{m}) in place, for a real float64 array holding a *negated* field.
 
     The fast paths (block Gibbs, CD updates) form −a = (−c) − vW in one pass after a
-    product, so σ(a) then costs one ``exp``, one add and one reciprocal over the buffer.
+    product, so σ(a) then costs one ``exp``, one add and one division over the buffer.
     Where e^{m} overflows (m > 709) the result is 1/(1 + inf) = 0, the correctly rounded
     σ (below 1e-308); the overflow flag is silenced here only (``silence_overflow=False``:
     the caller has silenced it once around several calls).  Not complex-step safe:
@@ -79,7 +112,7 @@ def sigmoid_of_negated_inplace(m: np.ndarray, *, silence_overflow: bool = True) 
     else:
         np.exp(m, out=m)
     np.add(m, 1.0, out=m)
-    np.reciprocal(m, out=m)
+    np.divide(1.0, m, out=m)           # = np.reciprocal (one IEEE division), but NumPy's divide loop is vectorised
     return m
 
 

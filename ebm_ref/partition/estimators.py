@@ -156,7 +156,7 @@ def _anneal(path, betas, x0, n_inner, rng, direction: str):
     K = betas.size
     for k in range(1, K):
         lw += path.log_ratio(betas[k], betas[k - 1])
-        if not np.all(np.isfinite(lw)):
+        if not np.isfinite(lw).all():
             raise FloatingPointError(f"{direction} AIS: non-finite log-weight at temperature step {k} (beta={betas[k]:.6g})")
         if k < K - 1:
             for _ in range(n_inner):

@@ -342,7 +342,8 @@ class RBMPath:
         n, H = v.shape[0], self.H
         self.x = v
         self.a = np.empty((n, H))
-        self._abs, self._pos, self._t, self._s = (np.empty((n, H)) for _ in range(4))
+        self._abs, self._pos = np.empty((n, H)), np.empty((n, H))
+        self._ts = np.empty((2, n, H))                     # t_{β'} and t_β, exponentiated together
         self._gibbs = FastBlockGibbs(self.model, n, base_bias=self.b_A)
         self._prep()
 
@@ -351,22 +352,22 @@ class RBMPath:
         np.matmul(self.x, self.W, out=self.a)
         self.a += self.c
         np.abs(self.a, out=self._abs)
-        self._sum_pos = np.sum(np.maximum(self.a, 0.0, out=self._pos), axis=1)
+        self._sum_pos = np.add.reduce(np.maximum(self.a, 0.0, out=self._pos), axis=1)
         self._db_v = self.x @ self.db
 
     def log_ratio(self, beta_new, beta_old):
         """log f_{β'}(v) − log f_β(v) at the current visible states (hidden summed out)."""
-        t, s = self._t, self._s
+        ts = self._ts
+        t, s = ts
         np.multiply(self._abs, -beta_new, out=t)
-        np.exp(t, out=t)                                   # t_{β'} = e^{−β'|a|}
         np.multiply(self._abs, -beta_old, out=s)
-        np.exp(s, out=s)                                   # t_β = e^{−β|a|}
-        s += 1.0
-        t += 1.0
+        np.exp(ts, out=ts)                                 # t_{β'} = e^{−β'|a|}, t_β = e^{−β|a|}
+        ts += 1.0
         np.divide(t, s, out=s)                             # (1 + t_{β'}) / (1 + t_β), each in [1/2, 2]
-        log_prod = np.zeros(s.shape[0])
-        for j in range(0, self.H, _PROD_BLOCK):            # a product of ≤ 1000 factors in [1/2, 2] stays finite
-            log_prod += np.log(np.prod(s[:, j:j + _PROD_BLOCK], axis=1))
+        # log of products of ≤ 1000 factors in [1/2, 2], which stay finite
+        log_prod = np.log(np.multiply.reduce(s[:, :_PROD_BLOCK], axis=1))
+        for j in range(_PROD_BLOCK, self.H, _PROD_BLOCK):
+            log_prod += np.log(np.multiply.reduce(s[:, j:j + _PROD_BLOCK], axis=1))
         return (beta_new - beta_old) * (self._db_v + self._sum_pos) + log_prod
 
     def move(self, beta, rng):

@@ -59,7 +59,7 @@ from numba import njit, prange
 from .._validate import check_binary, check_positive_int
 from ..energy import Energy
 from ..numerics.enumeration import SPIN_VALUES
-from ..numerics.special import sigmoid
+from ..numerics.special import sigmoid, sigmoid_of_negated_inplace
 from . import _common
 from ._common import acceptance_from_log, kept_index, make_chains, store_kept
 from .metropolis_hastings import mh_acceptance
@@ -217,19 +217,6 @@ def rbm_block_gibbs_step(rng, v, model, *, beta=None):
 
 
 # ---------------------------------------------------------------- fast path
-def _sigmoid_inplace(a: np.ndarray) -> np.ndarray:
-    r"""a ← σ(−a) = 1/(1+e^{a}) in place (the fast path stores the *negated* field).
-
-    When e^{a} overflows (a > 709) the result is 1/(1+inf) = 0, the correctly rounded
-    value of σ (below 1e-308); the overflow flag is therefore silenced here only.
-    """
-    with np.errstate(over="ignore"):
-        np.exp(a, out=a)
-    np.add(a, 1.0, out=a)
-    np.reciprocal(a, out=a)
-    return a
-
-
 class FastBlockGibbs:
     r"""Fast path of :func:`rbm_block_gibbs_step`: the same sweep, BLAS-buffered, in place.
 
@@ -295,7 +282,13 @@ class FastBlockGibbs:
 
     def set_beta(self, beta) -> None:
         """Set the inverse temperature of the next sweeps: None (β = 1), a float or one β per row (n,), in (0, 1]."""
-        if beta is not None:
+        if isinstance(beta, float):
+            # a Python or NumPy float, checked without array calls: AIS sets one at each of ~10^4 temperatures
+            if not 0.0 < beta <= 1.0:                         # also refuses NaN
+                raise ValueError(f"beta: expected None or β in (0, 1], a float or one per chain, shape ({self.n},), "
+                                 f"got {beta!r}")
+            beta = float(beta)
+        elif beta is not None:
             b = np.asarray(beta, dtype=np.float64)
             if b.shape not in ((), (self.n,)) or not np.all(np.isfinite(b)) or np.any(b <= 0) or np.any(b > 1):
                 raise ValueError(f"beta: expected None or β in (0, 1], a float or one per chain, shape ({self.n},), "
@@ -320,7 +313,7 @@ class FastBlockGibbs:
         H = U
         # h ~ p(h | v):  p(h_j=1|v) = σ(β(c_j + Σ_i ṽ_i W_ij)),  ṽ = v (binary) or v/σ² (Gaussian)
         if hidden_field is not None:
-            np.negative(hidden_field, out=A)                  # −a
+            np.multiply(hidden_field, -1.0 if beta is None else -beta, out=A)     # −βa
         else:
             if self.sigma is None:
                 np.matmul(v, W, out=A)
@@ -328,9 +321,9 @@ class FastBlockGibbs:
                 np.divide(v, self._s2, out=self._Vs)
                 np.matmul(self._Vs, W, out=A)
             np.subtract(self.neg_c, A, out=A)                 # −a
-        if beta is not None:
-            np.multiply(A, beta, out=A)
-        _sigmoid_inplace(A)
+            if beta is not None:
+                np.multiply(A, beta, out=A)                   # −βa
+        sigmoid_of_negated_inplace(A)
         rng.random(out=U)
         np.less(U, A, out=H)
         np.matmul(H, W.T, out=B)                              # W h
@@ -341,7 +334,7 @@ class FastBlockGibbs:
                 np.multiply(B, beta, out=B)
             if self.base_bias is not None:
                 np.add(B, self._neg_base, out=B)
-            _sigmoid_inplace(B)
+            sigmoid_of_negated_inplace(B)
             rng.random(out=UV)
             np.less(UV, B, out=v)
         else:
