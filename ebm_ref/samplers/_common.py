@@ -29,7 +29,10 @@ values and builds the :class:`Chains`.  Each fused kernel is a serial ``@njit(ca
 thin ``@njit(cache=True, parallel=True)`` wrapper that runs the chunks with ``prange``;
 :func:`run_chunk_segment` calls the wrapper only for work large enough to gain from threads
 (:data:`PARALLEL_MIN_WORK`) and otherwise runs the chunk function chunk by chunk, so a small
-run never compiles the parallel wrapper (~6 s per sampler and model family).  The fused
+run never compiles the parallel wrapper (~2 s per sampler and model family).  The wrapper
+passes the chunk index as ``np.int64(k)``: ``prange``'s index is unsigned, and a ``uint64``
+index would make numba compile every chunk function (and the pieces it calls) a second time,
+which cost about 1.5 s per wrapper.  The fused
 kernels call the jitted pieces below (:func:`chunk_buffers` and :func:`draw_chunk` for the
 MALA and HMC kernels, which draw a step's normals before its proposals; the random-walk
 kernel draws each normal as it forms the proposal, the same stream; :func:`store_kept`,

@@ -398,7 +398,7 @@ def bm_site_gibbs_kernel(J, h, lo, hi, x, t0, t1, burn_in, thin, gens, bounds, o
     them in turn for small work).
     """
     for k in prange(len(gens)):
-        _bm_site_gibbs_chunk(J, h, lo, hi, x, t0, t1, burn_in, thin, gens[k], bounds, k, out)
+        _bm_site_gibbs_chunk(J, h, lo, hi, x, t0, t1, burn_in, thin, gens[k], bounds, np.int64(k), out)
 
 
 @njit(cache=True)
@@ -443,7 +443,8 @@ def bm_spin_flip_kernel(J, h, lo, hi, x, t0, t1, burn_in, thin, random_scan, gen
     The chunks run in parallel, each the serial ``_bm_spin_flip_chunk``.
     """
     for k in prange(len(gens)):
-        _bm_spin_flip_chunk(J, h, lo, hi, x, t0, t1, burn_in, thin, random_scan, gens[k], bounds, k, out, n_acc)
+        _bm_spin_flip_chunk(J, h, lo, hi, x, t0, t1, burn_in, thin, random_scan, gens[k], bounds, np.int64(k), out,
+                            n_acc)
 
 
 # ============ single-site Gibbs and spin flip on any binary Energy (energy differences)

@@ -187,7 +187,7 @@ def _hmc_kernel(form, x, e, gr, eps, n_leapfrog, gens, bounds, t0, t1, burn_in, 
                 bad_step, bad_chain):
     # the chunks in parallel: each runs the serial _hmc_chunk on its own Generator
     for k in prange(len(bounds) - 1):
-        _hmc_chunk(form, x, e, gr, eps, n_leapfrog, gens[k], bounds, k, t0, t1, burn_in, thin, out, n_acc,
+        _hmc_chunk(form, x, e, gr, eps, n_leapfrog, gens[k], bounds, np.int64(k), t0, t1, burn_in, thin, out, n_acc,
                    bad_step, bad_chain)
 
 

@@ -196,7 +196,7 @@ def _langevin_kernel(form, x, e, gr, h, gens, bounds, t0, t1, burn_in, thin, adj
                      bad_step, bad_chain):
     # the chunks in parallel: each runs the serial _langevin_chunk on its own Generator
     for k in prange(len(bounds) - 1):
-        _langevin_chunk(form, x, e, gr, h, gens[k], bounds, k, t0, t1, burn_in, thin, adjust, out, n_acc,
+        _langevin_chunk(form, x, e, gr, h, gens[k], bounds, np.int64(k), t0, t1, burn_in, thin, adjust, out, n_acc,
                         bad_step, bad_chain)
 
 

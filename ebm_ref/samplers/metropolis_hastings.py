@@ -175,7 +175,7 @@ def _rwmh_chunk(form, x, e, h, g, bounds, k, t0, t1, burn_in, thin, adapt, targe
 def _rwmh_kernel(form, x, e, h, gens, bounds, t0, t1, burn_in, thin, adapt, target, out, n_acc, bad_step, bad_chain):
     # the chunks in parallel: each runs the serial _rwmh_chunk on its own Generator
     for k in prange(len(bounds) - 1):
-        _rwmh_chunk(form, x, e, h, gens[k], bounds, k, t0, t1, burn_in, thin, adapt, target, out, n_acc,
+        _rwmh_chunk(form, x, e, h, gens[k], bounds, np.int64(k), t0, t1, burn_in, thin, adapt, target, out, n_acc,
                     bad_step, bad_chain)
 
 
