@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
+
+#: The variables through which a user sets how many threads the BLAS under NumPy uses.  When none
+#: is set, the command line runs with one (see :func:`_rerun_with_one_blas_thread`).
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _verify(args) -> int:
@@ -98,9 +103,39 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _rerun_with_one_blas_thread(argv_tail) -> None:
+    """Replace this process by the same command with one BLAS thread, unless the user chose a number.
+
+    The identities, figures and benchmarks multiply small matrices, and on a machine with few
+    cores OpenBLAS's extra threads spin instead of helping: ``ebm-ref verify`` then spends about
+    half again as much CPU time and is slower in wall time too (measured in
+    notes/99-appendix-engineering.md).  OpenBLAS reads its thread count once, when NumPy loads it,
+    and ``import ebm_ref`` has already loaded NumPy, so the setting needs a fresh interpreter:
+    the command runs again under ``python -m ebm_ref`` with ``OPENBLAS_NUM_THREADS=1`` (and
+    ``MKL_NUM_THREADS=1``), same arguments, same standard streams, and its exit status is the
+    command's.  Nothing happens when any of :data:`BLAS_THREAD_VARS` is set (the user's choice
+    wins) or outside POSIX (where ``exec`` starts a new process instead of replacing this one).
+    """
+    if os.name != "posix" or any(v in os.environ for v in BLAS_THREAD_VARS):
+        return
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    flags = [f"-W{w}" for w in sys.warnoptions]
+    flags += [f"-X{k}" if v is True else f"-X{k}={v}" for k, v in sys._xoptions.items()]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, *flags, "-m", "ebm_ref", *argv_tail], env)
+
+
 def main(argv=None) -> int:
-    """Run a command; ``argv`` None means the process is the command (``ebm-ref``, ``python -m ebm_ref``)."""
+    """Run a command; ``argv`` None means the process is the command (``ebm-ref``, ``python -m ebm_ref``).
+
+    Only then, and only when the user has not set the BLAS thread count, the command first
+    re-runs itself with one BLAS thread (:func:`_rerun_with_one_blas_thread`); an in-process
+    call ``main([...])`` never does.
+    """
     args = build_parser().parse_args(argv)
+    if argv is None:
+        _rerun_with_one_blas_thread(sys.argv[1:])
     try:
         return args.func(args)
     except ValueError as exc:

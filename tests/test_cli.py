@@ -1,4 +1,5 @@
 """The command line: exit codes and output of each sub-command."""
+import re
 import subprocess
 import sys
 
@@ -41,3 +42,49 @@ def test_python_dash_m_entry_point():
 def test_argument_errors_exit_nonzero():
     with pytest.raises(SystemExit):
         cli.main(["no-such-command"])
+
+
+# ------------------------------------------------ the command line's one BLAS thread
+def _env_without_blas_vars(**extra):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in cli.BLAS_THREAD_VARS}
+    return dict(env, **extra)
+
+
+def test_rerun_replaces_the_process_with_one_blas_thread(monkeypatch):
+    for v in cli.BLAS_THREAD_VARS:
+        monkeypatch.delenv(v, raising=False)
+    calls = []
+    monkeypatch.setattr(cli.os, "execve", lambda path, args, env: calls.append((path, args, env)))
+    cli._rerun_with_one_blas_thread(["verify", "--only", "energy:"])
+    (path, args, env), = calls
+    assert path == sys.executable and args[0] == sys.executable
+    assert args[-5:] == ["-m", "ebm_ref", "verify", "--only", "energy:"]
+    assert env["OPENBLAS_NUM_THREADS"] == "1" and env["MKL_NUM_THREADS"] == "1"
+
+
+@pytest.mark.parametrize("var", cli.BLAS_THREAD_VARS)
+def test_rerun_respects_the_users_thread_setting(monkeypatch, var):
+    monkeypatch.setenv(var, "2")
+    monkeypatch.setattr(cli.os, "execve", lambda *a: pytest.fail("re-ran although the user set " + var))
+    cli._rerun_with_one_blas_thread(["verify"])
+
+
+def test_in_process_main_never_reruns(monkeypatch, capsys):
+    for v in cli.BLAS_THREAD_VARS:
+        monkeypatch.delenv(v, raising=False)
+    monkeypatch.setattr(cli.os, "execve", lambda *a: pytest.fail("an in-process call re-ran the interpreter"))
+    assert cli.main(["figures", "--list"]) == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the re-run is POSIX only (exec replaces the process)")
+def test_command_runs_with_one_blas_thread_unless_set():
+    # end to end: the benchmark rows print the BLAS thread setting of the process that timed them;
+    # it is 1 when the caller set none and the caller's value when it set one, and the exit
+    # status and output pass through the exec
+    for extra, want in (({}, "1"), ({"OPENBLAS_NUM_THREADS": "2"}, "2")):
+        r = subprocess.run([sys.executable, "-m", "ebm_ref", "bench", "--quick", "--only", "pcd_update"],
+                           env=_env_without_blas_vars(**extra), capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert set(re.findall(r"BLAS threads (\S+)", r.stdout)) == {want}, (extra, r.stdout)

@@ -44,7 +44,7 @@ def _rng_floor_kernel(gens, bounds, d, n_steps, out):
     The same chunk loop, Generators and draw order (``_common.draw_chunk``) as the kernels.
     """
     for k in prange(len(bounds) - 1):
-        lo, m, z, u = chunk_buffers(bounds, k, d)
+        lo, m, z, u = chunk_buffers(bounds, np.int64(k), d)   # int64 index: see _common
         if m == 0:
             continue
         acc = 0.0
