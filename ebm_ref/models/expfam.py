@@ -929,6 +929,17 @@ def _newton_alpha_eta(cls, m, **options):
     return cls._newton(m, _dirichlet_start(m), **options)
 
 
+def _check_log_means(m, what: str):
+    r"""Mean parameters :math:`m_k = E\log x_k` of a Beta or Dirichlet: the open mean space.
+
+    With x on the simplex, :math:`\sum_k e^{m_k} \le \sum_k E x_k = 1` by Jensen, with equality
+    only for data that are all equal; so m must be < 0 with :math:`\sum_k e^{m_k} < 1`.
+    """
+    if np.any(m >= 0) or not logsumexp(m) < 0:
+        raise ValueError(f"mu: {what} must be < 0 with sum_k exp(mu_k) < 1 (data not all equal), got {m}")
+    return m
+
+
 class Beta(ExponentialFamily):
     r"""Beta distribution; data ``x`` of shape ``(n, 1)`` in the open interval (0, 1).
 
@@ -983,11 +994,7 @@ class Beta(ExponentialFamily):
 
     @classmethod
     def _check_mean(cls, mu):
-        m = _vector(mu, "mu", 2)
-        if np.any(m >= 0) or not logsumexp(m) < 0:
-            raise ValueError("mu: Beta mean parameters (E log x, E log(1-x)) must be < 0 with "
-                             f"exp(mu_1) + exp(mu_2) < 1 (data not all equal), got {m}")
-        return m
+        return _check_log_means(_vector(mu, "mu", 2), "Beta mean parameters (E log x, E log(1-x))")
 
     @classmethod
     def _eta_from_mean(cls, m, **options):
@@ -1225,11 +1232,7 @@ class Dirichlet(ExponentialFamily):
 
     @classmethod
     def _check_mean(cls, mu):
-        m = _vector(mu, "mu", min_length=2)
-        if np.any(m >= 0) or not logsumexp(m) < 0:
-            raise ValueError("mu: Dirichlet mean parameters E log x_k must be < 0 with sum_k exp(mu_k) < 1 "
-                             f"(data not all equal), got {m}")
-        return m
+        return _check_log_means(_vector(mu, "mu", min_length=2), "Dirichlet mean parameters E log x_k")
 
     @classmethod
     def _eta_from_mean(cls, m, **options):
