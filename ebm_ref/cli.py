@@ -111,19 +111,23 @@ def _rerun_with_one_blas_thread(argv_tail) -> None:
     half again as much CPU time and is slower in wall time too (measured in
     notes/99-appendix-engineering.md).  OpenBLAS reads its thread count once, when NumPy loads it,
     and ``import ebm_ref`` has already loaded NumPy, so the setting needs a fresh interpreter:
-    the command runs again under ``python -m ebm_ref`` with ``OPENBLAS_NUM_THREADS=1`` (and
-    ``MKL_NUM_THREADS=1``), same arguments, same standard streams, and its exit status is the
-    command's.  Nothing happens when any of :data:`BLAS_THREAD_VARS` is set (the user's choice
-    wins) or outside POSIX (where ``exec`` starts a new process instead of replacing this one).
+    the same interpreter runs this package's ``main`` again (the package imported from the
+    directory this one was imported from, whatever the working directory holds) with
+    ``OPENBLAS_NUM_THREADS=1`` (and ``MKL_NUM_THREADS=1``), the same arguments and standard
+    streams; its exit status is the command's.  Nothing happens when any of
+    :data:`BLAS_THREAD_VARS` is set (the user's choice wins) or outside POSIX (where ``exec``
+    starts a new process instead of replacing this one).
     """
     if os.name != "posix" or any(v in os.environ for v in BLAS_THREAD_VARS):
         return
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     flags = [f"-W{w}" for w in sys.warnoptions]
     flags += [f"-X{k}" if v is True else f"-X{k}={v}" for k, v in sys._xoptions.items()]
+    home = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))     # the directory holding ebm_ref/
+    code = f"import sys; sys.path.insert(0, {home!r}); from ebm_ref.cli import main; sys.exit(main())"
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, *flags, "-m", "ebm_ref", *argv_tail], env)
+    os.execve(sys.executable, [sys.executable, *flags, "-c", code, *argv_tail], env)
 
 
 def main(argv=None) -> int:

@@ -60,7 +60,11 @@ def test_rerun_replaces_the_process_with_one_blas_thread(monkeypatch):
     cli._rerun_with_one_blas_thread(["verify", "--only", "energy:"])
     (path, args, env), = calls
     assert path == sys.executable and args[0] == sys.executable
-    assert args[-5:] == ["-m", "ebm_ref", "verify", "--only", "energy:"]
+    assert args[-5] == "-c" and args[-3:] == ["verify", "--only", "energy:"]
+    import os
+
+    home = os.path.dirname(os.path.dirname(os.path.abspath(cli.__file__)))
+    assert repr(home) in args[-4] and "from ebm_ref.cli import main" in args[-4]
     assert env["OPENBLAS_NUM_THREADS"] == "1" and env["MKL_NUM_THREADS"] == "1"
 
 
@@ -79,11 +83,19 @@ def test_in_process_main_never_reruns(monkeypatch, capsys):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the re-run is POSIX only (exec replaces the process)")
-def test_command_runs_with_one_blas_thread_by_default():
+def test_command_runs_with_one_blas_thread_by_default(tmp_path):
     # end to end: the benchmark rows print the BLAS thread setting of the process that timed them;
     # it is 1 when the caller set none, and the exit status and output pass through the exec (a
-    # caller's own setting is kept: test_rerun_respects_the_users_thread_setting)
-    r = subprocess.run([sys.executable, "-m", "ebm_ref", "bench", "--quick", "--only", "pcd_update"],
-                       env=_env_without_blas_vars(), capture_output=True, text=True, timeout=300)
+    # caller's own setting is kept: test_rerun_respects_the_users_thread_setting).  It is started
+    # from a directory holding another "ebm_ref": the re-run still imports this package.
+    (tmp_path / "ebm_ref").mkdir()
+    (tmp_path / "ebm_ref" / "__init__.py").write_text("raise ImportError('the wrong ebm_ref')\n")
+    import os
+
+    home = os.path.dirname(os.path.dirname(os.path.abspath(cli.__file__)))
+    env = _env_without_blas_vars(PYTHONPATH=home)
+    r = subprocess.run([sys.executable, "-c", "import sys; sys.path.pop(0); from ebm_ref.cli import main; "
+                        "sys.exit(main())", "bench", "--quick", "--only", "pcd_update"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert set(re.findall(r"BLAS threads (\S+)", r.stdout)) == {"1"}, r.stdout
