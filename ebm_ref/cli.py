@@ -116,9 +116,10 @@ def _rerun_with_one_blas_thread(argv_tail) -> None:
     ``OPENBLAS_NUM_THREADS=1`` (and ``MKL_NUM_THREADS=1``), the same arguments and standard
     streams; its exit status is the command's.  Nothing happens when any of
     :data:`BLAS_THREAD_VARS` is set (the user's choice wins) or outside POSIX (where ``exec``
-    starts a new process instead of replacing this one).
+    starts a new process instead of replacing this one), or when the interpreter cannot name its
+    own executable (``sys.executable`` empty, as in some embedded interpreters).
     """
-    if os.name != "posix" or any(v in os.environ for v in BLAS_THREAD_VARS):
+    if os.name != "posix" or not sys.executable or any(v in os.environ for v in BLAS_THREAD_VARS):
         return
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     flags = [f"-W{w}" for w in sys.warnoptions]
