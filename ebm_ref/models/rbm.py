@@ -403,7 +403,7 @@ class BernoulliRBM(_TwoLayers, Energy):
     def _model_stats(self):
         r"""log Z and exact ⟨v hᵀ⟩, ⟨v⟩, ⟨h⟩ under the model, by the smaller layer.
 
-        Enumerating h: with :math:`z = b + Wh` (the visible logits), one exponential gives both
+        Enumerating h: with :math:`z = b + Wh` (the visible logits), one :math:`e^{-|z|}` gives both
         :math:`-F_h(h) = c^\top h + \sum_i \operatorname{softplus}(z_i)` and
         :math:`E[v\mid h] = \sigma(z)` (``softplus_and_sigmoid``); enumerating v, likewise with
         :math:`a = c + W^\top v`, :math:`-F(v) = b^\top v + \sum_j \operatorname{softplus}(a_j)` and

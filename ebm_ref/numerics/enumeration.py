@@ -115,26 +115,47 @@ def log_partition_enumerate(energy_fn, d: int, *, chunk: int = 1 << 16, max_dim:
         raise ValueError(f"d: enumerating 2^{d} states is refused (limit d <= {min(max_dim, MAX_ENUMERATE_DIM)}); "
                          "estimate log Z with partition.ais instead")
     chunk = check_positive_int(chunk, "chunk", 1)
-    m, s = -np.inf, 0.0
+    m, s, _ = _running_log_sum_exp(lambda x: (-np.asarray(E(x), dtype=np.float64), None), d, spins, chunk,
+                                   "energy_fn")
+    if not np.isfinite(m):                   # +∞: E = −∞ at a state; −∞: E = +∞ at every state (Z = 0)
+        return m
+    return float(m + np.log(s))
+
+
+def _running_log_sum_exp(terms: Callable, d: int, spins: str, chunk: int, who: str):
+    r"""The one pass over {s0, s1}^d in chunks behind :func:`log_partition_enumerate` and
+    :func:`expectation_of_terms`: ``(m, s, acc)`` with m the largest f = −E seen,
+    :math:`s = \sum_x e^{f(x)-m}` and ``acc[k]`` :math:`= \sum_x e^{f(x)-m}T_k(x)`.
+
+    ``terms(x) -> (f, sums)``: the negative energies of a chunk, shape (m,), and ``sums(w) -> dict``
+    of the w-weighted sums of T over the chunk, or ``sums`` None (log Z only).  Each chunk (maximum
+    :math:`m_c`, :math:`m' = \max(m, m_c)`) rescales the running sums by :math:`e^{m-m'}`.  A NaN
+    energy raises ``FloatingPointError``; a state with E = −∞ returns m = +∞ at once, and E = +∞
+    at every state leaves m = −∞ (the callers decide what those mean).
+    """
+    m, s, acc = -np.inf, 0.0, {}
     total = 2**d
     for start in range(0, total, chunk):
         x = enumerate_states(d, spins, start=start, stop=min(total, start + chunk))
-        neg = -np.asarray(E(x), dtype=np.float64)
-        if neg.shape != (x.shape[0],):
-            raise ValueError(f"energy_fn: expected shape ({x.shape[0]},), got {neg.shape}")
-        if np.any(np.isnan(neg)):
-            raise FloatingPointError("energy_fn returned NaN during enumeration")
-        mc = float(np.max(neg))
+        f, sums = terms(x)
+        f = np.asarray(f, dtype=np.float64)
+        if f.shape != (x.shape[0],):
+            raise ValueError(f"{who}: expected shape ({x.shape[0]},), got {f.shape}")
+        if np.isnan(f).any():
+            raise FloatingPointError(f"{who} returned NaN during enumeration")
+        mc = float(f.max())
         if mc == np.inf:                     # E = −∞ at a state: Z = +∞
-            return np.inf
+            return np.inf, np.inf, acc
         if mc == -np.inf:                    # E = +∞ at every state of the chunk: it adds nothing
             continue
         mn = max(m, mc)
-        s = (s * np.exp(m - mn) if np.isfinite(m) else 0.0) + float(np.sum(np.exp(neg - mn)))
+        scale = np.exp(m - mn)               # e^{m − m'}: 0 before the first chunk, 1 when m' = m
+        w = np.exp(f - mn)
+        s = s * scale + float(np.sum(w))
+        if sums is not None:
+            acc = {k: acc.get(k, 0.0) * scale + t for k, t in sums(w).items()}
         m = mn
-    if m == -np.inf:                         # E = +∞ at every state: Z = Σ e^{-∞} = 0
-        return -np.inf
-    return float(m + np.log(s))
+    return m, s, acc
 
 
 def expectation_by_enumeration(neg_energy: Callable, statistics: Callable, d: int, *,
@@ -183,8 +204,8 @@ def expectation_of_terms(terms: Callable, d: int, *, chunk: int = 1 << 14, what:
 
     Notes
     -----
-    One pass over the states in chunks with a running maximum, as in
-    :func:`log_partition_enumerate`: with :math:`m` the largest f seen so far,
+    One pass over the states in chunks with a running maximum (the loop
+    :func:`log_partition_enumerate` uses too): with :math:`m` the largest f seen so far,
     :math:`s = \sum_x e^{f(x)-m}` and :math:`A = \sum_x e^{f(x)-m}T(x)`, each chunk (maximum
     :math:`m_c`, :math:`m' = \max(m, m_c)`) updates
 
@@ -201,29 +222,9 @@ def expectation_of_terms(terms: Callable, d: int, *, chunk: int = 1 << 14, what:
                          f"(limit {MAX_ENUMERATE_DIM} units); use a sampler or partition.ais")
     d = check_positive_int(d, "d", 1)
     chunk = check_positive_int(chunk, "chunk", 1)
-    m, s, acc = -np.inf, 0.0, {}
-    total = 2**d
-    for start in range(0, total, chunk):
-        x = enumerate_states(d, start=start, stop=min(total, start + chunk))
-        f, sums = terms(x)
-        f = np.asarray(f, dtype=np.float64)
-        if f.shape != (x.shape[0],):
-            raise ValueError(f"neg_energy: expected shape ({x.shape[0]},), got {f.shape}")
-        if np.isnan(f).any():
-            raise FloatingPointError("neg_energy returned NaN during enumeration")
-        mc = float(f.max())
-        if mc == np.inf:
-            raise ValueError("neg_energy: log Z = inf (the energy is -inf at a state); "
-                             "p(x) = e^{-E(x)}/Z is not a distribution, so it has no expectations")
-        if mc == -np.inf:                    # E = +∞ at every state of the chunk: it adds nothing
-            continue
-        mn = max(m, mc)
-        scale = np.exp(m - mn)               # e^{m − m'}: 0 before the first chunk, 1 when m' = m
-        w = np.exp(f - mn)
-        s = s * scale + float(np.sum(w))
-        acc = {k: acc.get(k, 0.0) * scale + t for k, t in sums(w).items()}
-        m = mn
-    if m == -np.inf:
-        raise ValueError("neg_energy: log Z = -inf (the energy is +inf at every state); "
+    m, s, acc = _running_log_sum_exp(terms, d, "binary", chunk, "neg_energy")
+    if not np.isfinite(m):
+        where = "-inf at a state" if m > 0 else "+inf at every state"
+        raise ValueError(f"neg_energy: log Z = {m} (the energy is {where}); "
                          "p(x) = e^{-E(x)}/Z is not a distribution, so it has no expectations")
     return float(m + np.log(s)), {k: t / s for k, t in acc.items()}

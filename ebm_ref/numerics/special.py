@@ -6,7 +6,7 @@ Each function is written once here; models, samplers, objectives and estimators 
   :math:`\sigma(z) = 1/(1+e^{-z})`.  The branch is chosen by the real part of z and each
   branch is an analytic function of z, so a complex step (which never changes the
   branch) differentiates them exactly; no exponential of a large positive number is
-  ever formed, so neither overflows.  :func:`softplus_and_sigmoid` returns both from one
+  ever formed, so neither overflows.  :func:`softplus_and_sigmoid` returns both sharing one
   :math:`e^{-|z|}` (the exact sums over an RBM's hidden states need the two together).
 * :func:`logsumexp` :math:`\log\sum_i e^{a_i}` with the maximum subtracted first, and
   :func:`log_mean_exp` :math:`\log\frac1n\sum_i e^{a_i}`.
@@ -32,6 +32,26 @@ def _exp_of_negative_part(z: np.ndarray) -> np.ndarray:
     return np.exp(m, out=m)
 
 
+def _exp_minus_abs(z: np.ndarray) -> np.ndarray:
+    r""":math:`e = e^{-|z|}` of a real float64 array, a new array: the exponential that the float64
+    branches of :func:`softplus` and :func:`sigmoid` share (it never overflows)."""
+    e = np.abs(z)
+    np.negative(e, out=e)
+    return np.exp(e, out=e)
+
+
+def _sigmoid_given(z: np.ndarray, e: np.ndarray) -> np.ndarray:
+    r""":math:`\sigma(z) = (1 \text{ if } z > 0 \text{ else } e)/(1 + e)` from :math:`e = e^{-|z|}`; a new array."""
+    out = np.add(e, 1.0)
+    return np.divide(_exp_of_negative_part(z), out, out=out)
+
+
+def _softplus_given(z: np.ndarray, e: np.ndarray) -> np.ndarray:
+    r""":math:`\operatorname{softplus}(z) = \max(z, 0) + \log(1 + e)` from :math:`e = e^{-|z|}`, written into e."""
+    np.log1p(e, out=e)
+    return np.add(np.maximum(z, 0.0), e, out=e)
+
+
 def softplus(z):
     r"""softplus(z) = log(1 + e^z), stable for any real part, analytic (complex-step safe).
 
@@ -40,11 +60,7 @@ def softplus(z):
     """
     z = np.asarray(z)
     if z.dtype == np.float64 and z.ndim:     # the same two branches, without masks: max(z, 0) + log(1 + e^{-|z|})
-        out = np.abs(z)
-        np.negative(out, out=out)
-        np.exp(out, out=out)
-        np.log1p(out, out=out)
-        return np.add(np.maximum(z, 0.0), out, out=out)
+        return _softplus_given(z, _exp_minus_abs(z))
     out = _out_like(z)
     pos = z.real > 0
     zp, zn = z[pos], z[~pos]
@@ -60,11 +76,7 @@ def sigmoid(z):
     """
     z = np.asarray(z)
     if z.dtype == np.float64 and z.ndim:     # the same two branches, without masks: (1 or e^{z}) / (1 + e^{-|z|})
-        e = np.abs(z)
-        np.negative(e, out=e)
-        np.exp(e, out=e)
-        out = np.add(e, 1.0)
-        return np.divide(_exp_of_negative_part(z), out, out=out)
+        return _sigmoid_given(z, _exp_minus_abs(z))
     out = _out_like(z)
     pos = z.real > 0
     zp, zn = z[pos], z[~pos]
@@ -75,25 +87,21 @@ def sigmoid(z):
 
 
 def softplus_and_sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r"""``(softplus(z), sigmoid(z))`` of a real float64 array from one exponential, :math:`e = e^{-|z|}`.
+    r"""``(softplus(z), sigmoid(z))`` of a real float64 array sharing one :math:`e = e^{-|z|}`.
 
     .. math::  \operatorname{softplus}(z) = \max(z, 0) + \log(1 + e),\qquad
                \sigma(z) = \frac{1 \text{ if } z > 0 \text{ else } e}{1 + e},
 
-    the float64 branches of :func:`softplus` and :func:`sigmoid`, operation for operation, so
-    each result equals theirs to the last bit; the exponential, the costly part, is taken once.
+    the float64 branches of :func:`softplus` and :func:`sigmoid` (the same helpers), so each
+    result equals theirs to the last bit; :math:`e` is computed once instead of twice.
     Not complex-step safe: use the two functions wherever a derivative is checked.
     """
     z = np.asarray(z)
     if z.dtype != np.float64 or not z.ndim:
         raise ValueError(f"z: expected a real float64 array, got dtype {z.dtype} and shape {z.shape}")
-    e = np.abs(z)
-    np.negative(e, out=e)
-    np.exp(e, out=e)                                   # e = e^{-|z|}
-    sig = np.add(e, 1.0)
-    np.divide(_exp_of_negative_part(z), sig, out=sig)
-    np.log1p(e, out=e)
-    return np.add(np.maximum(z, 0.0), e, out=e), sig
+    e = _exp_minus_abs(z)
+    sig = _sigmoid_given(z, e)
+    return _softplus_given(z, e), sig
 
 
 def sigmoid_of_negated_inplace(m: np.ndarray, *, silence_overflow: bool = True) -> np.ndarray:
