@@ -110,12 +110,9 @@ class SGD:
             if not (isinstance(theta, np.ndarray) and theta.dtype == np.float64 and theta.flags.writeable):
                 raise ValueError(f"params[{k!r}]: step_inplace needs a writeable float64 array, got "
                                  f"{type(theta).__name__} {getattr(theta, 'dtype', '')}")
-        if self._v is None:
-            self._v = {k: np.zeros(np.shape(v)) for k, v in params.items()}
-            self._scratch = {k: np.empty(np.shape(v)) for k, v in params.items()}
-        elif list(self._v) != list(params) or any(self._v[k].shape != np.shape(params[k]) for k in params):
-            raise ValueError(f"params: this optimizer's velocity belongs to parameters "
-                             f"{ {k: v.shape for k, v in self._v.items()} }; call reset() to start a new run")
+        self._velocity({k: np.shape(theta) for k, theta in params.items()})
+        if self._scratch is None:
+            self._scratch = {k: np.empty(np.shape(theta)) for k, theta in params.items()}
         lr = self.current_lr()
         self._t += 1
         for k, theta in params.items():
@@ -146,18 +143,22 @@ class SGD:
         c = self._product_checked                           # the same arrays every step: checked once
         if c is None or c[0] is not theta or c[1] is not a or c[2] is not b or c[3] is not self._v:
             self._check_product(theta, a, b)
-            if self._v is None:
-                self._v = {k: np.zeros(theta.shape)}
-            elif list(self._v) != [k] or self._v[k].shape != theta.shape:
-                raise ValueError(f"params: this optimizer's velocity belongs to parameters "
-                                 f"{ {name: v.shape for name, v in self._v.items()} }; call reset() to start a new run")
-            v = self._v[k]
+            v = self._velocity({k: theta.shape})[k]
             # C-order (p, q) is Fortran-order (q, p): the GEMM below is vᵀ ← 1·bᵀa + μ vᵀ on v's own memory
             c = self._product_checked = (theta, a, b, self._v, v.T, b.T, a.T, v.reshape(-1), theta.reshape(-1))
         lr = self.current_lr()
         self._t += 1
         dgemm(1.0, c[5], c[6], beta=self.momentum, c=c[4], trans_b=1, overwrite_c=1)   # v ← μ v + aᵀb
         daxpy(c[7], c[8], a=-lr)                            # θ ← θ + (−η) v, in place
+
+    def _velocity(self, shapes: Mapping[str, tuple]) -> dict:
+        """The velocity of each parameter, zero at the first step; another set of parameters is refused."""
+        if self._v is None:
+            self._v = {k: np.zeros(shape) for k, shape in shapes.items()}
+        elif list(self._v) != list(shapes) or any(self._v[k].shape != tuple(s) for k, s in shapes.items()):
+            raise ValueError(f"params: this optimizer's velocity belongs to parameters "
+                             f"{ {k: v.shape for k, v in self._v.items()} }; call reset() to start a new run")
+        return self._v
 
     @staticmethod
     def _check_product(theta, a, b) -> None:
