@@ -453,8 +453,9 @@ def fit(model, data, noise, nu=1.0, rng=0, *, log_z0: float = 0.0, n_steps: int 
         not identifiable — and ``False`` skips them, leaving NaN).
     method : {"adam", "lbfgs"}
         ``"adam"``: the stochastic-optimizer path above (mini-batches allowed, callbacks run by
-        ``ebm_ref.train.fit``).  ``"lbfgs"``: deterministic full-batch L-BFGS
-        (``scipy.optimize.minimize(method="L-BFGS-B")``) on J and its analytic gradient
+        ``ebm_ref.train.fit``).  ``"lbfgs"``: deterministic full-batch L-BFGS (this module's
+        ``_lbfgs``: a backtracking line search that treats a parameter the model refuses as a
+        failed trial, and accepts a step whose decrease is below J's rounding) on J and its analytic gradient
         (:func:`loss`) over the flattened (θ, c), symmetric parameters (``model.symmetric_params``)
         kept symmetric.  Both minimize the same full-batch J, so at convergence they return the same
         estimator — the minimizer — and the same standard error; for an exponential family J is
@@ -552,13 +553,10 @@ def _lbfgs(f, v, max_iter: int, gtol: float, on_iteration, memory: int = 20):
     r"""L-BFGS with a backtracking (Armijo) line search that also backs off from refused points.
 
     ``f(v) -> (value, gradient)``, or None where v is outside the domain.  Direction
-    :math:`p = -H_k
-abla f` by the two-loop recursion over the last ``memory`` pairs
-    :math:`(s, y) = (\Delta v, \Delta
-abla f)` with :math:`s^	op y > 0`, scaled by
-    :math:`s^	op y / y^	op y`; the first direction is the steepest descent of unit length.  The step
-    t = 1, ½, ¼, … is the first with :math:`f(v + tp) \le f(v) + 10^{-4} t\,
-abla f^	op p + 8\epsilon|f(v)|`
+    :math:`p = -H_k\nabla f` by the two-loop recursion over the last ``memory`` pairs
+    :math:`(s, y) = (\Delta v, \Delta\nabla f)` with :math:`s^\top y > 0`, scaled by
+    :math:`s^\top y / y^\top y`; the first direction is the steepest descent of unit length.  The step
+    t = 1, ½, ¼, … is the first with :math:`f(v + tp) \le f(v) + 10^{-4} t\,\nabla f^\top p + 8\epsilon|f(v)|`
     (the last term: near the minimum the decrease is below the rounding of f, and the quasi-Newton
     step is then taken as it is).  Stops when :math:`\max_i|\partial_i f| \le` ``gtol`` or
     ``on_iteration(v, value)`` returns True; raises ``RuntimeError`` when ``max_iter`` iterations
