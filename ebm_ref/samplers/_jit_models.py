@@ -81,8 +81,9 @@ def jit_form(model):
     from ..models.rbm import GaussianBernoulliRBM
 
     if type(model) is Tempered and type(model.model) is Gaussian:   # E/T = ½ rᵀ(P/T)r: the Gaussian form
-        form = _gaussian_form(model.model.evaluation_arrays())
-        return form._replace(**{form._fields[1]: form[1] / model.T})
+        form = _gaussian_form(model.model.evaluation_arrays())      # GaussianForm or DiagGaussianForm
+        name = "precision" if isinstance(form, GaussianForm) else "precision_diag"
+        return form._replace(**{name: getattr(form, name) / model.T})
     builders = (
         (Gaussian, _gaussian_form),
         (GaussianMixture, lambda a: MixtureForm(_c(a["means"]), _c(a["precisions"]), _c(a["consts"]))),

@@ -401,6 +401,14 @@ def bm_site_gibbs_kernel(J, h, lo, hi, x, t0, t1, burn_in, thin, gens, bounds, o
         _bm_site_gibbs_chunk(J, h, lo, hi, x, t0, t1, burn_in, thin, gens[k], bounds, np.int64(k), out)
 
 
+def _site_gibbs_segment(J, h, lo, hi, x, t0, t1, burn_in, thin, gens, bounds, out) -> None:
+    """Sweeps t0+1..t1 of single-site Gibbs on a Boltzmann machine's chains ``x``, in place: the chunks
+    under ``prange`` (:func:`bm_site_gibbs_kernel`) only for work that gains from threads, else in turn
+    (:func:`ebm_ref.samplers._common.run_chunk_segment`); the same chains either way."""
+    _common.run_chunk_segment(bm_site_gibbs_kernel, _bm_site_gibbs_chunk, (J, h, lo, hi, x, t0, t1, burn_in, thin),
+                              gens, bounds, (out,), work=x.size * (t1 - t0))
+
+
 @njit(cache=True)
 def _bm_spin_flip_chunk(J, h, lo, hi, x, t0, t1, burn_in, thin, random_scan, g, bounds, k, out, n_acc):
     # steps t0+1..t1 of the chains of chunk k, drawing from the chunk's Generator g
@@ -668,8 +676,7 @@ def gibbs(model, x0, n_steps, rng, *, burn_in=0, thin=1, spins=None, progress=No
     if backend != "numpy" and fam == "bm":
         J, h = model.coupling_arrays()
         for t0, t1 in _common.segments(n_steps, progress):
-            _common.run_chunk_segment(bm_site_gibbs_kernel, _bm_site_gibbs_chunk, (J, h, lo, hi, x, t0, t1, burn_in, thin),
-                                      gens, bounds, (out,), work=x.size * (t1 - t0))
+            _site_gibbs_segment(J, h, lo, hi, x, t0, t1, burn_in, thin, gens, bounds, out)
     else:
         for t0, t1 in _common.segments(n_steps, progress):
             for k, g in enumerate(gens):

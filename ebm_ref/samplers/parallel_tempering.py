@@ -40,8 +40,8 @@ from .._validate import as_batch, as_float_array, check_binary, check_positive_i
 from ..numerics.special import softplus
 from . import _common
 from ._common import kept_index, make_chains
-from .gibbs_sampling import (FastBlockGibbs, _bm_site_gibbs_chunk, bm_site_gibbs_kernel, check_backend, check_start,
-                             model_family, rbm_block_gibbs_step, site_gibbs_step, unit_values)
+from .gibbs_sampling import (FastBlockGibbs, _site_gibbs_segment, check_backend, check_start, model_family,
+                             rbm_block_gibbs_step, site_gibbs_step, unit_values)
 from .metropolis_hastings import mh_acceptance, rwmh_step
 from .state import Potential, State, evaluate_in_support
 
@@ -291,12 +291,9 @@ def tempering(model, x0, n_steps, rng, *, betas, swap_every=1, burn_in=0, thin=1
             elif fam == "bm":
                 for r in range(R):
                     if use_fast:
-                        # burn_in = t keeps nothing: the kernel only moves the states; the chunks run
-                        # under prange only for work that gains from threads (as in samplers.gibbs)
+                        # burn_in = t keeps nothing: the sweep only moves the states (as in samplers.gibbs)
                         Jr, hr = tempered[r]
-                        _common.run_chunk_segment(bm_site_gibbs_kernel, _bm_site_gibbs_chunk,
-                                                  (Jr, hr, lo, hi, X[r], t - 1, t, t, 1), gens[r], bounds, (dummy,),
-                                                  work=X[r].size)
+                        _site_gibbs_segment(Jr, hr, lo, hi, X[r], t - 1, t, t, 1, gens[r], bounds, dummy)
                     else:
                         for k, g in enumerate(gens[r]):
                             c0, c1 = int(bounds[k]), int(bounds[k + 1])
