@@ -17,7 +17,7 @@ from .._submodules import import_all, lazy_getattr
 #: benchmark modules load on first use (``ebm_ref.benchmarks.laplacian``)
 __getattr__ = lazy_getattr(__name__)
 
-__all__ = ["Row", "benchmark", "all_benchmarks", "best_time"]
+__all__ = ["Row", "benchmark", "all_benchmarks", "best_time", "interleaved"]
 
 _BENCH: dict[str, Callable] = {}
 
@@ -52,4 +52,18 @@ def best_time(fn, repeat: int = 5, number: int = 1) -> float:
         for _ in range(number):
             fn()
         best = min(best, (time.perf_counter() - t0) / number)
+    return best
+
+
+def interleaved(fns, rounds: int, repeat: int, timer: Callable = best_time) -> list[float]:
+    """Best time per call of each of ``fns``, measured alternately in ``rounds`` rounds.
+
+    Each round times every function in turn with ``timer(fn, repeat)`` (:func:`best_time`,
+    wall time, by default), so that a burst of load from other processes falls on all of
+    them alike and their ratios are not skewed by it.
+    """
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for k, f in enumerate(fns):
+            best[k] = min(best[k], timer(f, repeat))
     return best

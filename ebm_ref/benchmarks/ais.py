@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Row, benchmark, best_time
+from . import Row, benchmark, interleaved
 
 
 @benchmark("ais_rbm")
@@ -52,10 +52,7 @@ def ais_rbm(quick: bool = False) -> list[Row]:
     run_steps()
     run_floor()
     # interleaved, best of `repeat` each: a burst of load from other processes hits both alike
-    t_step = t_floor = float("inf")
-    for _ in range(repeat):
-        t_step = min(t_step, best_time(run_steps, repeat=1) / steps)
-        t_floor = min(t_floor, best_time(run_floor, repeat=1) / steps)
+    t_step, t_floor = (t / steps for t in interleaved([run_steps, run_floor], repeat, 1))
     ratio = t_step / t_floor
     return [Row(
         f"RBM AIS step / floor ({d}x{H}, {n} chains)", ratio, "<= 1.3",

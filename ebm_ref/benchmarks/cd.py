@@ -38,8 +38,7 @@ import os
 
 import numpy as np
 
-from . import Row, benchmark, best_time
-from .gibbs import _interleaved  # best of alternate rounds: written once, beside the Gibbs bench
+from . import Row, benchmark, best_time, interleaved
 
 #: (n_visible, n_hidden, batch) of the two rows: MNIST-sized, and digits-sized.
 SIZES = ((784, 500, 100), (64, 16, 20))
@@ -106,7 +105,7 @@ def _one_size(V, H, n, n_updates, rounds, repeat, peer=True):
 
     for f in (fast, floor, generic, ref):
         f()                                                   # warm up
-    t_fast, t_floor, t_generic = (t / n_updates for t in _interleaved([fast, floor, generic], rounds, repeat))
+    t_fast, t_floor, t_generic = (t / n_updates for t in interleaved([fast, floor, generic], rounds, repeat))
     t_ref = best_time(ref, repeat=max(1, repeat // 2)) / n_ref
     big = V >= 784
     rows = [
@@ -136,7 +135,7 @@ def _one_size(V, H, n, n_updates, rounds, repeat, peer=True):
     ours = updates(momentum=0.0, n_steps=n_peer)
     for f in (ours, run_sk):
         f()
-    t_ours, t_sk = (t / n_peer for t in _interleaved([ours, run_sk], rounds, repeat))
+    t_ours, t_sk = (t / n_peer for t in interleaved([ours, run_sk], rounds, repeat))
     rows.append(Row(name, t_ours / t_sk, "<= 1.0",
                     f"ours {t_ours * 1e3:.4f} ms, scikit-learn {t_sk * 1e3:.4f} ms: both PCD-1 with an SGD step "
                     f"lr={lr}, no momentum, {n} chains, a whole run of {n_peer} updates (setup included) / {n_peer}; "

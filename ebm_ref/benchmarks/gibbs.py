@@ -12,16 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Row, benchmark, best_time
-
-
-def _interleaved(fns, rounds: int, repeat: int) -> list[float]:
-    """Best time per call of each fn, measured alternately in ``rounds`` rounds."""
-    best = [float("inf")] * len(fns)
-    for _ in range(rounds):
-        for k, f in enumerate(fns):
-            best[k] = min(best[k], best_time(f, repeat=repeat))
-    return best
+from . import Row, benchmark, interleaved
 
 
 @benchmark("gibbs_rbm")
@@ -67,7 +58,7 @@ def gibbs_rbm(quick: bool = False) -> list[Row]:
     for f in (run_sweep, run_public, run_reference, run_floor):
         f()                                                   # warm up (BLAS threads, caches)
     # single sweeps, alternately, many times: the minimum is the least disturbed by other processes
-    t_sweep, t_floor, t_public, t_ref = _interleaved([run_sweep, run_floor, run_public, run_reference],
+    t_sweep, t_floor, t_public, t_ref = interleaved([run_sweep, run_floor, run_public, run_reference],
                                                      5 * rounds, 3)
     rows = [
         Row(f"binary RBM block-Gibbs sweep / floor ({nv}x{nh}, batch {n})", t_sweep / t_floor, "<= 1.3",
@@ -98,7 +89,7 @@ def gibbs_rbm(quick: bool = False) -> list[Row]:
                 x = sk.gibbs(x)
 
         run_sk()
-        t_sk = _interleaved([run_sk], rounds, repeat)[0] / sweeps
+        t_sk = interleaved([run_sk], rounds, repeat)[0] / sweeps
         rows.append(Row("scikit-learn BernoulliRBM.gibbs / ours (per sweep)", t_sk / t_sweep, "(optional peer)",
                         f"sklearn {t_sk * 1e3:.3f} ms, ours {t_sweep * 1e3:.3f} ms"))
 
@@ -111,7 +102,7 @@ def gibbs_rbm(quick: bool = False) -> list[Row]:
     x0 = (rng.random((m, d)) < 0.5).astype(np.float64)
     steps = 5 if not quick else 2
     gibbs(bm, x0, 1, 0)                                       # compile / load the cache
-    t_jit, t_np = _interleaved([lambda: gibbs(bm, x0, steps, 0),
+    t_jit, t_np = interleaved([lambda: gibbs(bm, x0, steps, 0),
                                 lambda: gibbs(bm, x0, steps, 0, backend="numpy")], max(1, rounds // 2), 1)
     rows.append(Row(f"Boltzmann machine site Gibbs: NumPy path / jitted (d={d}, {m} chains)", t_np / t_jit,
                     "(informative)", f"jitted {t_jit / steps * 1e3:.3f} ms per sweep, NumPy {t_np / steps * 1e3:.3f} ms"))

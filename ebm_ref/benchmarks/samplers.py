@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..samplers._common import chunk_bounds, chunk_buffers, draw_chunk, spawn_generators
-from . import Row, benchmark, best_time
+from . import Row, benchmark, best_time, interleaved
 
 __all__ = ["bench_samplers_continuous"]
 
@@ -192,11 +192,7 @@ def interleaved_best(fns, repeat: int = 5, rounds: int = 3) -> list[float]:
     Interleaving spreads a change of the machine's load over all the functions compared, so
     their ratio is not skewed by a burst that hit only one of them.
     """
-    best = [float("inf")] * len(fns)
-    for _ in range(rounds):
-        for i, fn in enumerate(fns):
-            best[i] = min(best[i], cpu_best_time(fn, repeat))
-    return best
+    return interleaved(fns, rounds, repeat, timer=cpu_best_time)
 
 
 def _with_threads(n, fn):
@@ -215,11 +211,11 @@ def _thread_pair_best(fn, n, rounds: int) -> tuple[float, float]:
     affects both alike; a call of a few milliseconds needs many rounds for its best time to
     settle (thread wake-up is a visible share of it).
     """
-    best = [float("inf"), float("inf")]
-    for _ in range(rounds):
-        for i, threads in enumerate((1, n)):
-            best[i] = min(best[i], _with_threads(threads, lambda: best_time(fn, 1)))
-    return best[0], best[1]
+    def on_threads(threads, repeat):
+        return _with_threads(threads, lambda: best_time(fn, repeat))
+
+    one, many = interleaved([1, n], rounds, 1, timer=on_threads)
+    return one, many
 
 
 @benchmark("samplers_continuous")
