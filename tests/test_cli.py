@@ -99,3 +99,22 @@ def test_command_runs_with_one_blas_thread_by_default(tmp_path):
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert set(re.findall(r"BLAS threads (\S+)", r.stdout)) == {"1"}, r.stdout
+
+
+# ------------------------------------------------ the benchmarks' alternate-rounds timing
+def test_interleaved_times_the_functions_in_turn_and_keeps_each_best():
+    # a scripted timer: the calls come round by round, each function once per round
+    from ebm_ref.benchmarks import interleaved
+
+    script = {"a": iter([3.0, 1.0, 2.0]), "b": iter([5.0, 6.0, 4.0])}
+    calls = []
+
+    def timer(name, repeat):
+        calls.append((name, repeat))
+        return next(script[name])
+
+    assert interleaved(["a", "b"], 3, 7, timer=timer) == [1.0, 4.0]
+    assert calls == [("a", 7), ("b", 7)] * 3
+    for rounds, repeat in ((0, 1), (1, 0), (1.5, 1)):
+        with pytest.raises(ValueError, match="rounds, repeat"):
+            interleaved(["a"], rounds, repeat, timer=timer)

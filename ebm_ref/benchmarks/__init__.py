@@ -62,6 +62,8 @@ def interleaved(fns, rounds: int, repeat: int, timer: Callable = best_time) -> l
     wall time, by default), so that a burst of load from other processes falls on all of
     them alike and their ratios are not skewed by it.
     """
+    if not (isinstance(rounds, int) and rounds >= 1 and isinstance(repeat, int) and repeat >= 1):
+        raise ValueError(f"rounds, repeat: expected integers >= 1, got {rounds!r}, {repeat!r}")
     best = [float("inf")] * len(fns)
     for _ in range(rounds):
         for k, f in enumerate(fns):
