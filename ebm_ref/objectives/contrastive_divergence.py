@@ -54,7 +54,8 @@ from .. import params as _params
 from .._validate import as_batch, as_generator, check_binary, check_positive, check_positive_int
 from ..models.boltzmann import BoltzmannMachine
 from ..models.rbm import BernoulliRBM, GaussianBernoulliRBM
-from ..numerics.special import sigmoid_of_negated_inplace, softplus
+from ..numerics.special import softplus
+from ..samplers.gibbs_sampling import FastBlockGibbs
 
 __all__ = [
     "cd_energy_change",
@@ -406,14 +407,15 @@ class _RBMCDArrays:
 
     The parameters sit, negated, in one augmented matrix
     :math:`\Phi = -\begin{pmatrix} W & b\\ c^\top & 0\end{pmatrix}` of shape (V+1, H+1); ``params``
-    gives W, b, c.  With a column of ones appended to a state, each *negated* field — what
-    :func:`~ebm_ref.numerics.special.sigmoid_of_negated_inplace` takes — is one product:
-
-    .. math:: [v, 1]\,\Phi_{:, :H} = -(c + vW) = -a(v),\qquad [h, 1]\,\Phi_{:V, :}^\top = -(b + Wh).
+    gives W, b, c.  The chains move by the block-Gibbs sweep of
+    :class:`~ebm_ref.samplers.gibbs_sampling.FastBlockGibbs`, built on views of Φ
+    (:meth:`~ebm_ref.samplers.gibbs_sampling.FastBlockGibbs.on_negated_parameters`), so the
+    sweep always sees the parameters the optimizer has just stepped.
 
     The gradient :math:`g = \langle\nabla F\rangle_{\text{data}} - \langle\nabla F\rangle_{v_k}` (with
-    :math:`\nabla_W F = -v\sigma(a)^\top`, :math:`\nabla_b F = -v`, :math:`\nabla_c F = -\sigma(a)`) is
-    one product too: the gradient with respect to Φ is :math:`-g = S^\top T` over the stacked rows
+    :math:`\nabla_W F = -v\sigma(a)^\top`, :math:`\nabla_b F = -v`, :math:`\nabla_c F = -\sigma(a)`,
+    :math:`a(v) = c + vW`) is one product: with a column of ones appended to the states,
+    the gradient with respect to Φ is :math:`-g = S^\top T` over the stacked rows
 
     .. math:: S = \begin{pmatrix} v_k & 1\\ x & 1\end{pmatrix},\qquad
               T = \begin{pmatrix} -\sigma(a(v_k))/m & -1/m\\ \sigma(a(x))/n & 1/n\end{pmatrix},
@@ -435,18 +437,13 @@ class _RBMCDArrays:
         np.negative(p["W"], out=phi[:V, :H])
         np.negative(p["b"], out=phi[:V, H])
         np.negative(p["c"], out=phi[V, :H])
-        self._phi_h, self._phi_v = phi[:, :H], phi[:V, :].T   # −[W; cᵀ] and −[W, b]ᵀ
+        self.gibbs = FastBlockGibbs.on_negated_parameters(phi[:V, :H], phi[:V, H], phi[V, :H], m)
         self.S = np.empty((m + n, V + 1))
         self.T = np.empty((m + n, H + 1))
         self.S[:, V], self.T[:m, H], self.T[m:, H] = 1.0, -1.0 / m, 1.0 / n
         self.chains, self.batch = self.S[:m, :V], self.S[m:, :V]
-        self._hb = np.empty((m, H + 1))
-        self._hb[:, H] = 1.0
-        # the blocks used at every step, as views made once: [v, 1], [x, 1], h, and T's σ blocks
-        self._Sv, self._Sx, self._h = self.S[:m], self.S[m:], self._hb[:, :H]
-        self._Tv, self._Tx = self.T[:m, :H], self.T[m:, :H]
-        self._P, self._A, self._U = np.empty((n, H)), np.empty((m, H)), np.empty((m, H))
-        self._B, self._UV = np.empty((m, V)), np.empty((m, V))
+        self._Tv, self._Tx = self.T[:m, :H], self.T[m:, :H]     # T's σ blocks, as views made once
+        self._P, self._A = np.empty((n, H)), np.empty((m, H))
 
     @property
     def params(self) -> dict:
@@ -472,29 +469,23 @@ class _RBMCDArrays:
         h, then (m, V) for v.  Returns the surrogate :math:`\langle F\rangle_{\text{data}} -
         \langle F\rangle_{v_k}` when built ``with_loss``, else None.
         """
-        P, A, U, B, UV, Sv, phi_h = self._P, self._A, self._U, self._B, self._UV, self._Sv, self._phi_h
-        sigma = sigmoid_of_negated_inplace
+        P, A, gibbs = self._P, self._A, self.gibbs
         with np.errstate(over="ignore"):                    # e^{-a} may overflow: σ is then 0, correctly
-            np.matmul(self._Sx, phi_h, out=P)               # −a(x)
+            gibbs.negated_hidden_field(self.batch, P)       # −a(x)
             value = None
             if self.with_loss:
                 value = self._free_energy_mean(self.batch, -self.phi[:-1, -1], P)
-            sigma(P, silence_overflow=False)                # p(h = 1 | x), the positive phase
+            gibbs.sigmoid_of_negated(P)                               # p(h = 1 | x), the positive phase
             np.multiply(P, 1.0 / self.n, out=self._Tx)
             for t in range(self.k):
-                if t == 0 and not self.persistent:
-                    ph = P                                  # CD: the chains start at x, the field is at hand
+                if t == 0 and not self.persistent:          # CD: the chains start at x, p(h | x) is at hand
+                    gibbs.sweep_from_hidden_probs(rng, P, self.chains)
                 else:
-                    ph = sigma(np.matmul(Sv, phi_h, out=A), silence_overflow=False)   # p(h = 1 | v)
-                rng.random(out=U)
-                np.less(U, ph, out=self._h)                 # h ~ p(h | v), over its uniforms
-                sigma(np.matmul(self._hb, self._phi_v, out=B), silence_overflow=False)   # p(v = 1 | h)
-                rng.random(out=UV)
-                np.less(UV, B, out=self.chains)             # v ~ p(v | h)
-            np.matmul(Sv, phi_h, out=A)                     # −a(v_k)
+                    gibbs.sweep(rng, self.chains)
+            gibbs.negated_hidden_field(self.chains, A)      # −a(v_k)
             if self.with_loss:
                 value -= self._free_energy_mean(self.chains, -self.phi[:-1, -1], A)
-            sigma(A, silence_overflow=False)                # p(h = 1 | v_k), the negative phase
+            gibbs.sigmoid_of_negated(A)                               # p(h = 1 | v_k), the negative phase
         np.multiply(A, -1.0 / self.m, out=self._Tv)
         return value
 
@@ -597,8 +588,9 @@ def rbm_cd_update(rbm, x_data, k: int, rng, *, chains=None, with_loss: bool = Tr
     :math:`c + vW` about eight times per PCD step; here :math:`xW` once (and, for CD, it
     is the first sweep's field too), :math:`vW` and :math:`hW^\top` once per sweep,
     :math:`v_kW` once, and the two gradient outer products as one product over the
-    stacked data and chains.  The biases ride in the products (a column of ones), and
-    the arrays are the ones :func:`ebm_ref.train.fit` steps in place on its fast path.
+    stacked data and chains (the biases' gradients ride in that product, as a column of
+    ones).  The sweeps are those of :class:`~ebm_ref.samplers.gibbs_sampling.FastBlockGibbs`,
+    and the arrays are the ones :func:`ebm_ref.train.fit` steps in place on its fast path.
     """
 
     if not isinstance(rbm, BernoulliRBM):

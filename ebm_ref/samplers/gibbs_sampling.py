@@ -238,14 +238,21 @@ class FastBlockGibbs:
 
     Notes
     -----
-    The fields are formed negated in one pass after each product, −a = (−c) − vW, so
-    that σ(a) = 1/(1 + e^{−a}) needs one ``exp``, one add and one reciprocal over the
-    buffer; no copy of W is made (``W.T`` is a transposed view that BLAS reads directly).
-    The workspace is allocated once, here (each large allocation is an mmap + page
-    faults, which costs more than a whole sweep on a busy machine); the hidden states
-    overwrite their uniforms in place.  Random numbers per sweep, from the caller's
-    ``rng``: uniforms (n, H) for h, then uniforms (n, V) for binary v or normals (n, V)
-    for Gaussian v — those of :func:`rbm_block_gibbs_step`, so both give the same chains.
+    The parameters are held negated, :math:`-W, -b, -c`, so that each field is formed
+    negated by one product and one add, :math:`-a = \tilde v(-W) + (-c)`, and
+    σ(a) = 1/(1 + e^{−a}) then needs one ``exp``, one add and one reciprocal over the
+    buffer (:func:`~ebm_ref.numerics.special.sigmoid_of_negated_inplace`); the transposed
+    product reads ``(-W).T`` as a view, with no copy.  The workspace is allocated once,
+    here (each large allocation is an mmap + page faults, which costs more than a whole
+    sweep on a busy machine); the hidden states overwrite their uniforms in place.
+    Random numbers per sweep, from the caller's ``rng``: uniforms (n, H) for h, then
+    uniforms (n, V) for binary v or normals (n, V) for Gaussian v — those of
+    :func:`rbm_block_gibbs_step`, so both give the same chains.
+
+    A sweep is two half-steps, :meth:`negated_hidden_field` (then σ) and
+    :meth:`sweep_from_hidden_probs`; CD's fast path
+    (:mod:`ebm_ref.objectives.contrastive_divergence`) runs them on parameters that its
+    optimizer steps in place (:meth:`on_negated_parameters`).
     """
 
     def __init__(self, model, n: int, *, beta=None, base_bias=None):
@@ -253,30 +260,49 @@ class FastBlockGibbs:
         if fam not in ("rbm", "gbrbm"):
             raise ValueError(f"model: FastBlockGibbs needs a BernoulliRBM or GaussianBernoulliRBM, "
                              f"got {type(model).__name__}")
-        n = check_positive_int(n, "n", 1)
-        arrays = model.layer_arrays()
-        self.W, self.b, self.c = arrays[:3]
-        self.sigma = arrays[3] if fam == "gbrbm" else None
-        self.neg_b, self.neg_c = -self.b, -self.c
-        nv, nh = self.W.shape
-        self.n = n
-        self.base_bias = None
+        arrays = model.layer_arrays()                           # fresh arrays: negated in place
+        for a in arrays[:3]:
+            np.negative(a, out=a)
         if base_bias is not None:
             if fam != "rbm":
                 raise ValueError("base_bias: an annealing base-rate bias is for a BernoulliRBM")
+            nv = arrays[0].shape[0]
             base_bias = np.asarray(base_bias, dtype=np.float64)
             if base_bias.shape != (nv,) or not np.all(np.isfinite(base_bias)):
                 raise ValueError(f"base_bias: expected finite biases of shape ({nv},), got shape {base_bias.shape}")
-            self.base_bias = base_bias
+        self._bind(*arrays[:3], arrays[3] if fam == "gbrbm" else None, n, beta, base_bias)
+
+    @classmethod
+    def on_negated_parameters(cls, neg_W, neg_b, neg_c, n: int) -> "FastBlockGibbs":
+        r"""Sweeps of the Bernoulli RBM :math:`(W, b, c)` given as arrays of :math:`-W, -b, -c`, not copied.
+
+        The arrays are read at every sweep, so parameters that an optimizer updates in place
+        are seen by the next sweep: this is how CD's fast path samples from the model it
+        trains.  β = 1 and no annealing base.  The caller runs the sweeps under
+        ``np.errstate(over="ignore")`` (an overflowing :math:`e^{-a}` is a correct σ = 0),
+        which it enters once around several sweeps.
+        """
+        self = cls.__new__(cls)                                 # an alternative constructor: no model to read
+        self._bind(neg_W, neg_b, neg_c, None, n, None, None)
+        self._silence_overflow = False                          # the caller silences it around its sweeps
+        return self
+
+    def _bind(self, neg_W, neg_b, neg_c, sigma, n, beta, base_bias) -> None:
+        """Hold the negated parameters, the options and the workspace (the one place they are set)."""
+        self.neg_W, self.neg_b, self.neg_c, self.sigma, self.base_bias = neg_W, neg_b, neg_c, sigma, base_bias
+        self._silence_overflow = True
+        self.n = n = check_positive_int(n, "n", 1)
+        nv, nh = neg_W.shape
         self.set_beta(beta)
-        gauss = self.sigma is not None
+        gauss = sigma is not None
         work = np.empty(2 * n * nh + (3 if gauss else 2) * n * nv)
         self._A = work[:n * nh].reshape(n, nh)
         self._U = work[n * nh:2 * n * nh].reshape(n, nh)
         self._B = work[2 * n * nh:2 * n * nh + n * nv].reshape(n, nv)
         self._UV = work[2 * n * nh + n * nv:2 * n * nh + 2 * n * nv].reshape(n, nv)
         if gauss:
-            self._s2 = self.sigma * self.sigma
+            self.b = -neg_b
+            self._s2 = sigma * sigma
             self._Vs = work[2 * n * nh + 2 * n * nv:].reshape(n, nv)
         self.shape = (n, nv)
 
@@ -302,44 +328,65 @@ class FastBlockGibbs:
             # −(1 − β) b_A: the base's share of the negated visible logits
             self._neg_base = -(1.0 - (1.0 if beta is None else beta)) * self.base_bias
 
+    def sigmoid_of_negated(self, m: np.ndarray) -> np.ndarray:
+        """m ← σ(−m) in place (a negated field to probabilities); an overflowing e^{m} gives the correct 0."""
+        return sigmoid_of_negated_inplace(m, silence_overflow=self._silence_overflow)
+
+    def negated_hidden_field(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+        r"""The negated, tempered hidden field :math:`-\beta a` of ``v``, written into ``out`` (n, H); returns ``out``.
+
+        :math:`a = c + \tilde v^\top W` with :math:`\tilde v = v` (binary) or :math:`v/\sigma^2`
+        (Gaussian visible layer, n rows); :math:`p(h_j = 1\mid v) = \sigma(\beta a_j)`.
+        """
+        if self.sigma is None:
+            np.matmul(v, self.neg_W, out=out)
+        else:
+            np.divide(v, self._s2, out=self._Vs)
+            np.matmul(self._Vs, self.neg_W, out=out)
+        np.add(out, self.neg_c, out=out)                      # −a
+        if self.beta is not None:
+            np.multiply(out, self.beta, out=out)              # −βa
+        return out
+
     def sweep(self, rng, v: np.ndarray, hidden_field=None) -> np.ndarray:
-        """One sweep v → h → v', written into ``v`` (C-contiguous float64, shape (n, V)); returns ``v``.
+        r"""One sweep v → h → v', written into ``v`` (float64, shape (n, V)); returns ``v``.
 
         ``hidden_field``, optional: the untempered field :math:`a = c + \tilde v W` of these
         ``v``, shape (n, H), when the caller has it already (AIS does, for its weights);
         the sweep then skips its first matrix product.
         """
-        W, beta, A, U, B, UV = self.W, self.beta, self._A, self._U, self._B, self._UV
-        H = U
-        # h ~ p(h | v):  p(h_j=1|v) = σ(β(c_j + Σ_i ṽ_i W_ij)),  ṽ = v (binary) or v/σ² (Gaussian)
+        A = self._A
         if hidden_field is not None:
-            np.multiply(hidden_field, -1.0 if beta is None else -beta, out=A)     # −βa
+            np.multiply(hidden_field, -1.0 if self.beta is None else -self.beta, out=A)   # −βa
         else:
-            if self.sigma is None:
-                np.matmul(v, W, out=A)
-            else:
-                np.divide(v, self._s2, out=self._Vs)
-                np.matmul(self._Vs, W, out=A)
-            np.subtract(self.neg_c, A, out=A)                 # −a
-            if beta is not None:
-                np.multiply(A, beta, out=A)                   # −βa
-        sigmoid_of_negated_inplace(A)
-        rng.random(out=U)
-        np.less(U, A, out=H)
-        np.matmul(H, W.T, out=B)                              # W h
+            self.negated_hidden_field(v, A)
+        return self.sweep_from_hidden_probs(rng, self.sigmoid_of_negated(A), v)
+
+    def sweep_from_hidden_probs(self, rng, probs: np.ndarray, v: np.ndarray) -> np.ndarray:
+        r"""The rest of a sweep when :math:`p(h = 1\mid v)` is at hand: h ~ Bernoulli(``probs``), then v' ~ p(v | h) into ``v``.
+
+        ``probs`` has shape (n, H) (it is read, not changed, unless it is the workspace
+        :meth:`sweep` passes); returns ``v``.  CD-k's first sweep starts here, from the
+        positive phase's probabilities.
+        """
+        beta, B, UV = self.beta, self._B, self._UV
+        H = self._U
+        rng.random(out=H)
+        np.less(H, probs, out=H)                              # h ~ p(h | v), over its uniforms
+        np.matmul(H, self.neg_W.T, out=B)                     # −W h
         if self.sigma is None:
             # v ~ p(v | h):  p(v_i=1|h) = σ(β(b_i + (W h)_i) + (1 − β) b_A)   (b_A = 0 unless annealing)
-            np.subtract(self.neg_b, B, out=B)
+            np.add(B, self.neg_b, out=B)                      # −(b + W h)
             if beta is not None:
                 np.multiply(B, beta, out=B)
             if self.base_bias is not None:
                 np.add(B, self._neg_base, out=B)
-            sigmoid_of_negated_inplace(B)
+            self.sigmoid_of_negated(B)
             rng.random(out=UV)
             np.less(UV, B, out=v)
         else:
             # v ~ N(b + W h, diag σ²/β)
-            np.add(B, self.b, out=B)
+            np.subtract(self.b, B, out=B)                     # b + W h
             rng.standard_normal(out=UV)
             np.multiply(UV, self._noise, out=UV)
             np.add(B, UV, out=v)
