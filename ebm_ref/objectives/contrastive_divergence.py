@@ -54,6 +54,7 @@ from .. import params as _params
 from .._validate import as_batch, as_generator, check_binary, check_positive, check_positive_int
 from ..models.boltzmann import BoltzmannMachine
 from ..models.rbm import BernoulliRBM, GaussianBernoulliRBM
+from ..numerics.enumeration import MAX_ENUMERATE_DIM, enumerate_states, state_index
 from ..numerics.special import softplus
 from ..samplers.gibbs_sampling import FastBlockGibbs
 
@@ -103,7 +104,6 @@ def _states_and_weights(model, bounds=None, n_quad: int = 4001):
     Continuous 1-D models: a fine composite Simpson rule on ``bounds``.
     """
     from ..numerics.quadrature import composite_simpson
-    from ..partition import MAX_ENUMERATE_DIM, enumerate_states
 
     if isinstance(model, BernoulliRBM):
         d = model.n_visible
@@ -322,13 +322,11 @@ def exact_cd_expected_gradient(rbm, v_data, k: int) -> dict:
 
     (gradient of the negative log-likelihood; F is the free energy).
     """
-    from ..partition import enumerate_states
-
     k = check_positive_int(k, "k", 1)
     v = as_batch(v_data, rbm.dim, "v_data")
     states = enumerate_states(rbm.n_visible)
     T = visible_gibbs_kernel(rbm)
-    start = (v @ (2 ** np.arange(rbm.n_visible - 1, -1, -1))).astype(np.int64)
+    start = state_index(v)
     dist = np.zeros((v.shape[0], T.shape[0]))
     dist[np.arange(v.shape[0]), start] = 1.0
     for _ in range(k):                                 # rows: distribution of v_t for each chain
@@ -374,8 +372,6 @@ def cd_bias_curve(rbm, v_data, ks) -> dict:
     Returns ``{"k", "bias": ‖b_k‖, "grad": ‖∇ℓ‖, "chi2": χ²(p_k‖p), "bound": √χ²·√Σ var_p(g_i),
     "lambda2": second largest eigenvalue modulus of the sweep's kernel}``.
     """
-    from ..partition import enumerate_states
-
     if not isinstance(rbm, BernoulliRBM):
         raise ValueError(f"rbm: expected a BernoulliRBM (enumerable), got {type(rbm).__name__}")
     v_data = check_binary(as_batch(v_data, rbm.n_visible, "v_data"), "v_data")
@@ -385,8 +381,7 @@ def cd_bias_curve(rbm, v_data, ks) -> dict:
     states = enumerate_states(rbm.n_visible)
     p = np.exp(rbm.log_prob(states))
     T = visible_gibbs_kernel(rbm)
-    idx = (np.asarray(v_data) @ (2 ** np.arange(rbm.n_visible - 1, -1, -1))).astype(np.int64)
-    p0 = np.bincount(idx, minlength=states.shape[0]) / idx.size          # the data distribution
+    p0 = empirical_distribution(v_data, rbm.n_visible)                  # the data distribution
     G = np.concatenate([g.reshape(states.shape[0], -1) for _, g in sorted(rbm.grad_params(states).items())], axis=1)
     sd = np.sqrt(np.sum(p @ (G - p @ G) ** 2))
     bias, chi2 = [], []
@@ -724,7 +719,7 @@ def train_dbn(data, n_hidden, rng, *, binarize_up: bool = True, **kw):
     ``binarize_up``, else the probabilities — which must then be passed on as 0/1
     samples anyway for a BernoulliRBM, so sampling is the default).
     """
-    from ..models.rbm import BernoulliRBM, DeepBeliefNet
+    from ..models.rbm import DeepBeliefNet
 
     rng = as_generator(rng)
     data = as_batch(data, None, "data")
@@ -739,21 +734,14 @@ def train_dbn(data, n_hidden, rng, *, binarize_up: bool = True, **kw):
 
 
 # ------------------------------------ maximum likelihood as KL, and CD as a difference of KLs
-def _state_index(v) -> np.ndarray:
-    """Row index of each binary state in ``enumerate_states`` order (most significant bit first)."""
-    return (v @ (2 ** np.arange(v.shape[1] - 1, -1, -1))).astype(np.int64)
-
-
 def empirical_distribution(v_data, n_visible: int) -> np.ndarray:
     r""":math:`p_0(v) = \frac1n\sum_i[v_i = v]` over all :math:`2^V` visible states (``enumerate_states`` order)."""
     v = as_batch(v_data, n_visible, "v_data")
-    return np.bincount(_state_index(v), minlength=2**n_visible) / v.shape[0]
+    return np.bincount(state_index(v), minlength=2**n_visible) / v.shape[0]
 
 
 def visible_distribution(rbm) -> np.ndarray:
     r""":math:`p_\theta(v) = e^{-F(v)}/Z` over all :math:`2^V` visible states, by enumeration."""
-    from ..partition import enumerate_states
-
     return np.exp(-rbm.energy(enumerate_states(rbm.n_visible)) - rbm.log_partition())
 
 
@@ -768,8 +756,6 @@ def kl_to_model(rbm, q) -> float:
     q = np.asarray(q, dtype=np.float64)
     if q.shape != (2**rbm.n_visible,) or np.any(q < 0) or abs(q.sum() - 1.0) > 1e-12:
         raise ValueError(f"q: expected a distribution over the {2**rbm.n_visible} visible states")
-    from ..partition import enumerate_states
-
     log_p = -rbm.energy(enumerate_states(rbm.n_visible)) - rbm.log_partition()
     keep = q > 0
     return float(np.sum(q[keep] * (np.log(q[keep]) - log_p[keep])))
