@@ -29,7 +29,6 @@ from .gaussian import Gaussian
 
 __all__ = ["ProductOfExperts", "Mixture", "Tempered", "ConditionalEnergy"]
 
-LOG_2PI = np.log(2.0 * np.pi)
 
 
 # ------------------------------------------------------------------ helpers

@@ -51,6 +51,7 @@ from scipy.special import digamma, expit, gammaln, logsumexp, polygamma
 from .._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
 from ..energy import Energy
 from ..numerics.quadrature import adaptive_quad_vec, tanh_sinh, tanh_sinh_refine
+from ..numerics.special import LOG_2PI
 
 __all__ = [
     "ExponentialFamily",
@@ -67,7 +68,6 @@ __all__ = [
     "FAMILIES",
 ]
 
-LOG_2PI = np.log(2.0 * np.pi)
 #: a point of the simplex may miss sum 1 by rounding only; 1e-10 is far above the
 #: ~1e-16 error of normalizing a float64 vector and far below any real departure.
 SIMPLEX_TOL = 1e-10

@@ -43,10 +43,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
+from ..numerics.special import LOG_2PI
 
 __all__ = ["AffineFlow", "CouplingFlow", "Flow"]
 
-LOG_2PI = np.log(2.0 * np.pi)
 
 
 def _finite(a, name):

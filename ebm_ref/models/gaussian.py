@@ -21,10 +21,10 @@ import numpy as np
 
 from .._validate import as_float_array, as_generator, check_positive_int
 from ..energy import Energy
+from ..numerics.special import LOG_2PI
 
 __all__ = ["Gaussian", "GaussianMixture", "WarpedGaussian", "check_spd"]
 
-LOG_2PI = np.log(2.0 * np.pi)
 
 
 def check_spd(M, name: str, d: int | None = None) -> np.ndarray:

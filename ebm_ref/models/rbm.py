@@ -59,7 +59,7 @@ import numpy as np
 from .._validate import as_batch, as_float_array, as_generator, check_binary, check_positive_int
 from ..energy import Energy
 from ..numerics.enumeration import MAX_ENUMERATE_DIM, enumerate_states, expectation_of_terms, log_partition_enumerate
-from ..numerics.special import logsumexp, sigmoid, softplus, softplus_and_sigmoid
+from ..numerics.special import LOG_2PI, logsumexp, sigmoid, softplus, softplus_and_sigmoid
 
 __all__ = [
     "BernoulliRBM",
@@ -67,7 +67,6 @@ __all__ = [
     "DeepBeliefNet",
 ]
 
-LOG_2PI = np.log(2.0 * np.pi)
 
 
 # ------------------------------------------- the shared softplus term T(v)

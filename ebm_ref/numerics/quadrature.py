@@ -29,7 +29,7 @@ import numpy as np
 from scipy import integrate
 from scipy.special import expit
 
-from .._validate import as_float_array, check_positive_int
+from .._validate import check_positive_int
 from .special import logsumexp
 
 __all__ = [

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sigmoid", "softplus", "softplus_and_sigmoid", "logsumexp", "log_mean_exp", "sigmoid_of_negated_inplace"]
+__all__ = ["LOG_2PI", "sigmoid", "softplus", "softplus_and_sigmoid", "logsumexp", "log_mean_exp", "sigmoid_of_negated_inplace"]
+
+#: log(2π), the constant of every Gaussian log-density
+LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 def _out_like(z):

@@ -67,6 +67,7 @@ from .._validate import as_batch, as_generator, check_positive, check_positive_i
 from ..energy import require_normalized
 from ..models.flow import AffineFlow, Flow
 from ..models.gaussian import Gaussian
+from ..numerics.special import LOG_2PI
 from . import nce as _nce
 
 __all__ = [
@@ -75,7 +76,6 @@ __all__ = [
     "fce_grads", "fce_step", "fit_fce",
 ]
 
-LOG_2PI = np.log(2.0 * np.pi)
 
 
 def _check_q(q, dim):

@@ -159,7 +159,6 @@ def evaluate_in_support(target, y, energy: bool = True, grad: bool = True, outsi
     g : ndarray (n, d) or None (``grad=False``)
     inside : ndarray (n,) bool
     """
-    n = y.shape[0]
     finite = np.all(np.isfinite(y), axis=1)
     inside = finite if outside is None else finite & ~outside
     test = _support_test(target)
