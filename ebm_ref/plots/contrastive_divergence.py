@@ -5,7 +5,7 @@ import numpy as np
 
 from ..objectives.contrastive_divergence import cd_bias_curve, cd_energy_change
 from . import figure
-from ._style import color, colorbar, compared_densities, grid, save, scatter_points, set_box, subplots
+from ._style import color, grid, save, scatter_points, subplots
 
 
 def bas_curves(rng, methods, n_steps=1500, n_hidden=8, lr=0.2, decay_steps=None, momentum=0.0, every=25):
@@ -93,8 +93,7 @@ def train_2d_pcd(x, rng, n_steps, k=20, step_size=0.01, n_chains=256, lr=2e-3, p
 def make_2d(out_dir, rng, small=False):
     """The density learned by CD-k and PCD-k (ULA negatives) on two moons, with test log-likelihoods."""
     from ..datasets import two_moons
-    from ..diagnostics import ksd
-    from .score_matching import BOX, log_partition_quadrature
+    from .score_matching import BOX, fitted_density, fitted_density_row
 
     n_train, n_test = (400, 200) if small else (4000, 1000)
     n_steps = 20 if small else 1000
@@ -106,18 +105,14 @@ def make_2d(out_dir, rng, small=False):
     results, dens = [], []
     for title, persistent in runs:
         model, _ = train_2d_pcd(x, rng, n_steps, k=k, step_size=step, n_chains=n_chains, persistent=persistent)
-        lz = log_partition_quadrature(model, box=BOX)
-        ll = float(np.mean(-model.energy(x_test))) - lz
-        results.append((title, ll, ksd(x_test[:500], model)))
-        dens.append(np.exp(-model.energy(pts) - lz))
+        ll, ks, d = fitted_density(model, x_test, pts)
+        results.append((title, ll, ks))
+        dens.append(d)
     fig, axes = subplots(1, 3, height=2.4, sharey=True)
     scatter_points(axes[0], x[:n_shown])
     axes[0].set_title(f"two moons\n({n_shown} of {n_train} points)" if n_shown < n_train else f"two moons\n({n_train} points)")
     panels = [(f"{title}\n$\\ell$ = {ll:.2f}, KSD² = {ks:.2g}", d) for (title, ll, ks), d in zip(results, dens)]
-    im = compared_densities(axes[1:], X, Y, panels, log=True, decades=3)
-    colorbar(fig, im, list(axes), r"$p_\theta(x)$ (log scale)", shrink=0.85)
-    for ax in axes:
-        set_box(ax, BOX, ylabel=r"$x_2$" if ax is axes[0] else "")
+    fitted_density_row(fig, axes, X, Y, panels, BOX, decades=3)
     fig.suptitle(f"{n_steps} Adam steps, {k} ULA steps of size {step:g} per update;\n"
                  "$\\ell$: test log-likelihood ($\\log Z$ by quadrature)")
     make_2d.last_results = {r[0]: (r[1], r[2]) for r in results}

@@ -118,6 +118,25 @@ def train_2d(kind, x, rng, n_steps, batch_size=256, lr=2e-3, sigma=0.1, n_projec
 KINDS = [("exact", "exact SM"), ("sliced", "sliced SM"), ("denoising", "denoising SM")]
 
 
+def fitted_density(model, x_test, pts, n_inner=200, n_outer=200, box=BOX):
+    """How a trained 2-D model fits: its test log-likelihood ℓ (log Z by :func:`log_partition_quadrature`),
+    the unbiased KSD² on (at most) 500 test points, and the normalized density at ``pts``."""
+    from ..diagnostics import ksd
+
+    lz = log_partition_quadrature(model, n_inner, n_outer, box)
+    ll = float(np.mean(-model.energy(x_test))) - lz
+    return ll, ksd(x_test[:500], model), np.exp(-model.energy(pts) - lz)
+
+
+def fitted_density_row(fig, axes, X, Y, panels, box, decades):
+    """``panels`` of fitted densities on ``axes[1:]`` (one log colour scale and one colour bar for the
+    row), every axis of the row set to ``box``; ``axes[0]`` holds the data."""
+    im = compared_densities(axes[1:], X, Y, panels, log=True, decades=decades)
+    colorbar(fig, im, list(axes), r"$p_\theta(x)$ (log scale)", shrink=0.85)
+    for ax in axes:
+        set_box(ax, box, ylabel=r"$x_2$" if ax is axes[0] else "")
+
+
 @figure("score_matching_2d")
 def make_2d(out_dir, rng, small=False):
     from ..datasets import eight_gaussians, eight_gaussians_mixture, rings, two_moons
@@ -151,16 +170,11 @@ def make_2d(out_dir, rng, small=False):
         dens = []
         for kind, title in KINDS:
             model, hist = train_2d(kind, x, rng, n_steps, batch_size=64 if small else 256, width=16 if small else 64)
-            lz = log_partition_quadrature(model, n_inner, n_outer, box)
-            ll = float(np.mean(-model.energy(x_test))) - lz
-            k = ksd(x_test[:500], model)
+            ll, k, d = fitted_density(model, x_test, pts, n_inner, n_outer, box)
             summary[(name, kind)] = (ll, k)
-            dens.append((title, np.exp(-model.energy(pts) - lz), ll, k))
+            dens.append((title, d, ll, k))
         panels = [(f"{title}\n$\\ell$ = {ll:.2f}\nKSD² = {k:.2f}", d) for title, d, ll, k in dens]
-        im = compared_densities(row[1:], X, Y, panels, log=True, decades=4)
-        colorbar(fig, im, list(row), r"$p_\theta(x)$ (log scale)", shrink=0.85)
-        for ax in row:
-            set_box(ax, box, ylabel=r"$x_2$" if ax is row[0] else "")
+        fitted_density_row(fig, row, X, Y, panels, box, decades=4)
     fig.suptitle(r"$p_\theta \propto e^{-E}$, MLP energy, $\log Z$ by quadrature; $\ell$: test log-likelihood;"
                  "\nKSD²: unbiased estimate (may fall below 0 when the true value is near 0)")
     make_2d.last_results = summary
