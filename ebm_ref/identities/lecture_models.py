@@ -16,7 +16,6 @@ from ..models.expfam import Bernoulli, Beta, Categorical, Dirichlet, Exponential
 from ..models.flow import Flow
 from ..models.rbm import BernoulliRBM, DeepBeliefNet
 from ..numerics.enumeration import enumerate_states
-from ..objectives import mle
 from ..objectives.mle import quadrature_grid
 from .registry import identity
 
@@ -136,24 +135,6 @@ def _(rng):
     pv_h = bottom.prob_v_given_h(H)                                  # (16, 5): p(v_i = 1 | h)
     p_v_given_h = np.prod(np.where(V[:, None, :] == 1, pv_h[None], 1 - pv_h[None]), axis=2)   # (32, 16)
     return p_v_given_h @ p_top, np.exp(rbm1.log_prob(V))
-
-
-# ---------------------------------------- row 24: i.i.d. likelihood
-@identity("lecture: i.i.d. maximum likelihood: −(1/n) log Πᵢ p(xᵢ) = mle.loss, and its gradient vanishes at the MLE",
-          step="log Π p(xᵢ) = Σ log p(xᵢ); for a Gaussian the maximizer is (x̄, S⁻¹), S the biased sample covariance",
-          case="3-D Gaussian, 40 points; left = (mle.loss at the truth, every gradient entry at the closed-form MLE), "
-               "right = (−(1/n) log of the product of scipy densities, 0)", tol=1e-10,
-          reason="a product of 40 densities ~e^{−150} is representable; gradients of size ~1 vanish to rounding")
-def _(rng):
-    g = Gaussian([1.0, -0.5, 0.2], _P3)
-    x = g.sample(40, rng)
-    value, _ = mle.loss(g, x)
-    product = np.prod(stats.multivariate_normal(g.mean, g.covariance).pdf(x))
-    xbar = x.mean(axis=0)
-    S = (x - xbar).T @ (x - xbar) / len(x)
-    _, grads = mle.loss(Gaussian(xbar, np.linalg.inv(S)), x)
-    g_flat = np.concatenate([np.ravel(v) for v in grads.values()])
-    return np.append(value, g_flat), np.append(-np.log(product) / len(x), np.zeros_like(g_flat))
 
 
 # ---------------------------------------- row 78: flows are normalized

@@ -7,51 +7,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from .. import anomaly, inpainting, maxent, mcmc_scaling, params as _params, samplers, vector_fields
+from .. import anomaly, inpainting, maxent, mcmc_scaling, samplers, vector_fields
 from ..models import Gaussian, MLPEnergy
 from ..models.expfam import Beta
 from ..models.score_network import ScoreNetwork
 from ..numerics.quadrature import adaptive_quad
-from ..objectives import contrastive_divergence as cd, mle, score_matching as sm
-from .contrastive_divergence import _data, _fd_of_flat, _small_rbm
+from ..objectives import score_matching as sm
+from .contrastive_divergence import _small_rbm
 from .registry import identity
-
-
-def _rbm_data_p0(rng):
-    """A 6×4 RBM, 20 random binary points and their empirical distribution p₀."""
-    rbm = _small_rbm(rng)
-    x = _data(rng, rbm.n_visible)
-    return rbm, x, cd.empirical_distribution(x, rbm.n_visible)
-
-
-# ------------------------------------------------ note 06: maximum likelihood = minimum KL
-@identity("mle: KL(p0||p) = negative log-likelihood - H(p0) (enumeration)",
-          step="KL(p₀‖p_θ) = Σ p₀ log p₀ − Σ p₀ log p_θ = −H(p₀) − (1/n)Σᵢ log p_θ(vᵢ)",
-          case="BernoulliRBM 6×4, 20 random binary points; KL summed over all 64 states, NLL by objectives.mle",
-          tol=1e-12, reason="two float64 sums of 64 terms of O(1) size")
-def _(rng):
-    rbm, x, p0 = _rbm_data_p0(rng)
-    return cd.kl_to_model(rbm, p0), mle.loss(rbm, x, method="enumerate")[0] - maxent.entropy(p0)
-
-
-@identity("mle: grad KL(p0||p) = gradient of the negative log-likelihood (finite differences)",
-          step="∇θ KL(p₀‖p_θ) = −∇θ (1/n)Σᵢ log p_θ(vᵢ): the entropy of the data does not depend on θ",
-          case="BernoulliRBM 6×4, 20 points; Richardson differences of the enumerated KL vs objectives.mle.loss",
-          tol=1e-8, reason="Richardson differences of an O(1) smooth function reach ~1e-10")
-def _(rng):
-    rbm, x, p0 = _rbm_data_p0(rng)
-    return _fd_of_flat(lambda m: cd.kl_to_model(m, p0), rbm), _params.flatten(mle.loss(rbm, x, method="enumerate")[1])
-
-
-@identity("cd: grad of KL(p0||p) - KL(pk||p) with pk frozen = E[CD-k gradient]",
-          step="CD_k = KL(p₀‖p_θ) − KL(p_k‖p_θ); ∇θ at fixed p_k = ⟨∇F⟩_{p₀} − ⟨∇F⟩_{p_k}",
-          case="BernoulliRBM 6×4, 20 points, k = 2; p_k = p₀T² exactly; Richardson differences",
-          tol=1e-8, reason="Richardson differences of an O(1) smooth function reach ~1e-10")
-def _(rng):
-    rbm, x, _ = _rbm_data_p0(rng)
-    pk = cd.chain_distribution(rbm, x, 2)
-    left = _fd_of_flat(lambda m: cd.cd_kl_difference(m, x, 2, p_k=pk), rbm)
-    return left, _params.flatten(cd.exact_cd_expected_gradient(rbm, x, 2))
 
 
 # ------------------------------------------------ note 02: maximum entropy, products
