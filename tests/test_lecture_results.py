@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ebm_ref import diagnostics, samplers
-from ebm_ref.identities.lecture_sampling import _rwmh_gaussian_lag1
+from ebm_ref.identities.mcmc_continuous import _rwmh_gaussian_lag1
 from ebm_ref.models import Gaussian
 from ebm_ref.objectives import nce
 from ebm_ref.numerics.opcount import MultiplyAddCounter

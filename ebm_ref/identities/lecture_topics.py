@@ -5,9 +5,8 @@ dimension (note 05a), inpainting and anomaly detection (note 04), products of ex
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
 
-from .. import anomaly, inpainting, maxent, mcmc_scaling, samplers, vector_fields
+from .. import anomaly, inpainting, maxent, vector_fields
 from ..models import Gaussian, MLPEnergy
 from ..models.expfam import Beta
 from ..models.score_network import ScoreNetwork
@@ -114,63 +113,6 @@ def _(rng):
 def _(rng):
     e = MLPEnergy.init([2, 16, 16], rng)
     return vector_fields.circulation(e.score, [0.2, -0.1], 1.5), 0.0
-
-
-# ------------------------------------------------ note 05a: MCMC in high dimension
-@identity("mcmc scaling: E[acceptance ratio] = 1 at stationarity, (1-2 l1)(1-2 l2) = 1",
-          step="E e^Λ = ∫ π(y)q(x|y) dx dy = 1, and E e^{zᵀMz} = det(I − 2M)^{−1/2} per coordinate",
-          case="the 2×2 forms of RWMH (h = 0.9), MALA (h = 0.4), HMC (ε = 0.5, L = 6) on N(0, I)",
-          tol=1e-13, reason="a 2×2 determinant of O(1) numbers")
-def _(rng):
-    dets = [np.linalg.det(np.eye(2) - 2 * mcmc_scaling.log_ratio_form(m, h, L))
-            for m, h, L in [("rwmh", 0.9, 1), ("mala", 0.4, 1), ("hmc", 0.5, 6)]]
-    return np.array(dets), np.ones(3)
-
-
-@identity("mcmc scaling: exact acceptance on N(0, I_50) = the samplers' measured rate (max |z|)",
-          step="a(h, d) = E min(1, e^{λ₁U + λ₂V}), U, V ~ χ²_d: one quadrature",
-          case="d = 50, 20000 chains started from exact draws, one step each of samplers.metropolis, "
-               "samplers.mala, samplers.hmc (L = 4), steps 2.38/√d, d^{-1/3}, d^{-1/4}",
-          tol=4.5, reason="each rate is a mean of 20000 independent Bernoullis; P(max of 3 |z| > 4.5) < 3·6.8e-6")
-def _(rng):
-    d, n = 50, 20000
-    g = Gaussian(np.zeros(d), np.eye(d))
-    runs = [("rwmh", 2.38 / np.sqrt(d), 1, samplers.metropolis), ("mala", d ** (-1 / 3), 1, samplers.mala),
-            ("hmc", d ** (-1 / 4), 4, samplers.hmc)]
-    z = []
-    for method, h, L, run in runs:
-        extra = {"n_leapfrog": L} if method == "hmc" else {}
-        ch = run(g, rng.standard_normal((n, d)), 1, rng, step_size=h, backend="numpy", **extra)
-        a = mcmc_scaling.expected_acceptance(method, h, d, L)
-        z.append((ch.accept_rate.mean() - a) / np.sqrt(a * (1 - a) / n))
-    return float(np.max(np.abs(z))), 0.0
-
-
-@identity("mcmc scaling: at fixed acceptance the step scales as d^-1/2 (RWMH sd), d^-1/3 (MALA), d^-1/4 (HMC)",
-          step="Var of the per-coordinate log ratio ∝ h², h³, ε⁴ ⇒ d ∝ h^{−2}, h^{−3}, ε^{−4} at fixed a",
-          case="the dimension d giving acceptance 1/2 at steps 2/32 and 2/64 (HMC path length 2), exact formula",
-          tol=0.01, reason="the next-order terms are relatively O(step²) and shift a log-log slope by < 0.01 at these steps")
-def _(rng):
-    slopes = []
-    for method, L1, L2 in [("rwmh", 1, 1), ("mala", 1, 1), ("hmc", 32, 64)]:
-        d1 = mcmc_scaling.dimension_for_acceptance(method, 2 / 32, 0.5, L1)
-        d2 = mcmc_scaling.dimension_for_acceptance(method, 2 / 64, 0.5, L2)
-        slopes.append(np.log(d2 / d1) / np.log(2.0))
-    return np.array(slopes), np.array([2.0, 3.0, 4.0])
-
-
-@identity("mcmc scaling: optimal acceptance 0.234 (RWMH), 0.574 (MALA) maximizing exact efficiency at d = 1e6",
-          step="maximize ℓ^p·a(ℓ) ⇒ (p/q)Φ(−z) = zφ(z), a* = 2Φ(−z)",
-          case="RWMH h = ℓ/√d, MALA h = ℓ²/d^{1/3} at d = 10⁶: exact a(ℓ) maximized numerically vs the limit root",
-          tol=2e-3, reason="a(ℓ, d) differs from its limit by O(d^{-1/3}) for MALA and O(d^{-1/2}) for RWMH, below 1e-3 at d = 1e6")
-def _(rng):
-    d = 1e6
-    left = []
-    for method, step in [("rwmh", lambda l: l / np.sqrt(d)), ("mala", lambda l: l**2 / d ** (1 / 3))]:
-        res = optimize.minimize_scalar(lambda l: -l**2 * mcmc_scaling.expected_acceptance(method, step(l), d),
-                                       bounds=(0.3, 5.0), method="bounded", options={"xatol": 1e-6})
-        left.append(mcmc_scaling.expected_acceptance(method, step(res.x), d))
-    return np.array(left), np.array([mcmc_scaling.optimal_limit_acceptance(m) for m in ("rwmh", "mala")])
 
 
 # ------------------------------------------------ note 04: outputs y, anomalies
