@@ -7,12 +7,11 @@ its own transpose leaves p(v) unchanged, i.i.d. likelihood is a sum, flows are n
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from ..inference import denoise, minimize_energy
 from ..models import Gaussian
 from ..models.compose import ConditionalEnergy, ProductOfExperts
-from ..models.expfam import Bernoulli, Beta, Categorical, Dirichlet, Exponential, Gamma, Normal, Poisson
 from ..models.flow import Flow
 from ..models.rbm import BernoulliRBM, DeepBeliefNet
 from ..numerics.enumeration import enumerate_states
@@ -20,33 +19,6 @@ from ..objectives.mle import quadrature_grid
 from .registry import identity
 
 _P3 = np.array([[2.0, 0.6, 0.0], [0.6, 1.0, 0.3], [0.0, 0.3, 0.5]])
-
-
-# ------------------------------------------- row 7: the families are the textbook densities
-_FAMILIES = (
-    (Normal(0.7, 1.3), lambda x: stats.norm(0.7, 1.3).logpdf(x[:, 0])),
-    (Poisson(3.5), lambda x: stats.poisson(3.5).logpmf(x[:, 0])),
-    (Exponential(1.7), lambda x: stats.expon(scale=1 / 1.7).logpdf(x[:, 0])),
-    (Bernoulli(0.3), lambda x: stats.bernoulli(0.3).logpmf(x[:, 0])),
-    (Categorical([0.2, 0.5, 0.3]), lambda x: np.log(np.array([0.2, 0.5, 0.3]))[x[:, 0].astype(int)]),
-    (Beta(2.5, 1.5), lambda x: stats.beta(2.5, 1.5).logpdf(x[:, 0])),
-    (Gamma(2.2, 0.8), lambda x: stats.gamma(2.2, scale=1 / 0.8).logpdf(x[:, 0])),
-    (Dirichlet([1.5, 2.0, 3.0]), lambda x: stats.dirichlet([1.5, 2.0, 3.0]).logpdf(x.T)),
-)
-
-
-@identity("lecture: h(x)e^{ηᵀT(x) − A(η)} is the textbook density of each of the 8 families",
-          step="log h + ηᵀT − A with η, T, h, A of each family = scipy.stats' log density of the usual parameters",
-          case="Normal, Poisson, Exponential, Bernoulli, Categorical, Beta, Gamma, Dirichlet at fixed parameters, "
-               "20 samples each", tol=1e-12,
-          reason="log densities of size ≲ 20 built two ways (gammaln, logs) agree to a few ulp")
-def _(rng):
-    left, right = [], []
-    for fam, ref in _FAMILIES:
-        x = fam.sample(20, rng)
-        left.append(fam.log_base_measure(x) + fam.sufficient_statistics(x) @ fam.eta - fam.log_partition())
-        right.append(ref(x))
-    return np.concatenate(left), np.concatenate(right)
 
 
 # ------------------------------------------- row 15: prediction is an argmin

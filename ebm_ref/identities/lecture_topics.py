@@ -6,58 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import anomaly, inpainting, maxent, vector_fields
+from .. import anomaly, inpainting, vector_fields
 from ..models import Gaussian, MLPEnergy
-from ..models.expfam import Beta
 from ..models.score_network import ScoreNetwork
-from ..numerics.quadrature import adaptive_quad
 from ..objectives import score_matching as sm
 from .contrastive_divergence import _small_rbm
 from .registry import identity
-
-
-# ------------------------------------------------ note 02: maximum entropy, products
-@identity("maxent: max-entropy distribution under a mean constraint = exponential family (die, mean 4.5)",
-          step="argmax H(p) s.t. Σ p_k T_k = μ  is  p ∝ exp(ηᵀT) with ∇log Z(η) = μ",
-          case="support {1..6}, T(x) = x, μ = 4.5 (Jaynes' die); SLSQP on the simplex vs Newton on the dual",
-          tol=1e-7, reason="SLSQP stops at ftol 1e-15 on H, which leaves p accurate to ~1e-8; Newton reaches 1e-14")
-def _(rng):
-    T = np.arange(1.0, 7.0)
-    return maxent.max_entropy_primal(T, [4.5]), maxent.max_entropy_dual(T, [4.5])[1]
-
-
-@identity("maxent: mean and second moment fixed on a grid give p ∝ exp(η1 x + η2 x^2)",
-          step="two constraints → log p affine in (x, x²): a discretized Gaussian",
-          case="41 points on [−3, 3], E x = 0.3, E x² = 1.2; SLSQP vs Newton on the dual",
-          tol=1e-7, reason="SLSQP stops at ftol 1e-15 on H, which leaves p accurate to ~1e-8")
-def _(rng):
-    x = np.linspace(-3.0, 3.0, 41)
-    T = np.column_stack([x, x**2])
-    return maxent.max_entropy_primal(T, [0.3, 1.2]), maxent.max_entropy_dual(T, [0.3, 1.2])[1]
-
-
-@identity("maxent: strong duality, H(p*) = log Z(eta*) - eta*.mu (Boltzmann, fixed mean energy)",
-          step="max H = min_η log Z(η) − ηᵀμ; with T = −E the multiplier is β and p ∝ e^{−βE}",
-          case="double-well energy x⁴/4 − x² on 41 grid points, prescribed mean energy −0.6",
-          tol=1e-12, reason="the dual is solved by Newton to |E T − μ| < 1e-14; both sides are O(1) sums")
-def _(rng):
-    x = np.linspace(-3.0, 3.0, 41)
-    T = -(x**4 / 4 - x**2)
-    eta, p = maxent.max_entropy_dual(T, [0.6])
-    a = T * eta[0]
-    return maxent.entropy(p), float(np.log(np.sum(np.exp(a))) - eta[0] * 0.6)
-
-
-@identity("expfam: product of two Betas is Beta(a1+a2-1, b1+b2-1) (quadrature)",
-          step="h e^{η₁ᵀT}·h e^{η₂ᵀT} ∝ h²e^{(η₁+η₂)ᵀT}, and h² = h·e^{−log x − log(1−x)} for the Beta",
-          case="Beta(2, 3)·Beta(1.5, 0.7), normalized by adaptive quadrature, at 7 points in (0, 1)",
-          tol=1e-10, reason="adaptive quadrature of a smooth integrable density to ~1e-13")
-def _(rng):
-    b1, b2 = Beta(2.0, 3.0), Beta(1.5, 0.7)
-    x = np.linspace(0.05, 0.95, 7)[:, None]
-    unnorm = lambda t: np.exp(b1.log_prob(np.atleast_1d(t)[:, None]) + b2.log_prob(np.atleast_1d(t)[:, None]))  # noqa: E731
-    z = adaptive_quad(lambda t: float(unnorm(t)[0]), 0.0, 1.0)[0]
-    return np.log(unnorm(x[:, 0])) - np.log(z), Beta(2.5, 2.7).log_prob(x)
 
 
 # ------------------------------------------------ note 07: a σ-blind energy fits a compromise
