@@ -7,14 +7,11 @@ its own transpose leaves p(v) unchanged, i.i.d. likelihood is a sum, flows are n
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
 from ..inference import denoise, minimize_energy
 from ..models import Gaussian
 from ..models.compose import ConditionalEnergy, ProductOfExperts
 from ..models.flow import Flow
-from ..models.rbm import BernoulliRBM, DeepBeliefNet
-from ..numerics.enumeration import enumerate_states
 from ..objectives.mle import quadrature_grid
 from .registry import identity
 
@@ -69,44 +66,6 @@ def _(rng):
     if not res.converged:
         raise RuntimeError(f"gradient descent stopped at gradient norm {res.grad_norm.max():.2g} > 1e-11")
     return res.x, exact
-
-
-# ---------------------------------------- row 20: the RBM energy
-@identity("lecture: the RBM energy is second order, E(v, h) = −vᵀWh − bᵀv − cᵀh, and F(v) = −log Σ_h e^{−E(v,h)}",
-          step="joint_energy is the bilinear form; summing h out of e^{−E} by brute force gives the free energy "
-               "(the model's energy)",
-          case="BernoulliRBM 4 visible × 3 hidden, all 16 × 8 (v, h) pairs; left = (joint_energy, energy(v)), "
-               "right = (the bilinear form by hand, −logsumexp over the 8 h)", tol=1e-12,
-          reason="sums of ≲ 20 terms of size ~1: rounding ~1e-15")
-def _(rng):
-    W, b, c = rng.standard_normal((4, 3)), rng.standard_normal(4), rng.standard_normal(3)
-    rbm = BernoulliRBM(W, b, c)
-    V, H = enumerate_states(4), enumerate_states(3)
-    v = np.repeat(V, len(H), axis=0)
-    h = np.tile(H, (len(V), 1))
-    by_hand = -np.sum((v @ W) * h, axis=1) - v @ b - h @ c
-    free = -special.logsumexp(-by_hand.reshape(len(V), len(H)), axis=1)
-    return np.concatenate([rbm.joint_energy(v, h), rbm.energy(V)]), np.concatenate([by_hand, free])
-
-
-# ---------------------------------------- row 23: stacking RBMs
-@identity("lecture: stacking an RBM on the transpose of the first leaves p(v) unchanged (greedy DBN start)",
-          step="top RBM with W₂ = W₁ᵀ, b₂ = c₁, c₂ = b₁ has visible marginal p₁(h); then "
-               "p_DBN(v) = Σ_h p₁(v|h) p₁(h) = p₁(v): greedy training starts from the RBM's likelihood and can only "
-               "raise its variational bound (Hinton, Osindero & Teh 2006)",
-          case="DeepBeliefNet([RBM 5×4, its transpose]); p_DBN(v) by enumeration over h (16 states) vs the "
-               "first RBM's exact p(v), all 32 v", tol=1e-12,
-          reason="probabilities ≤ 1 summed over 16 terms: rounding ~1e-16")
-def _(rng):
-    rbm1 = BernoulliRBM(rng.standard_normal((5, 4)), rng.standard_normal(5), rng.standard_normal(4))
-    top = BernoulliRBM(rbm1.params["W"].T, rbm1.params["c"], rbm1.params["b"])
-    dbn = DeepBeliefNet([rbm1, top])
-    bottom, upper = dbn.rbms[0], dbn.rbms[-1]
-    V, H = enumerate_states(5), enumerate_states(4)
-    p_top = np.exp(upper.log_prob(H))                                # p(h), the top RBM's visible marginal
-    pv_h = bottom.prob_v_given_h(H)                                  # (16, 5): p(v_i = 1 | h)
-    p_v_given_h = np.prod(np.where(V[:, None, :] == 1, pv_h[None], 1 - pv_h[None]), axis=2)   # (32, 16)
-    return p_v_given_h @ p_top, np.exp(rbm1.log_prob(V))
 
 
 # ---------------------------------------- row 78: flows are normalized

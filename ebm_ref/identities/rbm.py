@@ -1,14 +1,31 @@
 """Identities of note 03: restricted and fully visible Boltzmann machines.
 
 Each identity compares two independent computations on a case small enough to be
-enumerated or integrated exactly.
+enumerated or integrated exactly.  In the order below:
+
+* **the joint and the free energy** — E(v, h) = −vᵀWh − bᵀv − cᵀh is second order, and
+  summing h out of e^{−E} gives F(v) = −bᵀv − Σ_j softplus(c_j + (vW)_j);
+* **log Z exactly** — by the smaller layer, by brute force over (v, h), and as a Boltzmann
+  machine with bipartite couplings;
+* **conditionals** — p(h_j = 1 | v) is a ratio of joint probabilities: Z cancels, the hidden
+  units are independent;
+* **the likelihood gradient** — ∇log Z = −E_p[∇F], and the mean log-likelihood gradient is the
+  positive minus the negative phase;
+* **the Gaussian–Bernoulli RBM** — log Z in closed form against quadrature (1-D and 2-D), and
+  its gradient;
+* **deep belief nets** — an RBM stacked on the transpose of the first leaves p(v) unchanged,
+  where greedy layer-wise training starts;
+* **the fully visible Boltzmann machine** — Ising and binary spins give one log Z, the open
+  Ising chain's closed form, the conditionals, ∇log Z.
 """
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
 from ..check import numerical_param_gradient
 from ..models import BernoulliRBM, BoltzmannMachine, GaussianBernoulliRBM
+from ..models.rbm import DeepBeliefNet
 from ..numerics.enumeration import enumerate_states
 from ..numerics.quadrature import grid_log_integral
 from ..numerics.special import logsumexp
@@ -27,12 +44,40 @@ def _gb(rng, V, H, scale=0.7):
                                 rng.standard_normal(H), 0.5 + rng.random(V))
 
 
+def _joint_states(n_visible, n_hidden):
+    """Every visible state, every hidden state, and all (v, h) pairs as two aligned arrays (v-major)."""
+    Vs, Hs = enumerate_states(n_visible), enumerate_states(n_hidden)
+    return Vs, Hs, np.repeat(Vs, len(Hs), axis=0), np.tile(Hs, (len(Vs), 1))
+
+
 def _joint_neg_energy(rbm):
     """−E(v, h) on every joint state, shape (2^V, 2^H), from the joint energy only."""
-    Vs, Hs = enumerate_states(rbm.n_visible), enumerate_states(rbm.n_hidden)
-    vv = np.repeat(Vs, len(Hs), axis=0)
-    hh = np.tile(Hs, (len(Vs), 1))
+    Vs, Hs, vv, hh = _joint_states(rbm.n_visible, rbm.n_hidden)
     return Vs, Hs, -rbm.joint_energy(vv, hh).reshape(len(Vs), len(Hs))
+
+
+def _symmetric_couplings(rng, d, scale=1.0):
+    """A symmetric d×d coupling matrix with zero diagonal, A + Aᵀ for A ~ N(0, scale²)."""
+    A = scale * rng.standard_normal((d, d))
+    J = A + A.T
+    np.fill_diagonal(J, 0.0)
+    return J
+
+
+# ------------------------------------------------------- the joint and the free energy
+@identity("lecture: the RBM energy is second order, E(v, h) = −vᵀWh − bᵀv − cᵀh, and F(v) = −log Σ_h e^{−E(v,h)}",
+          step="joint_energy is the bilinear form; summing h out of e^{−E} by brute force gives the free energy "
+               "(the model's energy)",
+          case="BernoulliRBM 4 visible × 3 hidden, all 16 × 8 (v, h) pairs; left = (joint_energy, energy(v)), "
+               "right = (the bilinear form by hand, −logsumexp over the 8 h)", tol=1e-12,
+          reason="sums of ≲ 20 terms of size ~1: rounding ~1e-15")
+def _(rng):
+    rbm = _rbm(rng, 4, 3)
+    W, b, c = (rbm.params[k] for k in "Wbc")
+    V, H, v, h = _joint_states(4, 3)
+    by_hand = -np.sum((v @ W) * h, axis=1) - v @ b - h @ c
+    free = -special.logsumexp(-by_hand.reshape(len(V), len(H)), axis=1)
+    return np.concatenate([rbm.joint_energy(v, h), rbm.energy(V)]), np.concatenate([by_hand, free])
 
 
 @identity("rbm: free energy F(v) = -log sum_h exp(-E(v,h))",
@@ -45,6 +90,7 @@ def _(rng):
     return rbm.energy(Vs), -logsumexp(negE, axis=1)
 
 
+# ------------------------------------------------------- log Z exactly
 @identity("rbm: log Z by visible enumeration = by hidden enumeration",
           step="Z = Σ_v e^{-F(v)} = Σ_h e^{-F_h(h)}: enumerate the smaller layer",
           case="BernoulliRBM V=7, H=5, N(0,1) parameters",
@@ -77,6 +123,7 @@ def _(rng):
     return rbm.log_partition(), bm.log_partition()
 
 
+# ------------------------------------------------------- conditionals
 @identity("rbm: Gibbs conditional p(h_j=1|v) = ratio of joint probabilities",
           step="p(h|v) = e^{-E(v,h)} / Σ_h' e^{-E(v,h')}: Z cancels, and the hidden units are independent",
           case="BernoulliRBM V=4, H=3; every v, p(h_j = 1 | v) from the enumerated joint",
@@ -88,6 +135,7 @@ def _(rng):
     return rbm.prob_h_given_v(Vs), post @ Hs
 
 
+# ------------------------------------------------------- the likelihood gradient
 @identity("rbm: grad log Z = -E_p(grad F) (enumeration vs finite differences)",
           step="∇θ log Z = Σ_v p(v)(-∇θF(v)) = {W: ⟨vhᵀ⟩, b: ⟨v⟩, c: ⟨h⟩}",
           case="BernoulliRBM V=4, H=3; Richardson differences of the exact log Z in every parameter",
@@ -109,6 +157,7 @@ def _(rng):
     return flatten(rbm.exact_grad_log_likelihood(data)), flatten(fd)
 
 
+# ------------------------------------------------------- the Gaussian–Bernoulli RBM
 def _gb_box(gb):
     mu = gb.params["b"] + enumerate_states(gb.n_hidden) @ gb.params["W"].T
     lo = mu.min(axis=0) - 12 * gb.params["sigma"]
@@ -145,6 +194,27 @@ def _(rng):
     return flatten(gb.grad_log_partition()), flatten(fd)
 
 
+# ------------------------------------------------------- deep belief nets
+@identity("lecture: stacking an RBM on the transpose of the first leaves p(v) unchanged (greedy DBN start)",
+          step="top RBM with W₂ = W₁ᵀ, b₂ = c₁, c₂ = b₁ has visible marginal p₁(h); then "
+               "p_DBN(v) = Σ_h p₁(v|h) p₁(h) = p₁(v): greedy training starts from the RBM's likelihood and can only "
+               "raise its variational bound (Hinton, Osindero & Teh 2006)",
+          case="DeepBeliefNet([RBM 5×4, its transpose]); p_DBN(v) by enumeration over h (16 states) vs the "
+               "first RBM's exact p(v), all 32 v", tol=1e-12,
+          reason="probabilities ≤ 1 summed over 16 terms: rounding ~1e-16")
+def _(rng):
+    rbm1 = _rbm(rng, 5, 4)
+    top = BernoulliRBM(rbm1.params["W"].T, rbm1.params["c"], rbm1.params["b"])
+    dbn = DeepBeliefNet([rbm1, top])
+    bottom, upper = dbn.rbms[0], dbn.rbms[-1]
+    V, H = enumerate_states(5), enumerate_states(4)
+    p_top = np.exp(upper.log_prob(H))                                # p(h), the top RBM's visible marginal
+    pv_h = bottom.prob_v_given_h(H)                                  # (16, 5): p(v_i = 1 | h)
+    p_v_given_h = np.prod(np.where(V[:, None, :] == 1, pv_h[None], 1 - pv_h[None]), axis=2)   # (32, 16)
+    return p_v_given_h @ p_top, np.exp(rbm1.log_prob(V))
+
+
+# ------------------------------------------------------- the fully visible Boltzmann machine
 @identity("boltzmann: Ising log Z = binary log Z after x = 2s - 1",
           step="E_ising(2s-1; J, h) = E_binary(s; 4J, 2h - 2J1) + Σh - ½ΣJ",
           case="BoltzmannMachine d=8, N(0,1) couplings, both spin conventions enumerated",
@@ -152,9 +222,7 @@ def _(rng):
 def _(rng):
     from ..models.boltzmann import ising_as_binary
 
-    A = rng.standard_normal((8, 8))
-    J = A + A.T
-    np.fill_diagonal(J, 0.0)
+    J = _symmetric_couplings(rng, 8)
     ising = BoltzmannMachine(J, rng.standard_normal(8), spins="ising")
     binary, C = ising_as_binary(ising)
     return ising.log_partition(), binary.log_partition() - C
@@ -178,9 +246,7 @@ def _(rng):
           case="binary BoltzmannMachine d=5; every state and every site",
           tol=1e-12, reason="two exponentials vs one logistic function")
 def _(rng):
-    A = rng.standard_normal((5, 5))
-    J = A + A.T
-    np.fill_diagonal(J, 0.0)
+    J = _symmetric_couplings(rng, 5)
     bm = BoltzmannMachine(J, rng.standard_normal(5))
     xs = enumerate_states(5)
     left = bm.conditional_prob(xs)
@@ -198,9 +264,7 @@ def _(rng):
           case="ising BoltzmannMachine d=6; symmetric directions for J",
           tol=1e-8, reason="Richardson extrapolation of an exact log Z reaches ~1e-11")
 def _(rng):
-    A = 0.5 * rng.standard_normal((6, 6))
-    J = A + A.T
-    np.fill_diagonal(J, 0.0)
+    J = _symmetric_couplings(rng, 6, scale=0.5)
     bm = BoltzmannMachine(J, rng.standard_normal(6), spins="ising")
     off_diagonal = ~np.eye(6, dtype=bool)                           # the diagonal of J is fixed at 0
     fd = numerical_param_gradient(lambda m: m.log_partition(), bm, symmetric=["J"], mask={"J": off_diagonal})
