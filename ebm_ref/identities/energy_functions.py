@@ -1,12 +1,34 @@
-"""Identities of note 04: MLP energies, composition of energies, energy designs."""
+"""Identities of note 04: energy functions — MLP energies and their derivatives, composition,
+two designs, and what an energy is used for: inference, outputs, anomalies.
+
+In the order below:
+
+* **MLP energies** — the forward Laplacian equals the trace of the exact Hessian and the sum
+  of second differences of E, and its parameter gradient equals finite differences;
+* **composition** — a product of Gaussian experts is a Gaussian (energy and log Z), a mixture
+  of normalized models integrates to 1, a tempered density's ratios and log Z, and a
+  conditional energy over labels normalizes to p(y|x);
+* **designs** — the reconstruction energy's Laplacian, the reconstruction energy of a linear
+  autoencoder ranking data below noise with a probability known exactly, and the
+  discriminator energy's two forms;
+* **inference is minimization** — the prediction argmin_y E(x, y) is argmax_y p(y|x), the mode
+  argmin E is found without Z, and denoising argmin E(x) + λ‖x − x̃‖² is the posterior mode;
+* **energies over outputs** — filling in missing units: the Gibbs kernel with the observed
+  units clamped has p(y|x) as its stationary law;
+* **anomaly detection** — the AUC of the energy score between two Gaussians in closed form.
+"""
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
+from .. import anomaly, inpainting
+from ..inference import denoise, minimize_energy
 from ..models import Gaussian, WarpedGaussian
 from ..models.compose import ConditionalEnergy, Mixture, ProductOfExperts, Tempered
 from ..models.designs import DiscriminatorEnergy, ReconstructionEnergy
 from ..models.mlp import MLPEnergy
+from ..models.rbm import BernoulliRBM
 from ..numerics.special import logsumexp
 from ..numerics.quadrature import grid_log_integral
 from ._grid import GRID_REASON, N_GRID
@@ -174,6 +196,29 @@ def _(rng):
     return m.laplacian_x(x), np.trace(m.hessian_x(x), axis1=1, axis2=2)
 
 
+_D, _K, _S2, _TAU2, _N_PAIRS = 4, 2, 0.05, 1.0, 20000
+_AUC = stats.f.cdf(_TAU2 / _S2, _D - _K, _D - _K)       # = 20/21 for F(2, 2)
+
+
+@identity("lecture: a reconstruction energy ranks data below noise, P(E(x_data) < E(x_noise)) exact",
+          step="linear AE = projection on the top-k principal subspace: E = ‖(I − UUᵀ)x‖²; data: s²χ²_{d−k}, "
+               "noise N(0, τ²I): τ²χ²_{d−k}  ⇒  P(E_data < E_noise) = F_{d−k,d−k}(τ²/s²)",
+          case="d = 4, k = 2, data N(0, U diag(3, 2, 0.05, 0.05) Uᵀ), noise N(0, I), 20000 pairs; "
+               "ReconstructionEnergy (identity activations) with encoder U_kᵀ, decoder U_k",
+          tol=4 * np.sqrt(_AUC * (1 - _AUC) / _N_PAIRS),
+          reason="4 binomial standard errors of the pair count: false-positive rate 6e-5")
+def _(rng):
+    U = np.linalg.qr(rng.standard_normal((_D, _D)))[0]
+    Sigma = U @ np.diag([3.0, 2.0, _S2, _S2]) @ U.T
+    Uk = U[:, :_K]
+    ae = ReconstructionEnergy(activation="identity", **{
+        "enc.W1": Uk.T, "enc.b1": np.zeros(_K), "enc.W2": np.eye(_K), "enc.b2": np.zeros(_K),
+        "dec.W1": np.eye(_K), "dec.b1": np.zeros(_K), "dec.W2": Uk, "dec.b2": np.zeros(_D)})
+    x_data = rng.multivariate_normal(np.zeros(_D), Sigma, size=_N_PAIRS)
+    x_noise = np.sqrt(_TAU2) * rng.standard_normal((_N_PAIRS, _D))
+    return float(np.mean(ae.energy(x_data) < ae.energy(x_noise))), float(_AUC)
+
+
 @identity("designs: −log D − (−logit D) = −log(1 − D)",
           step="−log D = softplus(−s), −logit D = −s, difference softplus(s) = −log(1 − D)",
           case="tanh discriminator 2 → 8 → 1, 30 points",
@@ -183,3 +228,84 @@ def _(rng):
     b = DiscriminatorEnergy(form="neg_logit", **a.params)
     x = rng.standard_normal((30, 2))
     return a.energy(x) - b.energy(x), -np.log1p(-a.prob(x))
+
+
+# ------------------------------------------------------------------- inference is minimization
+_P3 = np.array([[2.0, 0.6, 0.0], [0.6, 1.0, 0.3], [0.0, 0.3, 0.5]])
+
+
+def _gaussian_3d():
+    """The 3-D Gaussian with mean (1, −0.5, 0.2) and the dense precision _P3."""
+    return Gaussian([1.0, -0.5, 0.2], _P3)
+
+
+@identity("lecture: prediction y* = argmin_y E(x, y) = argmax_y p(y|x)",
+          step="p(y|x) = e^{−E(x,y)}/Σ_y' e^{−E(x,y')} is decreasing in E(x, y): the label normalizer cannot reorder labels",
+          case="ConditionalEnergy of 4 Gaussian energies in 2-D, 300 points; left = (predict, argmax of prob_y), "
+               "right = argmin over the table of label energies", tol=0.5,
+          reason="label indices: equal or differing by ≥ 1")
+def _(rng):
+    experts = [Gaussian(rng.standard_normal(2), np.eye(2) * (0.5 + k)) for k in range(4)]
+    ce = ConditionalEnergy(experts)
+    x = 2.0 * rng.standard_normal((300, 2))
+    table = np.stack([e.energy(x) for e in experts], axis=1)
+    best = np.argmin(table, axis=1)
+    return np.concatenate([ce.predict(x), np.argmax(ce.prob_y(x), axis=1)]).astype(float), \
+        np.concatenate([best, best]).astype(float)
+
+
+@identity("lecture: the mode argmax p = argmin E is found without Z (product of experts)",
+          step="minimize_energy uses E and ∇E only; for a product of Gaussian experts the mode is the "
+               "precision-weighted mean (ΣP_k)⁻¹ Σ P_k μ_k",
+          case="2 Gaussian experts in 3-D, L-BFGS from 5 random starts, gtol 1e-11",
+          tol=1e-9, reason="‖x − x*‖ ≤ ‖∇E‖/λ_min(ΣP_k) ≤ √3·1e-11/0.5 ~ 4e-11; 1e-9 leaves room for L-BFGS's last step")
+def _(rng):
+    g1 = _gaussian_3d()
+    g2 = Gaussian([-0.3, 0.8, 1.5], np.diag([0.5, 1.5, 1.0]))
+    res = minimize_energy(ProductOfExperts([g1, g2]), 3.0 * rng.standard_normal((5, 3)), method="lbfgs", gtol=1e-11)
+    mode = np.linalg.solve(g1.precision + g2.precision, g1.precision @ g1.mean + g2.precision @ g2.mean)
+    return res.x, np.broadcast_to(mode, (5, 3))
+
+
+@identity("lecture: denoising argmin E(x) + λ‖x − x̃‖² is the posterior mode under Gaussian noise (λ = 1/2σ²)",
+          step="−log p(x|x̃) = E(x) + ‖x − x̃‖²/2σ² + const(x̃); for a Gaussian prior the mode is "
+               "(P + 2λI)⁻¹(Pμ + 2λx̃)",
+          case="3-D Gaussian prior, σ = 0.7, 6 noisy points, gradient descent with step 1/λ_max to gtol 1e-11",
+          tol=1e-9, reason="the objective's Hessian ≥ 2λ = 2.04: ‖x − x*‖ ≤ ‖∇‖/2.04 ≤ 5e-12 once converged "
+                           "(gradient descent needs no line search, so it reaches gtol; L-BFGS-B's stalls near 1e-9)")
+def _(rng):
+    g = _gaussian_3d()
+    sigma = 0.7
+    lam = 1.0 / (2 * sigma**2)
+    y = g.sample(6, rng) + sigma * rng.standard_normal((6, 3))
+    exact = np.linalg.solve(g.precision + 2 * lam * np.eye(3), (g.precision @ g.mean)[:, None] + 2 * lam * y.T).T
+    step = 1.0 / (np.linalg.eigvalsh(g.precision).max() + 2 * lam)
+    res = denoise(g, y, lam=lam, method="gd", step_size=step, max_steps=5000, gtol=1e-11)
+    if not res.converged:
+        raise RuntimeError(f"gradient descent stopped at gradient norm {res.grad_norm.max():.2g} > 1e-11")
+    return res.x, exact
+
+
+# ------------------------------------------------------------------- energies over outputs
+@identity("inpainting: the clamped Gibbs kernel's stationary law = p(y|x) by enumeration",
+          step="Gibbs on p(y, h | x) has y-marginal p(y|x) ∝ e^{−F(x, y)}",
+          case="BernoulliRBM 9×6 (weights scale 1), 3 observed units, 6 missing: 64×64 kernel",
+          tol=1e-12, reason="a 64×64 matrix-vector product of probabilities")
+def _(rng):
+    rbm = BernoulliRBM(rng.standard_normal((9, 6)), 0.3 * rng.standard_normal(9), 0.3 * rng.standard_normal(6))
+    v = (rng.random(9) < 0.5).astype(float)
+    obs = np.zeros(9, bool)
+    obs[:3] = True
+    _, p = inpainting.exact_conditional(rbm, v, obs)
+    return p @ inpainting.clamped_kernel(rbm, v, obs), p
+
+
+# ------------------------------------------------------------------- anomaly detection
+@identity("anomaly: AUC of the energy score for N(0, I) vs N(0, s^2 I) = F(d, d) cdf at s^2",
+          step="AUC = P(‖x_q‖² > ‖x_p‖²) = P(U/V < s²), U, V ~ χ²_d",
+          case="d = 2, 10; s = 1.5, 0.6, 1.2, 0.8; adaptive quadrature over the χ² density",
+          tol=1e-10, reason="adaptive quadrature of a smooth integrand to ~1e-13")
+def _(rng):
+    cases = [(2, 1.5), (2, 0.6), (10, 1.2), (10, 0.8)]
+    return (np.array([anomaly.auc_by_quadrature(d, s) for d, s in cases]),
+            np.array([anomaly.auc_gaussian_scale(d, s) for d, s in cases]))

@@ -10,7 +10,6 @@ from scipy import stats
 
 from ..energy import Energy
 from ..models import Gaussian, GaussianMixture
-from ..models.designs import ReconstructionEnergy
 from ..models.expfam import ExpFamEnergy, Exponential
 from ..models.mlp import MLPEnergy, MLPMap
 from ..objectives import score_matching as sm
@@ -256,27 +255,3 @@ def _(rng):
     V = np.broadcast_to(np.sqrt(d) * np.eye(d), (5, d, d))
     sliced = net.tangent_forward(x, V)[2][:, 0] / d
     return np.concatenate([hess, flap]), np.concatenate([sliced, sliced])
-
-
-# ------------------------------------- row 60: reconstruction energy low on data
-_D, _K, _S2, _TAU2, _N_PAIRS = 4, 2, 0.05, 1.0, 20000
-_AUC = stats.f.cdf(_TAU2 / _S2, _D - _K, _D - _K)       # = 20/21 for F(2, 2)
-
-
-@identity("lecture: a reconstruction energy ranks data below noise, P(E(x_data) < E(x_noise)) exact",
-          step="linear AE = projection on the top-k principal subspace: E = ‖(I − UUᵀ)x‖²; data: s²χ²_{d−k}, "
-               "noise N(0, τ²I): τ²χ²_{d−k}  ⇒  P(E_data < E_noise) = F_{d−k,d−k}(τ²/s²)",
-          case="d = 4, k = 2, data N(0, U diag(3, 2, 0.05, 0.05) Uᵀ), noise N(0, I), 20000 pairs; "
-               "ReconstructionEnergy (identity activations) with encoder U_kᵀ, decoder U_k",
-          tol=4 * np.sqrt(_AUC * (1 - _AUC) / _N_PAIRS),
-          reason="4 binomial standard errors of the pair count: false-positive rate 6e-5")
-def _(rng):
-    U = np.linalg.qr(rng.standard_normal((_D, _D)))[0]
-    Sigma = U @ np.diag([3.0, 2.0, _S2, _S2]) @ U.T
-    Uk = U[:, :_K]
-    ae = ReconstructionEnergy(activation="identity", **{
-        "enc.W1": Uk.T, "enc.b1": np.zeros(_K), "enc.W2": np.eye(_K), "enc.b2": np.zeros(_K),
-        "dec.W1": np.eye(_K), "dec.b1": np.zeros(_K), "dec.W2": Uk, "dec.b2": np.zeros(_D)})
-    x_data = rng.multivariate_normal(np.zeros(_D), Sigma, size=_N_PAIRS)
-    x_noise = np.sqrt(_TAU2) * rng.standard_normal((_N_PAIRS, _D))
-    return float(np.mean(ae.energy(x_data) < ae.energy(x_noise))), float(_AUC)

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import anomaly, inpainting, vector_fields
+from .. import vector_fields
 from ..models import Gaussian, MLPEnergy
 from ..models.score_network import ScoreNetwork
 from ..objectives import score_matching as sm
-from .contrastive_divergence import _small_rbm
 from .registry import identity
 
 
@@ -67,27 +66,3 @@ def _(rng):
 def _(rng):
     e = MLPEnergy.init([2, 16, 16], rng)
     return vector_fields.circulation(e.score, [0.2, -0.1], 1.5), 0.0
-
-
-# ------------------------------------------------ note 04: outputs y, anomalies
-@identity("inpainting: the clamped Gibbs kernel's stationary law = p(y|x) by enumeration",
-          step="Gibbs on p(y, h | x) has y-marginal p(y|x) ∝ e^{−F(x, y)}",
-          case="BernoulliRBM 9×6 (weights scale 1), 3 observed units, 6 missing: 64×64 kernel",
-          tol=1e-12, reason="a 64×64 matrix-vector product of probabilities")
-def _(rng):
-    rbm = _small_rbm(rng, 9, 6, scale=1.0)
-    v = (rng.random(9) < 0.5).astype(float)
-    obs = np.zeros(9, bool)
-    obs[:3] = True
-    _, p = inpainting.exact_conditional(rbm, v, obs)
-    return p @ inpainting.clamped_kernel(rbm, v, obs), p
-
-
-@identity("anomaly: AUC of the energy score for N(0, I) vs N(0, s^2 I) = F(d, d) cdf at s^2",
-          step="AUC = P(‖x_q‖² > ‖x_p‖²) = P(U/V < s²), U, V ~ χ²_d",
-          case="d = 2, 10; s = 1.5, 0.6, 1.2, 0.8; adaptive quadrature over the χ² density",
-          tol=1e-10, reason="adaptive quadrature of a smooth integrand to ~1e-13")
-def _(rng):
-    cases = [(2, 1.5), (2, 0.6), (10, 1.2), (10, 0.8)]
-    return (np.array([anomaly.auc_by_quadrature(d, s) for d, s in cases]),
-            np.array([anomaly.auc_gaussian_scale(d, s) for d, s in cases]))
