@@ -145,51 +145,6 @@ def _(rng):
                      float(p.log_prob(x1)[0] - (-q.energy(x1)[0] - q.log_partition()))]), np.array([0.0, np.log(2.0)])
 
 
-# --------------------------------------------- row 10: "any f_θ" needs Z < ∞
-_MLP_1D = {"W1": np.array([[2.0], [-1.0], [0.5]]), "b1": np.array([0.5, 0.0, -1.0]),
-           "W2": np.array([[0.8, -0.6, 0.4]]), "b2": np.array([0.1])}
-
-
-def _bounded_mlp():
-    """A tanh MLP energy on ℝ: |E| ≤ B = Σ|W2| + |b2| everywhere, so ∫ e^{−E} over ℝ diverges."""
-    m = MLPEnergy.from_params(_MLP_1D)
-    B = float(np.sum(np.abs(_MLP_1D["W2"])) + abs(_MLP_1D["b2"][0]))
-    return m, B
-
-
-def _log_z_box(m, L, R=40.0):
-    """log ∫_{−L}^{L} e^{−E} by quad on [−L, −R], [−R, R], [R, L] (tanh saturates beyond R)."""
-    f = lambda t: float(np.exp(-m.energy(np.array([[t]])))[0])
-    inner = _quad(f, -min(R, L), min(R, L))
-    outer = 0.0 if L <= R else _quad(f, -L, -R) + _quad(f, R, L)
-    return np.log(inner + outer)
-
-
-@identity("lecture: a bounded MLP energy has log Z_L within d log 2L ± B on every box",
-          step="|E| ≤ B ⇒ 2L e^{−B} ≤ Z_L = ∫_{[−L,L]} e^{−E} ≤ 2L e^{B}: Z_L → ∞, no density on ℝ",
-          case="1-D tanh MLP (3 units), B = Σ|W2| + |b2| = 1.9, L = 1, 10, 10², 10³, 10⁴; "
-               "left = log Z_L − log 2L clipped to [−B, B], right = unclipped",
-          tol=1e-12, reason="the bound is exact; clipping changes nothing unless it fails (quad error ~1e-12 relative)")
-def _(rng):
-    m, B = _bounded_mlp()
-    v = np.array([_log_z_box(m, L) - np.log(2 * L) for L in (1.0, 10.0, 1e2, 1e3, 1e4)])
-    return np.clip(v, -B, B), v
-
-
-@identity("lecture: a bounded MLP energy has log Z_L − log 2L → log ½(e^{−E(−∞)} + e^{−E(+∞)})",
-          step="Z_L = ∫_{−R}^{R} e^{−E} + (L − R)(e^{−E₊} + e^{−E₋}), E± = Σ W2_j sign(±W1_j) + b2: log Z_L grows like log 2L",
-          case="1-D tanh MLP (3 units), L = 10⁶, R = 40",
-          tol=40.0 * np.exp(2 * 1.9) / 1e6,
-          reason="|Z_L/(L(e₊+e₋)) − 1| ≤ R e^{2B}/L = 1.8e-3 (|∫_{−R}^{R} e^{−E} − R(e₊+e₋)| ≤ 2R e^{B}, e₊+e₋ ≥ 2e^{−B})")
-def _(rng):
-    m, _ = _bounded_mlp()
-    s = np.sign(_MLP_1D["W1"][:, 0])
-    e_plus = float(_MLP_1D["W2"][0] @ s + _MLP_1D["b2"][0])
-    e_minus = float(-_MLP_1D["W2"][0] @ s + _MLP_1D["b2"][0])
-    L = 1e6
-    return _log_z_box(m, L) - np.log(2 * L), np.log(0.5 * (np.exp(-e_plus) + np.exp(-e_minus)))
-
-
 # ------------------------------------------ row 55: the trace is expensive
 _WIDTHS = (8, 6)
 _DIMS = tuple(range(2, 10))
