@@ -65,6 +65,12 @@ def _hermite(n, mean, sd):
 
 
 # ------------------------------------------------------------------- NCE
+def _nce_2d_sample(rng):
+    """The 2-D case of the loss-form identities: noise N(0, 2I) (precision I/2), 60 data points from N(0, I), 90 noise points."""
+    noise = Gaussian([0.0, 0.0], 0.5 * np.eye(2))
+    return noise, rng.standard_normal((60, 2)), noise.sample(90, rng)
+
+
 @identity("nce: logit of the Bayes classifier = log p_d - log nu p_n",
           step="D*(x) = p_d/(p_d + ν p_n)  ⇒  log D*/(1 − D*) = log p_d − log ν − log p_n",
           case="p_d = N(0.7, 0.8²), p_n = N(0, 1.5²), ν = 3, 40 points; scipy.stats log-densities on the right",
@@ -141,8 +147,7 @@ def _(rng):
           case="2-D Gaussian energy, Gaussian noise, c = 1.1, ν = 0.5, 1, 3; 60 data, 90 noise points",
           tol=1e-12, reason="sums of O(1) terms")
 def _(rng):
-    noise = Gaussian([0.0, 0.0], 0.5 * np.eye(2))
-    xd, xn = rng.standard_normal((60, 2)), noise.sample(90, rng)
+    noise, xd, xn = _nce_2d_sample(rng)
     left, right = [], []
     for nu in (0.5, 1.0, 3.0):
         left.append(-nce.classification_log_likelihood(MODEL_2D, 1.1, xd, xn, noise, nu) / (1 + nu))
@@ -155,8 +160,7 @@ def _(rng):
           case="same 2-D case as above, ν = 2",
           tol=1e-12, reason="moderate logits: the naive log D is accurate to rounding here")
 def _(rng):
-    noise = Gaussian([0.0, 0.0], 0.5 * np.eye(2))
-    xd, xn = rng.standard_normal((60, 2)), noise.sample(90, rng)
+    noise, xd, xn = _nce_2d_sample(rng)
     return (nce.loss_probability_form(MODEL_2D, 1.1, xd, xn, noise, 2.0),
             nce.loss(MODEL_2D, 1.1, xd, xn, noise=noise, nu=2.0)[0])
 
