@@ -6,16 +6,19 @@
   indices, and log Z and expectations by exhaustive summation;
 * :mod:`~ebm_ref.numerics.quadrature` — quadrature rules (Gauss–Legendre, Gauss–Hermite,
   composite Simpson, tanh–sinh) and adaptive integration with an error estimate;
+* :mod:`~ebm_ref.numerics.optimize` — L-BFGS (:func:`~ebm_ref.numerics.optimize.minimize_lbfgs`) with a
+  line search that tolerates f's rounding and points outside f's domain;
 * :mod:`~ebm_ref.numerics.opcount` — exact multiply–add counts of array code, so that a
   cost claim (the Hessian trace grows like d²) is checked by counting, not by timing.
 
 Nothing here knows of models, samplers or estimators.
 """
-from . import enumeration, opcount, quadrature, special
+from . import enumeration, opcount, optimize, quadrature, special
 from .enumeration import *  # noqa: F401,F403  (each module's __all__ is its public face)
 from .opcount import *  # noqa: F401,F403
+from .optimize import *  # noqa: F401,F403
 from .quadrature import *  # noqa: F401,F403
 from .special import *  # noqa: F401,F403
 
-__all__ = ["special", "enumeration", "quadrature", "opcount", *special.__all__, *enumeration.__all__, *quadrature.__all__,
-           *opcount.__all__]
+__all__ = ["special", "enumeration", "quadrature", "opcount", "optimize", *special.__all__, *enumeration.__all__,
+           *quadrature.__all__, *opcount.__all__, *optimize.__all__]

@@ -69,6 +69,7 @@ from scipy.special import expit, logsumexp
 
 from .. import params as _params
 from .._validate import as_batch, as_float_array, as_generator, check_positive, check_positive_int
+from ..numerics.optimize import LBFGSNotConverged, minimize_lbfgs
 from ..numerics.quadrature import gauss_legendre
 from ..energy import require_normalized
 from ..numerics.special import softplus
@@ -453,13 +454,14 @@ def fit(model, data, noise, nu=1.0, rng=0, *, log_z0: float = 0.0, n_steps: int 
         not identifiable — and ``False`` skips them, leaving NaN).
     method : {"adam", "lbfgs"}
         ``"adam"``: the stochastic-optimizer path above (mini-batches allowed, callbacks run by
-        ``ebm_ref.train.fit``).  ``"lbfgs"``: deterministic full-batch L-BFGS (this module's
-        ``_lbfgs``: a backtracking line search that treats a parameter the model refuses as a
-        failed trial, and accepts a step whose decrease is below J's rounding) on J and its analytic gradient
-        (:func:`loss`) over the flattened (θ, c), symmetric parameters (``model.symmetric_params``)
-        kept symmetric.  Both minimize the same full-batch J, so at convergence they return the same
-        estimator — the minimizer — and the same standard error; for an exponential family J is
-        convex in (θ, c) and L-BFGS reaches it in tens of evaluations instead of thousands of steps.
+        ``ebm_ref.train.fit``).  ``"lbfgs"``: deterministic full-batch L-BFGS
+        (:func:`ebm_ref.numerics.optimize.minimize_lbfgs`: a backtracking line search that treats a
+        parameter the model refuses as a failed trial, and accepts a step whose decrease is below J's
+        rounding) on J and its analytic gradient (:func:`loss`) over the flattened (θ, c), symmetric
+        parameters (``model.symmetric_params``) kept symmetric.  Both minimize the same full-batch J,
+        so at convergence they return the same estimator — the minimizer — and the same standard error;
+        for an exponential family J is convex in (θ, c) and L-BFGS reaches it in tens of evaluations
+        instead of thousands of steps.
         Callbacks are called as ``cb(iteration, model, loss)`` after every L-BFGS iteration.
     gtol : float
         ``method="lbfgs"`` only: stop when every component of ∇J is ≤ ``gtol`` in absolute value;
@@ -518,7 +520,7 @@ def _fit_lbfgs(start: _WithLogZ, data, x_noise, noise, nu, max_iter, gtol, callb
     The vector is ``params.flatten`` of (θ, c); a symmetric parameter is symmetrized on the way in
     (its gradient is symmetric, so this only removes rounding).  A point the model's constructor
     refuses (a precision that is not positive definite, say) is a failed trial of the line search,
-    which halves the step (:func:`_lbfgs`).
+    which halves the step (:func:`ebm_ref.numerics.optimize.minimize_lbfgs`).
     """
     template = start.params
     symmetric = tuple(start.model.symmetric_params)
@@ -545,73 +547,11 @@ def _fit_lbfgs(start: _WithLogZ, data, x_noise, noise, nu, max_iter, gtol, callb
         trace.append(aug.log_z)
         return any(cb(len(losses), aug, value) is True for cb in callbacks)
 
-    v = _lbfgs(J, _params.flatten(template), max_iter, gtol, on_iteration)
-    return unpack(v), np.array(losses), trace
-
-
-def _lbfgs(f, v, max_iter: int, gtol: float, on_iteration, memory: int = 20):
-    r"""L-BFGS with a backtracking (Armijo) line search that also backs off from refused points.
-
-    ``f(v) -> (value, gradient)``, or None where v is outside the domain.  Direction
-    :math:`p = -H_k\nabla f` by the two-loop recursion over the last ``memory`` pairs
-    :math:`(s, y) = (\Delta v, \Delta\nabla f)` with :math:`s^\top y > 0`, scaled by
-    :math:`s^\top y / y^\top y`; the first direction is the steepest descent of unit length.  The step
-    t = 1, ½, ¼, … is the first with :math:`f(v + tp) \le f(v) + 10^{-4} t\,\nabla f^\top p + 8\epsilon|f(v)|`
-    (the last term: near the minimum the decrease is below the rounding of f, and the quasi-Newton
-    step is then taken as it is).  Stops when :math:`\max_i|\partial_i f| \le` ``gtol`` or
-    ``on_iteration(v, value)`` returns True; raises ``RuntimeError`` when ``max_iter`` iterations
-    pass first or the line search cannot move.
-    """
-    first = f(v)
-    if first is None:
-        raise ValueError("L-BFGS: the starting point is outside the model's domain")
-    value, g = first
-    pairs: list[tuple[np.ndarray, np.ndarray, float]] = []
-    for it in range(max_iter + 1):
-        if not (np.isfinite(value) and np.all(np.isfinite(g))):
-            raise FloatingPointError(f"L-BFGS: J or its gradient is not finite at iteration {it}")
-        if np.max(np.abs(g)) <= gtol:
-            return v
-        if it == max_iter:
-            break
-        q, alphas = g.copy(), []
-        for s, y, rho in reversed(pairs):
-            a = rho * (s @ q)
-            q -= a * y
-            alphas.append(a)
-        if pairs:
-            s, y, rho = pairs[-1]
-            q *= (s @ y) / (y @ y)
-        else:
-            q /= max(1.0, float(np.linalg.norm(q)))
-        for (s, y, rho), a in zip(pairs, reversed(alphas)):
-            q += (a - rho * (y @ q)) * s
-        p = -q
-        slope = float(g @ p)
-        t = 1.0
-        while True:
-            trial = f(v + t * p)
-            if trial is not None and trial[0] <= value + 1e-4 * t * slope + 8 * np.finfo(float).eps * abs(value):
-                break
-            t *= 0.5
-            if t < 1e-12:
-                break
-        if t < 1e-12:
-            if not pairs:
-                raise RuntimeError(f"L-BFGS: the line search cannot decrease J at iteration {it} "
-                                   f"(max |∇J| = {np.max(np.abs(g)):.3g} > gtol = {gtol:g})")
-            pairs = []                              # the curvature memory misleads: restart from steepest descent
-            continue
-        s = t * p
-        v = v + s
-        y = trial[1] - g
-        value, g = trial
-        if s @ y > 1e-12 * np.linalg.norm(s) * np.linalg.norm(y):
-            pairs = (pairs + [(s, y, 1.0 / (s @ y))])[-memory:]
-        if on_iteration(v, float(value)):
-            return v
-    raise RuntimeError(f"L-BFGS: {max_iter} iterations without max |∇J| ≤ gtol = {gtol:g} "
-                       f"(now {np.max(np.abs(g)):.3g}); raise n_steps or gtol")
+    try:
+        res = minimize_lbfgs(J, _params.flatten(template), max_iter=max_iter, gtol=gtol, on_iteration=on_iteration)
+    except LBFGSNotConverged as err:
+        raise RuntimeError(f"nce.fit(method='lbfgs'), f = J(θ, c): {err} (max_iter is fit's n_steps)") from err
+    return unpack(res.x), np.array(losses), trace
 
 
 # -------------------------------- the population covariance (no samples)
