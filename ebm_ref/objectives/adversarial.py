@@ -61,7 +61,6 @@ energy-based models", arXiv:2101.03288 (2021).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 from .._validate import as_batch, as_generator, check_positive, check_positive_int
 from ..energy import require_normalized
@@ -305,12 +304,8 @@ def fce_grads(model, log_z, flow, x_data, z, nu: float = 1.0):
     x_data = as_batch(x_data, model.dim, "x_data")
     z = as_batch(z, model.dim, "z")
     y, _ = flow.forward(z)
-    J, g_ebm = _nce.loss(model, log_z, x_data, y, noise=flow, nu=nu)
-    Gx = _nce.logit(model, log_z, x_data, flow, nu)
-    Gy = _nce.logit(model, log_z, y, flow, nu)
-    nd, nn = x_data.shape[0], y.shape[0]
-    wx = expit(-Gx) / (nd * (1.0 + nu))
-    wy = nu * expit(Gy) / (nn * (1.0 + nu))
+    J, wx, wy = _nce._loss_and_point_weights(model, log_z, x_data, y, flow, nu)
+    g_ebm = _nce._grads_from_point_weights(model, x_data, y, wx, wy)
     g1 = flow.grad_log_prob(x_data, wx)
     g2 = flow.grad_reparam(z, -model.grad_x(y) * wy[:, None], wy)
     return J, g_ebm, {k: g1[k] + g2[k] for k in g1}

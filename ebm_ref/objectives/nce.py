@@ -242,20 +242,45 @@ def loss(model, log_z, x_data, x_noise, noise=None, nu=1.0):
     nu = _check_nu(nu)
     check_noise(noise, model.dim)
     x_data, x_noise = _pair(model, x_data, x_noise)
+    J, wx, wy = _loss_and_point_weights(model, log_z, x_data, x_noise, noise, nu)
+    return J, _grads_from_point_weights(model, x_data, x_noise, wx, wy)
+
+
+def _loss_and_point_weights(model, log_z, x_data, x_noise, noise, nu):
+    r"""J and how it moves with each point's logit: :math:`w_{x,i} = -\partial J/\partial G(x_i)`,
+    :math:`w_{y,j} = \partial J/\partial G(y_j)` (validated inputs).
+
+    .. math:: w_{x,i} = rac{\sigma(-G(x_i))}{n_d(1+
+u)},\qquad w_{y,j} = rac{
+u\,\sigma(G(y_j))}{n_n(1+
+u)}.
+    """
     Gx = logit(model, log_z, x_data, noise, nu)
     Gy = logit(model, log_z, x_noise, noise, nu)
     nd, nn = x_data.shape[0], x_noise.shape[0]
     J = (np.mean(softplus(-Gx)) + nu * np.mean(softplus(Gy))) / (1.0 + nu)
-    # dJ/dG per point: data −σ(−G)/(n_d(1+ν)), noise ν σ(G)/(n_n(1+ν)); dG/dθ = −∇θE
     wx = expit(-Gx) / (nd * (1.0 + nu))
     wy = nu * expit(Gy) / (nn * (1.0 + nu))
+    return float(J), wx, wy
+
+
+def _grads_from_point_weights(model, x_data, x_noise, wx, wy) -> dict:
+    r""":math:`
+abla_{	heta, c}J` from the point weights of :func:`_loss_and_point_weights`: since
+    :math:`\partial G/\partial	heta = -
+abla_	heta E` and :math:`\partial G/\partial c = -1`,
+    :math:`
+abla_	heta J = \sum_i w_{x,i}
+abla_	heta E(x_i) - \sum_j w_{y,j}
+abla_	heta E(y_j)`
+    and :math:`\partial J/\partial c = \sum_i w_{x,i} - \sum_j w_{y,j}`."""
     gx = model.grad_params_sum(x_data, wx)
     gy = model.grad_params_sum(x_noise, wy)
     grads = {k: gx[k] - gy[k] for k in gx}
     if "log_z" in grads:
         raise ValueError("model: has a parameter named 'log_z', which clashes with NCE's c")
     grads["log_z"] = np.asarray(np.sum(wx) - np.sum(wy))
-    return float(J), grads
+    return grads
 
 
 # ---------------------------------------------- the optimum, in closed form
@@ -299,6 +324,19 @@ def population_loss_quadrature(model, log_z, p_data_logpdf, noise, nu, bounds, n
 
 
 # ------------------------------------------------- standard errors of (θ, c)
+def _features(model, x) -> np.ndarray:
+    r""":math:`\varphi(x) = \nabla_\alpha(E_\theta(x) + c) = (\nabla_\theta E(x), 1)`, one row per point,
+    over ``params.flatten(model.params)`` followed by c."""
+    g = model.grad_params(x)
+    return np.concatenate([np.reshape(v, (x.shape[0], -1)) for v in g.values()] + [np.ones((x.shape[0], 1))], axis=1)
+
+
+def _sandwich(H, V) -> np.ndarray:
+    """:math:`H^+ V H^+`, the pseudo-inverse so that duplicated coordinates of a symmetric parameter do no harm."""
+    Hp = np.linalg.pinv(H, rcond=1e-12, hermitian=True)
+    return Hp @ V @ Hp
+
+
 def asymptotic_covariance(model, log_z, x_data, x_noise, noise, nu=1.0):
     r"""Sandwich covariance of the NCE estimate :math:`\hat\alpha = (\hat\theta, \hat c)`.
 
@@ -329,19 +367,13 @@ def asymptotic_covariance(model, log_z, x_data, x_noise, noise, nu=1.0):
     Gx = logit(model, log_z, x_data, noise, nu)
     Gy = logit(model, log_z, x_noise, noise, nu)
 
-    def phi(x):
-        g = model.grad_params(x)
-        flat = np.concatenate([np.reshape(v, (x.shape[0], -1)) for v in g.values()], axis=1)
-        return np.concatenate([flat, np.ones((x.shape[0], 1))], axis=1)
-
-    px, py = phi(x_data), phi(x_noise)
+    px, py = _features(model, x_data), _features(model, x_noise)
     sx, sy = expit(Gx) * expit(-Gx), expit(Gy) * expit(-Gy)
     H = ((px * sx[:, None]).T @ px / len(px) + nu * (py * sy[:, None]).T @ py / len(py)) / (1.0 + nu)
     a = expit(-Gx)[:, None] * px
     b = -expit(Gy)[:, None] * py
     V = (np.cov(a, rowvar=False, ddof=1) / len(a) + nu**2 * np.cov(b, rowvar=False, ddof=1) / len(b)) / (1.0 + nu) ** 2
-    Hp = np.linalg.pinv(H, rcond=1e-12, hermitian=True)
-    cov = Hp @ V @ Hp
+    cov = _sandwich(H, V)
     se = np.sqrt(np.maximum(np.diag(cov), 0.0))
     stderr = _params.unflatten(se[:-1], model.params)
     stderr["log_z"] = np.asarray(se[-1])
@@ -576,8 +608,7 @@ def asymptotic_covariance_population(model, log_z, p_data_logpdf, noise, nu, bou
     x, w, G, pd, pn, nu = _population_nodes(model, log_z, p_data_logpdf, noise, nu, bounds, n_nodes,
                                             "asymptotic_covariance_population")
     pd, pn = w * pd, w * pn
-    g = model.grad_params(x)
-    phi = np.concatenate([np.reshape(v, (x.shape[0], -1)) for v in g.values()] + [np.ones((x.shape[0], 1))], axis=1)
+    phi = _features(model, x)
     s = expit(G) * expit(-G)
     H = (phi * (s * (pd + nu * pn))[:, None]).T @ phi / (1.0 + nu)
 
@@ -586,5 +617,4 @@ def asymptotic_covariance_population(model, log_z, p_data_logpdf, noise, nu, bou
         return (f * weights[:, None]).T @ f - np.outer(mean, mean)
 
     V = (cov(pd, expit(-G)[:, None] * phi) + nu * cov(pn, expit(G)[:, None] * phi)) / (1.0 + nu) ** 2
-    Hp = np.linalg.pinv(H, rcond=1e-12, hermitian=True)
-    return Hp @ V @ Hp
+    return _sandwich(H, V)
