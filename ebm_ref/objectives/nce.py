@@ -250,10 +250,7 @@ def _loss_and_point_weights(model, log_z, x_data, x_noise, noise, nu):
     r"""J and how it moves with each point's logit: :math:`w_{x,i} = -\partial J/\partial G(x_i)`,
     :math:`w_{y,j} = \partial J/\partial G(y_j)` (validated inputs).
 
-    .. math:: w_{x,i} = rac{\sigma(-G(x_i))}{n_d(1+
-u)},\qquad w_{y,j} = rac{
-u\,\sigma(G(y_j))}{n_n(1+
-u)}.
+    .. math:: w_{x,i} = \frac{\sigma(-G(x_i))}{n_d(1+\nu)},\qquad w_{y,j} = \frac{\nu\,\sigma(G(y_j))}{n_n(1+\nu)}.
     """
     Gx = logit(model, log_z, x_data, noise, nu)
     Gy = logit(model, log_z, x_noise, noise, nu)
@@ -265,14 +262,9 @@ u)}.
 
 
 def _grads_from_point_weights(model, x_data, x_noise, wx, wy) -> dict:
-    r""":math:`
-abla_{	heta, c}J` from the point weights of :func:`_loss_and_point_weights`: since
-    :math:`\partial G/\partial	heta = -
-abla_	heta E` and :math:`\partial G/\partial c = -1`,
-    :math:`
-abla_	heta J = \sum_i w_{x,i}
-abla_	heta E(x_i) - \sum_j w_{y,j}
-abla_	heta E(y_j)`
+    r""":math:`\nabla_{\theta, c}J` from the point weights of :func:`_loss_and_point_weights`: since
+    :math:`\partial G/\partial\theta = -\nabla_\theta E` and :math:`\partial G/\partial c = -1`,
+    :math:`\nabla_\theta J = \sum_i w_{x,i}\nabla_\theta E(x_i) - \sum_j w_{y,j}\nabla_\theta E(y_j)`
     and :math:`\partial J/\partial c = \sum_i w_{x,i} - \sum_j w_{y,j}`."""
     gx = model.grad_params_sum(x_data, wx)
     gy = model.grad_params_sum(x_noise, wy)
