@@ -403,9 +403,10 @@ class _RBMCDArrays:
     The parameters sit, negated, in one augmented matrix
     :math:`\Phi = -\begin{pmatrix} W & b\\ c^\top & 0\end{pmatrix}` of shape (V+1, H+1); ``params``
     gives W, b, c.  The chains move by the block-Gibbs sweep of
-    :class:`~ebm_ref.samplers.gibbs_sampling.FastBlockGibbs`, built on views of Φ
+    :class:`~ebm_ref.samplers.gibbs_sampling.FastBlockGibbs`, built on this Φ
     (:meth:`~ebm_ref.samplers.gibbs_sampling.FastBlockGibbs.on_negated_parameters`), so the
-    sweep always sees the parameters the optimizer has just stepped.
+    sweep always sees the parameters the optimizer has just stepped; the states are kept as
+    :math:`[v, 1]` (the rows of S below), so each field is one product.
 
     The gradient :math:`g = \langle\nabla F\rangle_{\text{data}} - \langle\nabla F\rangle_{v_k}` (with
     :math:`\nabla_W F = -v\sigma(a)^\top`, :math:`\nabla_b F = -v`, :math:`\nabla_c F = -\sigma(a)`,
@@ -432,11 +433,12 @@ class _RBMCDArrays:
         np.negative(p["W"], out=phi[:V, :H])
         np.negative(p["b"], out=phi[:V, H])
         np.negative(p["c"], out=phi[V, :H])
-        self.gibbs = FastBlockGibbs.on_negated_parameters(phi[:V, :H], phi[:V, H], phi[V, :H], m)
+        self.gibbs = FastBlockGibbs.on_negated_parameters(phi, m)
         self.S = np.empty((m + n, V + 1))
         self.T = np.empty((m + n, H + 1))
         self.S[:, V], self.T[:m, H], self.T[m:, H] = 1.0, -1.0 / m, 1.0 / n
         self.chains, self.batch = self.S[:m, :V], self.S[m:, :V]
+        self._Sv, self._Sx = self.S[:m], self.S[m:]             # [v, 1] and [x, 1]
         self._Tv, self._Tx = self.T[:m, :H], self.T[m:, :H]     # T's σ blocks, as views made once
         self._P, self._A = np.empty((n, H)), np.empty((m, H))
 
@@ -466,7 +468,7 @@ class _RBMCDArrays:
         """
         P, A, gibbs = self._P, self._A, self.gibbs
         with np.errstate(over="ignore"):                    # e^{-a} may overflow: σ is then 0, correctly
-            gibbs.negated_hidden_field(self.batch, P)       # −a(x)
+            gibbs.negated_hidden_field(self._Sx, P, with_ones=True)        # −a(x)
             value = None
             if self.with_loss:
                 value = self._free_energy_mean(self.batch, -self.phi[:-1, -1], P)
@@ -474,10 +476,11 @@ class _RBMCDArrays:
             np.multiply(P, 1.0 / self.n, out=self._Tx)
             for t in range(self.k):
                 if t == 0 and not self.persistent:          # CD: the chains start at x, p(h | x) is at hand
-                    gibbs.sweep_from_hidden_probs(rng, P, self.chains)
+                    ph = P
                 else:
-                    gibbs.sweep(rng, self.chains)
-            gibbs.negated_hidden_field(self.chains, A)      # −a(v_k)
+                    ph = gibbs.sigmoid_of_negated(gibbs.negated_hidden_field(self._Sv, A, with_ones=True))
+                gibbs.sweep_from_hidden_probs(rng, ph, self.chains)
+            gibbs.negated_hidden_field(self._Sv, A, with_ones=True)        # −a(v_k)
             if self.with_loss:
                 value -= self._free_energy_mean(self.chains, -self.phi[:-1, -1], A)
             gibbs.sigmoid_of_negated(A)                               # p(h = 1 | v_k), the negative phase

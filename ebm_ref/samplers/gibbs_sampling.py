@@ -223,7 +223,7 @@ class FastBlockGibbs:
     Parameters
     ----------
     model : BernoulliRBM or GaussianBernoulliRBM
-        Its arrays come from ``model.layer_arrays()``.
+        Its parameters are read once, into Φ (see Notes).
     n : int
         Number of chains (rows of the ``v`` passed to :meth:`sweep`).
     beta : None or array (n,), optional
@@ -238,21 +238,25 @@ class FastBlockGibbs:
 
     Notes
     -----
-    The parameters are held negated, :math:`-W, -b, -c`, so that each field is formed
-    negated by one product and one add, :math:`-a = \tilde v(-W) + (-c)`, and
-    σ(a) = 1/(1 + e^{−a}) then needs one ``exp``, one add and one reciprocal over the
-    buffer (:func:`~ebm_ref.numerics.special.sigmoid_of_negated_inplace`); the transposed
-    product reads ``(-W).T`` as a view, with no copy.  The workspace is allocated once,
-    here (each large allocation is an mmap + page faults, which costs more than a whole
-    sweep on a busy machine); the hidden states overwrite their uniforms in place.
-    Random numbers per sweep, from the caller's ``rng``: uniforms (n, H) for h, then
-    uniforms (n, V) for binary v or normals (n, V) for Gaussian v — those of
-    :func:`rbm_block_gibbs_step`, so both give the same chains.
+    The parameters sit, negated, in one augmented matrix
+
+    .. math:: \Phi = -\begin{pmatrix} W & b\\ c^\top & 0\end{pmatrix}\quad\text{of shape } (V+1, H+1),
+
+    so that with a 1 appended to a state each negated field is one product:
+    :math:`[\tilde v, 1]\,\Phi_{:, :H} = -(c + \tilde v W) = -a` and
+    :math:`[h, 1]\,\Phi_{:V, :}^\top = -(b + W h)` (:math:`\tilde v = v`, or :math:`v/\sigma^2` for a
+    Gaussian visible layer).  σ(a) = 1/(1 + e^{−a}) then costs one ``exp``, one add and one
+    reciprocal over the buffer (:func:`~ebm_ref.numerics.special.sigmoid_of_negated_inplace`);
+    the transposed product reads a view of Φ, with no copy.  The workspace, with its columns of
+    ones, is allocated once, here (each large allocation is an mmap + page faults, which costs
+    more than a whole sweep on a busy machine).  Random numbers per sweep, from the caller's
+    ``rng``: uniforms (n, H) for h, then uniforms (n, V) for binary v or normals (n, V) for
+    Gaussian v — those of :func:`rbm_block_gibbs_step`, so both give the same chains.
 
     A sweep is two half-steps, :meth:`negated_hidden_field` (then σ) and
-    :meth:`sweep_from_hidden_probs`; CD's fast path
-    (:mod:`ebm_ref.objectives.contrastive_divergence`) runs them on parameters that its
-    optimizer steps in place (:meth:`on_negated_parameters`).
+    :meth:`sweep_from_hidden_probs`.  CD's fast path
+    (:mod:`ebm_ref.objectives.contrastive_divergence`) runs them on the Φ that its optimizer
+    steps in place (:meth:`on_negated_parameters`), with its states kept as :math:`[v, 1]`.
     """
 
     def __init__(self, model, n: int, *, beta=None, base_bias=None):
@@ -260,50 +264,51 @@ class FastBlockGibbs:
         if fam not in ("rbm", "gbrbm"):
             raise ValueError(f"model: FastBlockGibbs needs a BernoulliRBM or GaussianBernoulliRBM, "
                              f"got {type(model).__name__}")
-        arrays = model.layer_arrays()                           # fresh arrays: negated in place
-        for a in arrays[:3]:
-            np.negative(a, out=a)
+        p = model.params                                        # read once into Φ: no other copy of W
+        nv, nh = p["W"].shape
         if base_bias is not None:
             if fam != "rbm":
                 raise ValueError("base_bias: an annealing base-rate bias is for a BernoulliRBM")
-            nv = arrays[0].shape[0]
             base_bias = np.asarray(base_bias, dtype=np.float64)
             if base_bias.shape != (nv,) or not np.all(np.isfinite(base_bias)):
                 raise ValueError(f"base_bias: expected finite biases of shape ({nv},), got shape {base_bias.shape}")
-        self._bind(*arrays[:3], arrays[3] if fam == "gbrbm" else None, n, beta, base_bias)
+        phi = np.empty((nv + 1, nh + 1))
+        np.negative(p["W"], out=phi[:nv, :nh])
+        np.negative(p["b"], out=phi[:nv, nh])
+        np.negative(p["c"], out=phi[nv, :nh])
+        phi[nv, nh] = 0.0                                       # the corner, never read
+        sigma = np.array(p["sigma"], dtype=np.float64) if fam == "gbrbm" else None
+        self._bind(phi, sigma, n, beta, base_bias)
 
     @classmethod
-    def on_negated_parameters(cls, neg_W, neg_b, neg_c, n: int) -> "FastBlockGibbs":
-        r"""Sweeps of the Bernoulli RBM :math:`(W, b, c)` given as arrays of :math:`-W, -b, -c`, not copied.
+    def on_negated_parameters(cls, phi: np.ndarray, n: int) -> "FastBlockGibbs":
+        r"""Sweeps of the Bernoulli RBM whose parameters are the augmented matrix Φ (see Notes), not copied.
 
-        The arrays are read at every sweep, so parameters that an optimizer updates in place
-        are seen by the next sweep: this is how CD's fast path samples from the model it
-        trains.  β = 1 and no annealing base.  The caller runs the sweeps under
-        ``np.errstate(over="ignore")`` (an overflowing :math:`e^{-a}` is a correct σ = 0),
-        which it enters once around several sweeps.
+        ``phi`` has shape (V+1, H+1) and holds :math:`-W, -b, -c` (its corner is never read).
+        It is read at every sweep, so parameters that an optimizer updates in place are seen
+        by the next sweep: this is how CD's fast path samples from the model it trains.  β = 1
+        and no annealing base.  The caller runs the sweeps under ``np.errstate(over="ignore")``
+        (an overflowing :math:`e^{-a}` is a correct σ = 0), which it enters once around several
+        sweeps.
         """
         self = cls.__new__(cls)                                 # an alternative constructor: no model to read
-        self._bind(neg_W, neg_b, neg_c, None, n, None, None)
+        self._bind(phi, None, n, None, None)
         self._silence_overflow = False                          # the caller silences it around its sweeps
         return self
 
-    def _bind(self, neg_W, neg_b, neg_c, sigma, n, beta, base_bias) -> None:
-        """Hold the negated parameters, the options and the workspace (the one place they are set)."""
-        self.neg_W, self.neg_b, self.neg_c, self.sigma, self.base_bias = neg_W, neg_b, neg_c, sigma, base_bias
+    def _bind(self, phi, sigma, n, beta, base_bias) -> None:
+        """Hold Φ, its two views, the options and the workspace (the one place they are set)."""
+        self.phi, self.sigma, self.base_bias = phi, sigma, base_bias
         self._silence_overflow = True
         self.n = n = check_positive_int(n, "n", 1)
-        nv, nh = neg_W.shape
+        nv, nh = phi.shape[0] - 1, phi.shape[1] - 1
+        self._phi_h, self._phi_v = phi[:, :nh], phi[:nv, :].T   # −[W; cᵀ] and −[W, b]ᵀ
         self.set_beta(beta)
-        gauss = sigma is not None
-        work = np.empty(2 * n * nh + (3 if gauss else 2) * n * nv)
-        self._A = work[:n * nh].reshape(n, nh)
-        self._U = work[n * nh:2 * n * nh].reshape(n, nh)
-        self._B = work[2 * n * nh:2 * n * nh + n * nv].reshape(n, nv)
-        self._UV = work[2 * n * nh + n * nv:2 * n * nh + 2 * n * nv].reshape(n, nv)
-        if gauss:
-            self.b = -neg_b
+        self._A, self._U = np.empty((n, nh)), np.empty((n, nh))
+        self._B, self._UV = np.empty((n, nv)), np.empty((n, nv))
+        self._v1, self._h1 = np.ones((n, nv + 1)), np.ones((n, nh + 1))   # [ṽ, 1] and [h, 1]
+        if sigma is not None:
             self._s2 = sigma * sigma
-            self._Vs = work[2 * n * nh + 2 * n * nv:].reshape(n, nv)
         self.shape = (n, nv)
 
     def set_beta(self, beta) -> None:
@@ -332,18 +337,22 @@ class FastBlockGibbs:
         """m ← σ(−m) in place (a negated field to probabilities); an overflowing e^{m} gives the correct 0."""
         return sigmoid_of_negated_inplace(m, silence_overflow=self._silence_overflow)
 
-    def negated_hidden_field(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def negated_hidden_field(self, v: np.ndarray, out: np.ndarray, *, with_ones: bool = False) -> np.ndarray:
         r"""The negated, tempered hidden field :math:`-\beta a` of ``v``, written into ``out`` (n, H); returns ``out``.
 
         :math:`a = c + \tilde v^\top W` with :math:`\tilde v = v` (binary) or :math:`v/\sigma^2`
-        (Gaussian visible layer, n rows); :math:`p(h_j = 1\mid v) = \sigma(\beta a_j)`.
+        (Gaussian visible layer); :math:`p(h_j = 1\mid v) = \sigma(\beta a_j)`.  ``v`` has shape
+        (n, V); with ``with_ones=True`` it is :math:`[v, 1]`, shape (m, V+1), binary units, used as
+        it is (a caller that keeps its states so saves a copy; m rows, any number).
         """
-        if self.sigma is None:
-            np.matmul(v, self.neg_W, out=out)
-        else:
-            np.divide(v, self._s2, out=self._Vs)
-            np.matmul(self._Vs, self.neg_W, out=out)
-        np.add(out, self.neg_c, out=out)                      # −a
+        if not with_ones:
+            v1 = self._v1
+            if self.sigma is None:
+                np.copyto(v1[:, :-1], v)
+            else:
+                np.divide(v, self._s2, out=v1[:, :-1])
+            v = v1
+        np.matmul(v, self._phi_h, out=out)                    # [ṽ, 1] Φ_{:, :H} = −a
         if self.beta is not None:
             np.multiply(out, self.beta, out=out)              # −βa
         return out
@@ -365,18 +374,16 @@ class FastBlockGibbs:
     def sweep_from_hidden_probs(self, rng, probs: np.ndarray, v: np.ndarray) -> np.ndarray:
         r"""The rest of a sweep when :math:`p(h = 1\mid v)` is at hand: h ~ Bernoulli(``probs``), then v' ~ p(v | h) into ``v``.
 
-        ``probs`` has shape (n, H) (it is read, not changed, unless it is the workspace
-        :meth:`sweep` passes); returns ``v``.  CD-k's first sweep starts here, from the
-        positive phase's probabilities.
+        ``probs`` has shape (n, H) (read, not changed); ``v`` (n, V) receives the new states (it
+        may be a view, such as the first V columns of states kept as :math:`[v, 1]`); returns
+        ``v``.  CD-k's first sweep starts here, from the positive phase's probabilities.
         """
-        beta, B, UV = self.beta, self._B, self._UV
-        H = self._U
-        rng.random(out=H)
-        np.less(H, probs, out=H)                              # h ~ p(h | v), over its uniforms
-        np.matmul(H, self.neg_W.T, out=B)                     # −W h
+        beta, U, B, UV, h1 = self.beta, self._U, self._B, self._UV, self._h1
+        rng.random(out=U)
+        np.less(U, probs, out=h1[:, :-1])                     # h ~ p(h | v), over its uniforms
+        np.matmul(h1, self._phi_v, out=B)                     # [h, 1] Φ_{:V, :}ᵀ = −(b + W h)
         if self.sigma is None:
             # v ~ p(v | h):  p(v_i=1|h) = σ(β(b_i + (W h)_i) + (1 − β) b_A)   (b_A = 0 unless annealing)
-            np.add(B, self.neg_b, out=B)                      # −(b + W h)
             if beta is not None:
                 np.multiply(B, beta, out=B)
             if self.base_bias is not None:
@@ -385,11 +392,10 @@ class FastBlockGibbs:
             rng.random(out=UV)
             np.less(UV, B, out=v)
         else:
-            # v ~ N(b + W h, diag σ²/β)
-            np.subtract(self.b, B, out=B)                     # b + W h
+            # v ~ N(b + W h, diag σ²/β):  v = σ/√β · ξ − (−(b + W h))
             rng.standard_normal(out=UV)
             np.multiply(UV, self._noise, out=UV)
-            np.add(B, UV, out=v)
+            np.subtract(UV, B, out=v)
         return v
 
 
