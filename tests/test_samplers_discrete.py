@@ -751,6 +751,39 @@ def test_fast_block_gibbs_equals_the_step_with_per_row_beta(rng):
 
 
 @pytest.mark.exact
+def test_fast_block_gibbs_on_a_parameter_matrix_sees_its_updates(rng):
+    """On Φ = −[[W, b], [cᵀ, 0]] (CD's arrays): the same chains as the sweep built from the model, the field
+    of [v, 1] equals the field of v, and a Φ changed in place is the model the next sweep samples from."""
+    m, m2 = rbm(rng, 5, 4), rbm(rng, 5, 4)
+
+    def phi_of(model):
+        W, b, c = model.layer_arrays()
+        return -np.block([[W, b[:, None]], [c[None, :], np.zeros((1, 1))]])
+
+    phi = phi_of(m)
+    on_phi, from_model = G.FastBlockGibbs.on_negated_parameters(phi, 12), G.FastBlockGibbs(m, 12)
+    v = (rng.random((12, 5)) < 0.5).astype(float)
+    v1 = np.concatenate([v, np.ones((12, 1))], axis=1)
+    f_plain, f_ones = np.empty((12, 4)), np.empty((12, 4))
+    on_phi.negated_hidden_field(v, f_plain)
+    on_phi.negated_hidden_field(v1, f_ones, with_ones=True)
+    np.testing.assert_array_equal(f_plain, f_ones)
+    np.testing.assert_allclose(f_plain, -(m.params["c"] + v @ m.params["W"]), rtol=0, atol=1e-14)  # rounding of 6 terms
+    r1, r2 = np.random.default_rng(4), np.random.default_rng(4)
+    x1, x2 = v.copy(), v.copy()
+    with np.errstate(over="ignore"):                             # the caller silences overflow for on_phi
+        for _ in range(3):
+            on_phi.sweep(r1, x1)
+            from_model.sweep(r2, x2)
+    np.testing.assert_array_equal(x1, x2)
+    phi[...] = phi_of(m2)                                        # an optimizer's in-place step
+    r1, r2 = np.random.default_rng(5), np.random.default_rng(5)
+    with np.errstate(over="ignore"):
+        on_phi.sweep(r1, x1)
+    np.testing.assert_array_equal(x1, G.rbm_block_gibbs_step(r2, x2, m2)[0])
+
+
+@pytest.mark.exact
 def test_fast_block_gibbs_with_base_bias_is_the_step_on_the_ais_intermediate(rng):
     """With b_A the sweep at β is block Gibbs on the RBM (βW, (1−β)b_A + βb, βc): same uniforms, same chains."""
     m = rbm(rng, 5, 4)
