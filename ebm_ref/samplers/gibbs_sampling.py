@@ -345,6 +345,9 @@ class FastBlockGibbs:
         (n, V); with ``with_ones=True`` it is :math:`[v, 1]`, shape (m, V+1), binary units, used as
         it is (a caller that keeps its states so saves a copy; m rows, any number).
         """
+        if with_ones and self.sigma is not None:
+            raise ValueError("with_ones: states kept as [v, 1] are for binary visible units; a Gaussian "
+                             "visible layer's field needs v/σ², pass v")
         if not with_ones:
             v1 = self._v1
             if self.sigma is None:
