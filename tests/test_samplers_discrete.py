@@ -781,6 +781,11 @@ def test_fast_block_gibbs_on_a_parameter_matrix_sees_its_updates(rng):
     with np.errstate(over="ignore"):
         on_phi.sweep(r1, x1)
     np.testing.assert_array_equal(x1, G.rbm_block_gibbs_step(r2, x2, m2)[0])
+    for bad in (phi.astype(np.float32), phi[0], np.zeros((1, 5)), phi.tolist()):
+        with pytest.raises(ValueError, match="phi"):
+            G.FastBlockGibbs.on_negated_parameters(bad, 12)
+    with pytest.raises(ValueError, match="n"):
+        G.FastBlockGibbs.on_negated_parameters(phi, 0)
     g = G.FastBlockGibbs(gbrbm(rng), 2)
     with pytest.raises(ValueError, match="with_ones"):
         g.negated_hidden_field(np.ones((2, 4)), np.empty((2, g._A.shape[1])), with_ones=True)

@@ -291,6 +291,11 @@ class FastBlockGibbs:
         (an overflowing :math:`e^{-a}` is a correct σ = 0), which it enters once around several
         sweeps.
         """
+        if not (isinstance(phi, np.ndarray) and phi.dtype == np.float64 and phi.ndim == 2
+                and phi.shape[0] >= 2 and phi.shape[1] >= 2):
+            raise ValueError(f"phi: expected a float64 array of shape (V+1, H+1) with V, H >= 1 (it is read in "
+                             f"place, so it is not converted), got {type(phi).__name__} "
+                             f"{getattr(phi, 'dtype', '')} of shape {np.shape(phi)}")
         self = cls.__new__(cls)                                 # an alternative constructor: no model to read
         self._bind(phi, None, n, None, None)
         self._silence_overflow = False                          # the caller silences it around its sweeps
